@@ -1,0 +1,36 @@
+"""bayeslogreg: logistic regression by MLE, MAP and NUTS, compared side by side.
+
+The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
+:func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
+:class:`Posterior` holding ArviZ data. Priors live in :mod:`bayeslogreg.priors`, data in
+:mod:`bayeslogreg.datasets`, classification metrics in :mod:`bayeslogreg.metrics`.
+
+All computation runs in float64 inside bayeslogreg's own calls; importing the package
+does not switch on JAX's global 64-bit mode.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from bayeslogreg import datasets, priors
+from bayeslogreg.estimators.nuts import Posterior, sample_posterior
+from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
+from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.model import log_likelihood
+
+try:
+    __version__ = version("bayeslogreg")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ConvergenceWarning",
+    "PointEstimate",
+    "Posterior",
+    "__version__",
+    "datasets",
+    "fit_map",
+    "fit_mle",
+    "log_likelihood",
+    "priors",
+    "sample_posterior",
+]

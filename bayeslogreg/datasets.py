@@ -1,0 +1,168 @@
+"""Built-in data: simulation from a known logistic model, the "effort" lesson, splitting.
+
+Every random path takes a ``seed`` and the same seed gives the same numbers.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bayeslogreg._validation import (
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+)
+
+__all__ = ["Dataset", "load_effort", "simulate", "train_test_split"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set with, when it was simulated, the true parameters.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,), 0/1 integers
+    feature_names : tuple of str
+    intercept, coef : true parameters (None for real data); coef has shape (n_features,)
+    description : str
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    intercept: float | None = None
+    coef: np.ndarray | None = None
+    description: str = field(default="", repr=False)
+
+
+def simulate(
+    n_samples: int,
+    coef,
+    intercept: float = 0.0,
+    *,
+    seed: int = 0,
+    x_distribution: str = "normal",
+    x_low: float = 0.0,
+    x_high: float = 1.0,
+    x_scale: float = 1.0,
+    feature_names=None,
+) -> Dataset:
+    """Draw data from ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    coef : array_like of shape (n_features,)
+        True coefficients.
+    intercept : float
+        True intercept.
+    seed : int
+        Seed of the NumPy generator; the same seed gives the same data.
+    x_distribution : {"normal", "uniform"}
+        Features are independent Normal(0, x_scale) or Uniform(x_low, x_high).
+    feature_names : sequence of str, optional
+        Defaults to x1, x2, ...
+
+    Returns
+    -------
+    Dataset
+        With ``intercept`` and ``coef`` set to the true values.
+
+    Examples
+    --------
+    >>> data = simulate(500, [1.0, -2.0], intercept=0.5, seed=1)
+    >>> data.X.shape, data.y[:5]
+    ((500, 2), array([1, 0, 1, 0, 0]))
+    """
+    n_samples = check_positive_int(n_samples, "n_samples")
+    coef = np.atleast_1d(np.asarray(coef, dtype=np.float64))
+    if coef.ndim != 1 or not np.isfinite(coef).all() or not np.isfinite(intercept):
+        raise ValueError("coef must be a finite 1-D array and intercept a finite number.")
+    check_choice(x_distribution, "x_distribution", ("normal", "uniform"))
+    rng = np.random.default_rng(seed)
+    shape = (n_samples, coef.shape[0])
+    if x_distribution == "normal":
+        X = rng.normal(0.0, check_positive_float(x_scale, "x_scale"), size=shape)
+    else:
+        if not x_low < x_high:
+            raise ValueError(f"x_low must be below x_high; got {x_low} and {x_high}.")
+        X = rng.uniform(x_low, x_high, size=shape)
+    eta = intercept + X @ coef
+    # Comparing a uniform draw with sigmoid(eta) on the log scale avoids overflow in exp.
+    y = (np.log(rng.uniform(size=n_samples)) < -np.logaddexp(0.0, -eta)).astype(np.int64)
+    names = tuple(feature_names or (f"x{j + 1}" for j in range(coef.shape[0])))
+    return Dataset(X, y, names, float(intercept), coef, "Simulated logistic-regression data.")
+
+
+def load_effort(n_samples: int = 1000, seed: int = 0) -> Dataset:
+    """Load the simulated "effort vs blockbuster role" data of the seed lesson.
+
+    Effort x ~ Uniform(0, 3) in thousands of hours; y = 1 if the actor landed a blockbuster
+    role, with true intercept -5 and slope 3 (so p = 0.5 at 5/3 thousand hours).
+
+    Returns
+    -------
+    Dataset
+        X of shape (n_samples, 1) with feature ``effort``; true ``intercept`` = -5 and
+        ``coef`` = [3].
+    """
+    data = simulate(
+        n_samples,
+        [3.0],
+        intercept=-5.0,
+        seed=seed,
+        x_distribution="uniform",
+        x_low=0.0,
+        x_high=3.0,
+        feature_names=["effort"],
+    )
+    description = (
+        "Effort (thousands of hours, Uniform(0, 3)) against landing a blockbuster role; "
+        "true intercept -5, true slope 3."
+    )
+    return Dataset(data.X, data.y, data.feature_names, data.intercept, data.coef, description)
+
+
+def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: bool = True):
+    """Split rows at random into a training and a test part.
+
+    Parameters
+    ----------
+    X : array_like or DataFrame of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,)
+    test_size : float in (0, 1)
+        Fraction of rows in the test part.
+    seed : int
+        The same seed gives the same split.
+    stratify : bool
+        Keep the proportion of 1s the same in both parts.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test
+        Same types as the inputs (DataFrames and Series keep their index).
+    """
+    if not 0.0 < float(test_size) < 1.0:
+        raise ValueError(f"test_size must be between 0 and 1; got {test_size!r}.")
+    labels = np.asarray(y)
+    n_samples = labels.shape[0]
+    if len(X) != n_samples:
+        raise ValueError(f"X has {len(X)} rows but y has {n_samples} entries; they must match.")
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels == v) for v in np.unique(labels)] if stratify else None
+    if groups is None:
+        groups = [np.arange(n_samples)]
+    test = np.concatenate([rng.permutation(g)[: int(round(test_size * len(g)))] for g in groups])
+    is_test = np.zeros(n_samples, dtype=bool)
+    is_test[test] = True
+    if is_test.all() or not is_test.any():
+        raise ValueError(f"test_size={test_size} leaves one part empty for {n_samples} rows.")
+    train_rows, test_rows = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    return _take(X, train_rows), _take(X, test_rows), _take(y, train_rows), _take(y, test_rows)
+
+
+def _take(data, rows):
+    return data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]

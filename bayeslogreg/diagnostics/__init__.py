@@ -1,0 +1,1 @@
+"""Diagnostics: classification metrics and posterior summaries."""

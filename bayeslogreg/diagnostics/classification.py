@@ -1,0 +1,449 @@
+"""Thresholded classification metrics, in NumPy, for one score vector or many.
+
+Labels ``y`` are 1-D, shape (n_samples,), with values 0 and 1 (booleans are fine).
+Probabilities ``y_prob`` have shape (n_samples,), or (n_draws, n_samples) with one row
+per posterior draw; 2-D input gives one result per row, computed without a Python loop
+over rows.
+
+Conventions:
+
+- A row is predicted positive when ``y_prob > threshold`` (strictly), as in
+  scikit-learn's ``predict`` (``p > 0.5``).
+- A rate whose denominator is 0 (precision with no predicted positives, say) is
+  undefined. It never becomes NaN: ``zero_division`` chooses the value, and the default
+  ``"warn"`` returns 0.0 with an :class:`UndefinedMetricWarning`, like scikit-learn.
+
+The private ``_check_*`` helpers at the top validate input for the whole
+:mod:`bayeslogreg.diagnostics` layer. The ROC/AUC functions live in ``_roc.py`` and
+``_roc_delong.py``, calibration in ``_calibration.py``; :mod:`bayeslogreg.metrics`
+gathers them all.
+"""
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "ConfusionMatrix",
+    "UndefinedMetricWarning",
+    "accuracy",
+    "balanced_accuracy",
+    "bayes_threshold",
+    "confusion_matrix",
+    "f1_score",
+    "matthews_corrcoef",
+    "precision",
+    "rates",
+    "recall",
+    "specificity",
+]
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric was 0/0 and was replaced by the ``zero_division`` value."""
+
+
+# ---------------------------------------------------------------------------------------
+# Input checks shared by the diagnostics layer.
+
+
+def _describe_values(values: np.ndarray, limit: int = 5) -> str:
+    shown = [v.item() if hasattr(v, "item") else v for v in values[:limit]]
+    more = "" if len(values) <= limit else f" and {len(values) - limit} more"
+    return f"{shown}{more}"
+
+
+def _check_y(y: ArrayLike) -> np.ndarray:
+    """Return labels as a 1-D boolean array; raise unless they are 0/1 (or bool)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_samples,); got shape {y.shape}. Use y.ravel().")
+    if y.shape[0] == 0:
+        raise ValueError("y is empty: it has 0 entries.")
+    if y.dtype.kind not in "biuf":
+        values = np.unique(y.astype(str))
+        raise ValueError(
+            f"y must contain only 0 and 1; got values {_describe_values(values)}. "
+            "Encode the positive class as 1, e.g. y = (labels == 'yes')."
+        )
+    is_one = y == 1
+    if not np.all(is_one | (y == 0)):
+        values = np.unique(y)
+        raise ValueError(
+            f"y must contain only 0 and 1; got values {_describe_values(values)}. "
+            "Labels are never remapped: encode the positive class as 1 yourself."
+        )
+    return is_one
+
+
+def _check_both_classes(y: np.ndarray, what: str) -> tuple[int, int]:
+    """Return (n_positive, n_negative), raising when ``y`` lacks a class."""
+    n_positive = int(np.count_nonzero(y))
+    n_negative = y.shape[0] - n_positive
+    if n_positive == 0 or n_negative == 0:
+        only = 1 if n_negative == 0 else 0
+        raise ValueError(
+            f"{what} needs both classes in y; got only {only} ({y.shape[0]} rows). "
+            "It compares cases (1) with controls (0)."
+        )
+    return n_positive, n_negative
+
+
+def _check_scores(
+    values: ArrayLike, n_samples: int, name: str = "y_score", *, allow_2d: bool = True
+) -> np.ndarray:
+    """Return finite float64 scores of shape (n_samples,) or (n_draws, n_samples)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers; got dtype {values.dtype}.")
+    if values.ndim not in ((1, 2) if allow_2d else (1,)):
+        expected = "(n_samples,) or 2-D (n_draws, n_samples)" if allow_2d else "(n_samples,)"
+        hint = "" if allow_2d else " For posterior draws pass one row, e.g. the mean over draws."
+        raise ValueError(f"{name} must be 1-D {expected}; got shape {values.shape}.{hint}")
+    if values.shape[-1] != n_samples:
+        raise ValueError(
+            f"{name} has {values.shape[-1]} entries per row but y has {n_samples}; "
+            "give one value per element of y."
+        )
+    if values.ndim == 2 and values.shape[0] == 0:
+        raise ValueError(f"{name} has no rows: shape {values.shape}.")
+    values = values.astype(np.float64, copy=False)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = first[0] if values.ndim == 1 else first
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} NaN or infinite values (the first at index "
+            f"{where}); every value must be finite."
+        )
+    return values
+
+
+def _check_probabilities(
+    values: ArrayLike, n_samples: int, name: str = "y_prob", *, allow_2d: bool = True
+) -> np.ndarray:
+    """Like :func:`_check_scores`, and every value must lie in [0, 1]."""
+    values = _check_scores(values, n_samples, name, allow_2d=allow_2d)
+    low, high = values.min(), values.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name} must be probabilities in [0, 1]; got values from {low:g} to {high:g}."
+        )
+    return values
+
+
+def _check_number(value, name: str) -> float:
+    if np.ndim(value) != 0 or isinstance(value, str):
+        raise ValueError(f"{name} must be a single number; got {value!r}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a single number; got {value!r}.") from None
+
+
+def _check_threshold(threshold) -> float:
+    value = _check_number(threshold, "threshold")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}.")
+    return value
+
+
+def _check_level(level) -> float:
+    value = _check_number(level, "level")
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95 for 95%; got {level!r}.")
+    return value
+
+
+def _check_positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _check_choice(value, name: str, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        listed = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
+    return value
+
+
+def _check_costs(cost_fp, cost_fn) -> tuple[float, float]:
+    costs = (_check_number(cost_fp, "cost_fp"), _check_number(cost_fn, "cost_fn"))
+    for name, cost in zip(("cost_fp", "cost_fn"), costs, strict=True):
+        if not (math.isfinite(cost) and cost >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; got {cost!r}.")
+    if costs[0] + costs[1] == 0:
+        raise ValueError("cost_fp and cost_fn are both 0; at least one error must cost more.")
+    return costs
+
+
+def _check_zero_division(zero_division) -> float | str:
+    if isinstance(zero_division, str):
+        if zero_division == "warn":
+            return zero_division
+    elif np.ndim(zero_division) == 0 and zero_division in (0, 1):
+        return float(zero_division)
+    raise ValueError(f"zero_division must be 0.0, 1.0 or 'warn'; got {zero_division!r}.")
+
+
+def _to_output(values: np.ndarray):
+    """Return a 0-d result as a Python scalar, anything else as an array."""
+    values = np.asarray(values)
+    return values.item() if values.ndim == 0 else values
+
+
+# ---------------------------------------------------------------------------------------
+# Confusion matrix and rates.
+
+
+class ConfusionMatrix(NamedTuple):
+    """Counts of a thresholded classifier; ints, or (n_draws,) arrays for 2-D input."""
+
+    tn: int | np.ndarray
+    fp: int | np.ndarray
+    fn: int | np.ndarray
+    tp: int | np.ndarray
+
+    def to_array(self) -> np.ndarray:
+        """Scikit-learn's layout ``[[tn, fp], [fn, tp]]``: shape (2, 2) or (n_draws, 2, 2)."""
+        table = np.array([[self.tn, self.fp], [self.fn, self.tp]])
+        return np.moveaxis(table, (0, 1), (-2, -1))
+
+
+def _counts(y, y_prob, threshold) -> ConfusionMatrix:
+    y = _check_y(y)
+    y_prob = _check_probabilities(y_prob, y.shape[0])
+    predicted = y_prob > _check_threshold(threshold)
+    tp = np.count_nonzero(predicted & y, axis=-1)
+    fp = np.count_nonzero(predicted & ~y, axis=-1)
+    n_positive = np.count_nonzero(y)
+    n_negative = y.shape[0] - n_positive
+    return ConfusionMatrix(*(_to_output(c) for c in (n_negative - fp, fp, n_positive - tp, tp)))
+
+
+def confusion_matrix(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) -> ConfusionMatrix:
+    """Count true/false negatives and positives when ``y_prob > threshold`` predicts 1.
+
+    Parameters
+    ----------
+    y : array of shape (n_samples,)
+        Observed labels, 0 or 1.
+    y_prob : array of shape (n_samples,) or (n_draws, n_samples)
+        Predicted probabilities that y = 1, in [0, 1].
+    threshold : float, default 0.5
+        A row is predicted positive when its probability is strictly greater.
+
+    Returns
+    -------
+    ConfusionMatrix
+        ``(tn, fp, fn, tp)``: ints, or arrays of shape (n_draws,) for 2-D ``y_prob``.
+        ``.to_array()`` gives scikit-learn's ``[[tn, fp], [fn, tp]]``.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
+    ConfusionMatrix(tn=1, fp=1, fn=1, tp=1)
+    """
+    return _counts(y, y_prob, threshold)
+
+
+def _ratio(numerator, denominator, zero_division, metric: str, reason: str):
+    """Divide, using ``zero_division`` where the denominator is 0 (and maybe warning)."""
+    zero_division = _check_zero_division(zero_division)
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    undefined = denominator == 0
+    fill = 0.0 if zero_division == "warn" else zero_division
+    value = np.divide(numerator, denominator, out=np.full(undefined.shape, fill), where=~undefined)
+    if zero_division == "warn" and undefined.any():
+        where = (
+            "" if undefined.ndim == 0 else f" in {int(undefined.sum())} of {undefined.size} rows"
+        )
+        warnings.warn(
+            f"{metric} is undefined because {reason}{where}; returning 0.0. Pass "
+            "zero_division=0.0 or 1.0 to choose the value and silence this warning.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
+    return _to_output(value)
+
+
+def accuracy(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) -> float | np.ndarray:
+    """Fraction of rows classified correctly, ``(tp + tn) / n``.
+
+    Takes ``y`` of shape (n_samples,) and ``y_prob`` of shape (n_samples,) or
+    (n_draws, n_samples); a row is predicted 1 when ``y_prob > threshold``. Returns a
+    float, or an array of shape (n_draws,). Never undefined, as n >= 1.
+
+    Examples
+    --------
+    >>> accuracy([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
+    0.5
+    """
+    tn, fp, fn, tp = _counts(y, y_prob, threshold)
+    return _to_output((np.asarray(tp) + tn) / (np.asarray(tp) + tn + fp + fn))
+
+
+def precision(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Positive predictive value, ``tp / (tp + fp)``.
+
+    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
+    no row is predicted positive.
+
+    Examples
+    --------
+    >>> precision([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9])
+    0.6666666666666666
+    """
+    _, fp, _, tp = _counts(y, y_prob, threshold)
+    reason = "no row is predicted positive"
+    return _ratio(tp, np.asarray(tp) + fp, zero_division, "precision", reason)
+
+
+def recall(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Sensitivity (true positive rate), ``tp / (tp + fn)``.
+
+    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
+    y has no 1s.
+
+    Examples
+    --------
+    >>> recall([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
+    0.5
+    """
+    _, _, fn, tp = _counts(y, y_prob, threshold)
+    return _ratio(tp, np.asarray(tp) + fn, zero_division, "recall", "y has no positives")
+
+
+def specificity(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Compute the true negative rate, ``tn / (tn + fp)``, which is 1 - false positive rate.
+
+    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
+    y has no 0s.
+
+    Examples
+    --------
+    >>> specificity([0, 0, 0, 1], [0.2, 0.3, 0.7, 0.9])
+    0.6666666666666666
+    """
+    tn, fp, _, _ = _counts(y, y_prob, threshold)
+    return _ratio(tn, np.asarray(tn) + fp, zero_division, "specificity", "y has no negatives")
+
+
+def f1_score(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Harmonic mean of precision and recall, ``2 tp / (2 tp + fp + fn)``.
+
+    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) only
+    when y has no 1s and no row is predicted positive, as in scikit-learn.
+
+    Examples
+    --------
+    >>> f1_score([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
+    0.5
+    """
+    _, fp, fn, tp = _counts(y, y_prob, threshold)
+    reason = "y has no positives and no row is predicted positive"
+    return _ratio(2 * np.asarray(tp), 2 * np.asarray(tp) + fp + fn, zero_division, "f1", reason)
+
+
+def balanced_accuracy(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Mean of recall and specificity, ``(tp / (tp + fn) + tn / (tn + fp)) / 2``.
+
+    Shapes and ``threshold`` as in :func:`accuracy`. When y lacks a class, the rate of
+    that class is replaced by ``zero_division`` (scikit-learn instead averages only the
+    classes present).
+
+    Examples
+    --------
+    >>> balanced_accuracy([0, 0, 0, 1], [0.2, 0.3, 0.7, 0.9])
+    0.8333333333333333
+    """
+    tn, fp, fn, tp = _counts(y, y_prob, threshold)
+    sensitivity = _ratio(tp, np.asarray(tp) + fn, zero_division, "recall", "y has no positives")
+    true_negative_rate = _ratio(
+        tn, np.asarray(tn) + fp, zero_division, "specificity", "y has no negatives"
+    )
+    return _to_output((np.asarray(sensitivity) + true_negative_rate) / 2)
+
+
+def matthews_corrcoef(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> float | np.ndarray:
+    """Matthews correlation between labels and predictions, in [-1, 1].
+
+    ``(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))``. Shapes and
+    ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when y or the
+    predictions hold a single class (scikit-learn returns 0.0 there without a warning).
+
+    Examples
+    --------
+    >>> round(matthews_corrcoef([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9]), 6)
+    0.57735
+    """
+    tn, fp, fn, tp = (np.asarray(c, dtype=np.float64) for c in _counts(y, y_prob, threshold))
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    reason = "y or the predictions contain a single class"
+    return _ratio(tp * tn - fp * fn, denominator, zero_division, "matthews_corrcoef", reason)
+
+
+def rates(
+    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+) -> dict[str, float | np.ndarray]:
+    """All the thresholded metrics of this module at once, keyed by function name.
+
+    Keys: ``accuracy``, ``precision``, ``recall``, ``specificity``, ``f1_score``,
+    ``balanced_accuracy``, ``matthews_corrcoef``. Values are floats, or arrays of shape
+    (n_draws,) for 2-D ``y_prob``; arguments as in :func:`precision`.
+
+    Examples
+    --------
+    >>> rates([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9])["recall"]
+    1.0
+    """
+    metrics = (precision, recall, specificity, f1_score, balanced_accuracy, matthews_corrcoef)
+    table = {"accuracy": accuracy(y, y_prob, threshold)}
+    for metric in metrics:
+        table[metric.__name__] = metric(y, y_prob, threshold, zero_division=zero_division)
+    return table
+
+
+def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
+    """Bayes-optimal decision threshold for calibrated probabilities.
+
+    Predicting 1 costs ``(1 - p) * cost_fp`` in expectation and predicting 0 costs
+    ``p * cost_fn``, so predict 1 when ``p > cost_fp / (cost_fp + cost_fn)``. Equal costs
+    give 0.5 (e.g. choosing invasive surgery, where a false alarm is as bad as a miss); a
+    cheap follow-up test whose false alarm costs 1 against 19 for a miss gives 0.05.
+
+    Parameters
+    ----------
+    cost_fp, cost_fn : float
+        Costs (>= 0, not both 0) of a false positive and of a false negative.
+
+    Returns
+    -------
+    float
+        The threshold t in [0, 1]; use it as ``y_prob > t``.
+
+    Examples
+    --------
+    >>> bayes_threshold(1, 19)
+    0.05
+    """
+    cost_fp, cost_fn = _check_costs(cost_fp, cost_fn)
+    return cost_fp / (cost_fp + cost_fn)

@@ -1,0 +1,1 @@
+"""Estimators: MLE and MAP point estimates, and the NUTS posterior."""

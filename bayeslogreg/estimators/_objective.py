@@ -1,0 +1,119 @@
+"""The quantity every point estimator minimises, split into a smooth and an L1 part.
+
+``F(params) = f(params) + sum_j w_j |params_j - c_j|`` on the *per-row* scale (divided by
+n, so tolerances and step sizes do not depend on the data size), where
+
+* ``f = -(log-likelihood + log-density of the smooth priors) / n``, and
+* the L1 part holds the Laplace priors (weights ``1 / (n scale)``, centres ``loc``),
+  which proximal steps treat exactly.
+
+For the MLE every prior is :class:`~bayeslogreg.priors.Flat` and the L1 part is empty.
+Parameters are one vector ``[intercept, coef...]`` of shape (p + 1,).
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from bayeslogreg import model
+from bayeslogreg.priors import Laplace, Prior
+
+
+class Problem(NamedTuple):
+    """Data and priors of one fit (a JAX pytree: it is passed to jitted functions).
+
+    X : (n, p) float32/float64; y : (n,) 0/1 in the dtype of X.
+    """
+
+    X: jax.Array
+    y: jax.Array
+    intercept_prior: Prior
+    prior: Prior
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows (static)."""
+        return self.X.shape[0]
+
+    @property
+    def has_l1(self) -> bool:
+        """Whether any prior is Laplace, so that the objective has an L1 part (static)."""
+        return isinstance(self.intercept_prior, Laplace) or isinstance(self.prior, Laplace)
+
+
+def _split_params(params):
+    return params[0], params[1:]
+
+
+def smooth_log_prior(params, problem: Problem):
+    """Log prior density without the ``|x - loc| / scale`` part of Laplace priors."""
+    total = 0.0
+    for prior, value in zip(
+        (problem.intercept_prior, problem.prior), _split_params(params), strict=True
+    ):
+        if isinstance(prior, Laplace):
+            total += jnp.sum(jnp.broadcast_to(-jnp.log(2.0 * prior.scale), value.shape))
+        else:
+            total += prior.log_density(value)
+    return total
+
+
+def l1_weights(problem: Problem, n_params: int):
+    """Weights and centres (each (p + 1,)) of the L1 part on the per-row scale."""
+    weights, centres = [], []
+    for prior, size in ((problem.intercept_prior, 1), (problem.prior, n_params - 1)):
+        if isinstance(prior, Laplace):
+            weights.append(jnp.broadcast_to(1.0 / prior.scale, (size,)))
+            centres.append(jnp.broadcast_to(prior.loc, (size,)))
+        else:
+            weights.append(jnp.zeros(size))
+            centres.append(jnp.zeros(size))
+    n = problem.n_samples
+    return jnp.concatenate(weights) / n, jnp.concatenate(centres)
+
+
+def l1_penalty(params, weights, centres):
+    """Evaluate the L1 part ``sum_j w_j |params_j - c_j|``."""
+    return jnp.sum(weights * jnp.abs(params - centres))
+
+
+def smooth_value(params, problem: Problem):
+    """``f(params)``: minus the smooth log posterior per row (a scalar)."""
+    loglik = model.log_likelihood_sum(params, problem.X, problem.y)
+    return -(loglik + smooth_log_prior(params, problem)) / problem.n_samples
+
+
+def smooth_value_and_grad(params, problem: Problem):
+    """``f`` and its gradient (p + 1,)."""
+    return jax.value_and_grad(smooth_value)(params, problem)
+
+
+def smooth_value_grad_hess(params, problem: Problem):
+    """``f``, its gradient (p + 1,) and Hessian (p + 1, p + 1), by autodiff."""
+    loglik, grad, hess = model.loglik_value_grad_hess(params, problem.X, problem.y)
+    prior_value, prior_grad = jax.value_and_grad(smooth_log_prior)(params, problem)
+    prior_hess = jax.hessian(smooth_log_prior)(params, problem)
+    n = problem.n_samples
+    return -(loglik + prior_value) / n, -(grad + prior_grad) / n, -(hess + prior_hess) / n
+
+
+def batch_value_and_grad(params, X_batch, y_batch, problem: Problem):
+    """Unbiased estimate of ``f`` and its gradient from a batch of rows."""
+
+    def value(theta):
+        loglik = jnp.sum(model.log_likelihood_rows(theta, X_batch, y_batch))
+        return -loglik / X_batch.shape[0] - smooth_log_prior(theta, problem) / problem.n_samples
+
+    return jax.value_and_grad(value)(params)
+
+
+def optimality(params, grad, weights, centres):
+    """Largest entry of the minimum-norm subgradient of ``F`` (0 at the optimum).
+
+    Where ``params_j != c_j`` that is ``|grad_j + w_j sign(params_j - c_j)|``; at the kink
+    it is ``max(|grad_j| - w_j, 0)``, zero when the kink is optimal.
+    """
+    at_kink = (params == centres) & (weights > 0)
+    away = jnp.abs(grad + weights * jnp.sign(params - centres))
+    return jnp.max(jnp.where(at_kink, jnp.maximum(jnp.abs(grad) - weights, 0.0), away))

@@ -1,0 +1,396 @@
+"""The full posterior, sampled with NumPyro's NUTS.
+
+The NumPyro model reuses the prior objects and the log-likelihood of
+:mod:`bayeslogreg.model` (added with ``numpyro.factor``): MAP and NUTS share one
+definition of the model. Sampling starts from the MAP: each chain's first point is a
+draw from the Laplace approximation, whose variances are also the first inverse mass
+matrix, so warm-up starts well preconditioned.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pandas as pd
+from numpyro.infer import MCMC, NUTS
+from scipy import special
+
+from bayeslogreg import _arviz, model
+from bayeslogreg._jax import in_float64
+from bayeslogreg._validation import (
+    INTERCEPT_NAME,
+    check_choice,
+    check_level,
+    check_positive_float,
+    check_positive_int,
+    check_X,
+    check_X_y,
+)
+from bayeslogreg.estimators.point import PointEstimate, fit_map
+from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.priors import Normal, Prior
+
+__all__ = ["CHAIN_METHODS", "Posterior", "sample_posterior"]
+
+CHAIN_METHODS = ("vectorized", "sequential", "parallel")
+#: Warn when split R-hat exceeds this (Vehtari et al. 2021).
+RHAT_THRESHOLD = 1.01
+#: Warn when bulk ESS is below this many effective draws per chain.
+MIN_ESS_PER_CHAIN = 100
+# Per-draw log-likelihoods are computed this many numbers at a time.
+_CHUNK_ELEMENTS = 2**24
+
+
+def logistic_model(X, y, intercept_prior: Prior, prior: Prior):
+    """NumPyro model: priors on ``intercept`` and ``coef``, the log-likelihood as a factor."""
+    intercept = numpyro.sample("intercept", intercept_prior.distribution(()))
+    if X.shape[1]:
+        coef = numpyro.sample("coef", prior.distribution((X.shape[1],)))
+        params = jnp.concatenate([intercept[None], coef])
+    else:
+        params = intercept[None]
+    numpyro.factor("log_likelihood", model.log_likelihood_sum(params, X, y))
+
+
+@dataclass(frozen=True, repr=False)
+class Posterior:
+    """Result of :func:`sample_posterior`.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData (ArviZ 0.23) or xarray.DataTree (ArviZ 1.x)
+        Groups ``posterior`` (``intercept`` and ``coef`` over dimension ``feature``),
+        ``sample_stats``, ``log_likelihood`` (when stored) and ``observed_data``.
+    draws : ndarray of shape (num_chains, num_samples, p + 1)
+        Posterior draws, intercept first.
+    feature_names : tuple of str
+    map_estimate : PointEstimate
+        The MAP fit the chains started from.
+    prior, intercept_prior : Prior
+    num_warmup : int
+    num_divergences : int
+        Divergent transitions after warm-up.
+    n_samples : int
+        Rows of data.
+    fit_time : float
+        Seconds, the MAP fit and compilation included.
+    seed : int
+    """
+
+    idata: object
+    draws: np.ndarray
+    feature_names: tuple[str, ...]
+    map_estimate: PointEstimate
+    prior: Prior
+    intercept_prior: Prior
+    num_warmup: int
+    num_divergences: int
+    n_samples: int
+    fit_time: float
+    seed: int
+
+    @property
+    def num_chains(self) -> int:
+        """Number of chains."""
+        return self.draws.shape[0]
+
+    @property
+    def num_samples(self) -> int:
+        """Draws per chain after warm-up."""
+        return self.draws.shape[1]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """``("intercept", *feature_names)``."""
+        return (INTERCEPT_NAME, *self.feature_names)
+
+    @property
+    def flat_draws(self) -> np.ndarray:
+        """All draws pooled over chains, shape (num_chains * num_samples, p + 1)."""
+        return self.draws.reshape(-1, self.draws.shape[-1])
+
+    @property
+    def params(self) -> np.ndarray:
+        """Posterior means, shape (p + 1,), intercept first."""
+        return self.flat_draws.mean(axis=0)
+
+    @property
+    def intercept(self) -> float:
+        """Posterior mean of the intercept."""
+        return float(self.params[0])
+
+    @property
+    def coef(self) -> np.ndarray:
+        """Posterior means of the coefficients, shape (p,)."""
+        return self.params[1:]
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Posterior covariance, shape (p + 1, p + 1)."""
+        return np.atleast_2d(np.cov(self.flat_draws, rowvar=False))
+
+    @property
+    def stderr(self) -> np.ndarray:
+        """Posterior standard deviations, shape (p + 1,)."""
+        return self.flat_draws.std(axis=0, ddof=1)
+
+    def summary(self, ci_prob: float = 0.95, ci_kind: str = "hdi") -> pd.DataFrame:
+        """ArviZ summary: mean, sd, interval, MCSE, bulk/tail ESS and R-hat per parameter.
+
+        Parameters
+        ----------
+        ci_prob : float
+            Probability of the credible interval (``ci_lower``, ``ci_upper``).
+        ci_kind : {"hdi", "eti"}
+            Highest-density or equal-tailed interval.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by parameter name (``intercept`` and the feature names), with columns
+            mean, sd, ci_lower, ci_upper, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat.
+        """
+        check_choice(ci_kind, "ci_kind", ("hdi", "eti"))
+        var_names = ["intercept", "coef"] if self.feature_names else ["intercept"]
+        table = _arviz.summary(self.idata, var_names, ci_prob=check_level(ci_prob), ci_kind=ci_kind)
+        table.index = pd.Index(self.param_names, name="parameter")
+        return table
+
+    def conf_int(self, level: float = 0.95, kind: str = "hdi") -> np.ndarray:
+        """Credible interval per parameter, shape (p + 1, 2)."""
+        return self.summary(level, kind)[["ci_lower", "ci_upper"]].to_numpy()
+
+    def predict_proba(self, X, *, return_draws: bool = False):
+        """Posterior mean of P(y = 1) for each row of X, shape (n_samples,).
+
+        With ``return_draws=True`` also the per-draw probabilities, shape
+        (num_chains * num_samples, n_samples).
+        """
+        X = check_X(X, n_features=len(self.feature_names))
+        draws = self.flat_draws
+        probs = special.expit(draws[:, :1] + draws[:, 1:] @ X.T)
+        mean = probs.mean(axis=0)
+        return (mean, probs) if return_draws else mean
+
+    def __repr__(self) -> str:
+        title = (
+            f"Posterior(NUTS, {self.num_chains} chains x {self.num_samples} draws, "
+            f"{self.num_divergences} divergences, n={self.n_samples})"
+        )
+        columns = ["mean", "sd", "ci_lower", "ci_upper", "ess_bulk", "r_hat"]
+        table = self.summary()[columns].to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{title}\n{table}"
+
+
+def _initial_points(key, map_fit: PointEstimate, num_chains: int) -> np.ndarray:
+    """One start per chain, drawn from the Laplace approximation at the MAP."""
+    cov = map_fit.cov
+    if not np.isfinite(cov).all():
+        cov = np.diag(np.full(len(map_fit.params), 1e-2))
+    z = np.asarray(jax.random.normal(key, (num_chains, len(map_fit.params))))
+    return map_fit.params + z @ np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov))).T
+
+
+def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:
+    """Log-likelihood of every row under every draw, shape (chains, draws, n_samples)."""
+    rows = jax.jit(jax.vmap(model.log_likelihood_rows, in_axes=(0, None, None)))
+    flat = draws.reshape(-1, draws.shape[-1])
+    chunk = max(1, _CHUNK_ELEMENTS // X.shape[0])
+    parts = [np.asarray(rows(flat[i : i + chunk], X, y)) for i in range(0, len(flat), chunk)]
+    return np.concatenate(parts).reshape(*draws.shape[:2], X.shape[0])
+
+
+def _warn_if_unreliable(posterior: Posterior) -> None:
+    table = posterior.summary()
+    problems = []
+    worst_rhat = table["r_hat"].max()
+    if worst_rhat > RHAT_THRESHOLD:
+        problems.append(
+            f"R-hat up to {worst_rhat:.3f} > {RHAT_THRESHOLD} "
+            f"({list(table.index[table['r_hat'] > RHAT_THRESHOLD])})"
+        )
+    min_ess = MIN_ESS_PER_CHAIN * posterior.num_chains
+    low_ess = table["ess_bulk"] < min_ess
+    if low_ess.any():
+        problems.append(
+            f"bulk ESS as low as {table['ess_bulk'].min():.0f} < {min_ess} "
+            f"({list(table.index[low_ess])})"
+        )
+    if posterior.num_divergences:
+        problems.append(f"{posterior.num_divergences} divergent transitions after warm-up")
+    if problems:
+        warnings.warn(
+            "the posterior draws may be unreliable: "
+            + "; ".join(problems)
+            + ". Run more warm-up and draws (num_warmup, num_samples), raise target_accept, "
+            "or reconsider the priors.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+@in_float64
+def sample_posterior(
+    X,
+    y,
+    *,
+    prior: Prior | None = None,
+    intercept_prior: Prior | None = None,
+    num_chains: int = 4,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    seed: int = 0,
+    feature_names=None,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+    dense_mass: bool = True,
+    chain_method: str = "vectorized",
+    store_log_likelihood: bool = True,
+    progress_bar: bool = False,
+) -> Posterior:
+    """Sample the posterior of logistic regression with NUTS (NumPyro).
+
+    Parameters
+    ----------
+    X : array_like or DataFrame of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,), 0/1 labels
+    prior : Prior, optional
+        Prior of the coefficients; default ``Normal(0, 2.5)`` (as :func:`fit_map`).
+    intercept_prior : Prior, optional
+        Prior of the intercept; default ``Normal(0, 10)``.
+    num_chains, num_warmup, num_samples : int
+        Chains, warm-up iterations per chain (discarded) and kept draws per chain.
+    seed : int
+        The same seed gives the same draws.
+    feature_names : sequence of str, optional
+    target_accept : float
+        Target acceptance probability of step-size adaptation; raise it (e.g. 0.95)
+        when there are divergences.
+    max_tree_depth : int
+        NUTS trajectories have at most ``2**max_tree_depth - 1`` leapfrog steps.
+    dense_mass : bool
+        Adapt a dense mass matrix, started from the Laplace covariance. It removes the
+        correlation between coefficients (e.g. intercept and slope of an uncentred
+        feature): on the effort data it needs 4 leapfrog steps per draw instead of 9
+        and gives 4x the ESS. Set False for many features, where each step of a dense
+        matrix costs O(p^2).
+    chain_method : {"vectorized", "sequential", "parallel"}
+        How chains run; "parallel" needs one JAX device per chain.
+    store_log_likelihood : bool
+        Store per-row log-likelihoods (chains x draws x n numbers) for LOO/WAIC.
+    progress_bar : bool
+        Show NumPyro's progress bar.
+
+    Returns
+    -------
+    Posterior
+        A :class:`~bayeslogreg.exceptions.ConvergenceWarning` is issued when R-hat > 1.01,
+        bulk ESS < 100 per chain, or there were divergences.
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> post = sample_posterior(data.X, data.y, num_samples=500, seed=1)
+    >>> post.summary()[["mean", "sd", "r_hat"]].round(2)  # doctest: +SKIP
+    """
+    start = time.perf_counter()
+    X, y, names = check_X_y(X, y, feature_names)
+    num_chains = check_positive_int(num_chains, "num_chains")
+    num_warmup = check_positive_int(num_warmup, "num_warmup")
+    num_samples = check_positive_int(num_samples, "num_samples")
+    max_tree_depth = check_positive_int(max_tree_depth, "max_tree_depth")
+    check_choice(chain_method, "chain_method", CHAIN_METHODS)
+    target_accept = check_positive_float(target_accept, "target_accept")
+    if not target_accept < 1:
+        raise ValueError(f"target_accept must be in (0, 1); got {target_accept}.")
+    prior = Normal(0.0, 2.5) if prior is None else prior
+    intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
+
+    map_fit = fit_map(
+        X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, method="newton"
+    )
+    init_key, mcmc_key = jax.random.split(jax.random.key(seed))
+    starts = _initial_points(init_key, map_fit, num_chains)
+    init_params = {"intercept": jnp.asarray(starts[:, 0])}
+    sites = ("intercept", "coef") if names else ("intercept",)
+    if names:
+        init_params["coef"] = jnp.asarray(starts[:, 1:])
+    laplace_cov = map_fit.cov if np.isfinite(map_fit.cov).all() else np.eye(len(starts[0]))
+    kernel = NUTS(
+        logistic_model,
+        inverse_mass_matrix={sites: laplace_cov if dense_mass else np.diag(laplace_cov)},
+        dense_mass=[sites] if dense_mass else False,
+        target_accept_prob=target_accept,
+        max_tree_depth=max_tree_depth,
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        chain_method=chain_method,
+        progress_bar=progress_bar,
+    )
+    if num_chains == 1:
+        init_params = {k: v[0] for k, v in init_params.items()}
+    mcmc.run(
+        mcmc_key,
+        jnp.asarray(X),
+        jnp.asarray(y),
+        intercept_prior,
+        prior,
+        init_params=init_params,
+        extra_fields=(
+            "diverging",
+            "energy",
+            "num_steps",
+            "accept_prob",
+            "potential_energy",
+            "adapt_state.step_size",
+        ),
+    )
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    stats = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    draws = np.concatenate(
+        [samples["intercept"][..., None]] + ([samples["coef"]] if names else []), axis=-1
+    )
+    groups = {
+        "posterior": {k: samples[k] for k in sites},
+        "sample_stats": {
+            "diverging": stats["diverging"],
+            "energy": stats["energy"],
+            "lp": -stats["potential_energy"],
+            "acceptance_rate": stats["accept_prob"],
+            "step_size": stats["adapt_state.step_size"],
+            "n_steps": stats["num_steps"],
+            "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
+        },
+        "observed_data": {"y": y},
+    }
+    if store_log_likelihood:
+        groups["log_likelihood"] = {"y": _pointwise_log_likelihood(draws, X, y)}
+    idata = _arviz.from_samples(
+        groups,
+        coords={"feature": list(names), "obs_id": np.arange(len(y))},
+        dims={"coef": ["feature"], "y": ["obs_id"]},
+    )
+    posterior = Posterior(
+        idata=idata,
+        draws=draws,
+        feature_names=names,
+        map_estimate=map_fit,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        num_warmup=num_warmup,
+        num_divergences=int(stats["diverging"].sum()),
+        n_samples=len(y),
+        fit_time=time.perf_counter() - start,
+        seed=seed,
+    )
+    _warn_if_unreliable(posterior)
+    return posterior

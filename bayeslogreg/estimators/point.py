@@ -1,0 +1,521 @@
+"""Point estimators: maximum likelihood (MLE) and maximum a posteriori (MAP).
+
+Both maximise a log posterior (for the MLE every prior is flat) with one of the
+optimizers of :mod:`bayeslogreg.estimators._ascent`, then compute the curvature at the
+optimum: the inverse observed information gives the MLE's standard errors, and for MAP
+the same matrix is the covariance of the Laplace (Gaussian) approximation of the
+posterior.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from bayeslogreg import model
+from bayeslogreg._jax import in_float64
+from bayeslogreg._validation import (
+    INTERCEPT_NAME,
+    check_choice,
+    check_level,
+    check_positive_float,
+    check_positive_int,
+    check_X,
+    check_X_y,
+)
+from bayeslogreg.estimators import _ascent
+from bayeslogreg.estimators._objective import Problem, smooth_value_grad_hess
+from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.priors import Flat, Normal, Prior
+
+__all__ = ["METHODS", "PointEstimate", "fit_map", "fit_mle"]
+
+METHODS = ("auto", "newton", "lbfgs", "gd", "sgd", "minibatch")
+_STOCHASTIC = ("sgd", "minibatch")
+# "auto" uses Newton up to this many parameters: one (p+1)^2 Hessian per pass is then
+# cheaper than the dozens of extra passes L-BFGS needs.
+_NEWTON_MAX_PARAMS = 500
+_DEFAULT_TOL = {"newton": 1e-8, "lbfgs": 1e-8, "gd": 1e-8, "sgd": 1e-3, "minibatch": 1e-3}
+_DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 20_000}
+_DEFAULT_EPOCHS = {"sgd": 50, "minibatch": 200}
+_DEFAULT_LEARNING_RATE = {"sgd": 0.05, "minibatch": 0.5}
+_DEFAULT_BATCH_SIZE = 32
+_STATUS_MESSAGES = {
+    _ascent.CONVERGED: "converged",
+    _ascent.MAX_ITER: "stopped at the iteration limit before reaching tol",
+    _ascent.LINE_SEARCH_FAILED: "the line search found no step that increases the objective",
+    _ascent.NOT_FINITE: "the objective became non-finite (overflow or divergence)",
+}
+
+
+@dataclass(frozen=True)
+class InverseTimeDecay:
+    """Learning rate ``initial / (1 + step / steps_per_epoch)``: 1/epoch decay.
+
+    Robbins-Monro conditions hold (the rates sum to infinity, their squares do not), so
+    stochastic ascent converges. Hashable, so jitted code compiles once per setting.
+    """
+
+    initial: float
+    steps_per_epoch: int
+
+    def __call__(self, step):
+        """Learning rate at ``step`` (0-based count of parameter updates)."""
+        return self.initial / (1.0 + step / self.steps_per_epoch)
+
+
+@dataclass(frozen=True, repr=False)
+class PointEstimate:
+    """Result of :func:`fit_mle` or :func:`fit_map`.
+
+    Attributes
+    ----------
+    estimator : {"mle", "map"}
+    method : str
+        Optimizer used.
+    params : ndarray of shape (p + 1,)
+        Intercept first, then the coefficients.
+    cov : ndarray of shape (p + 1, p + 1)
+        Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
+    feature_names : tuple of str
+    log_likelihood : float
+        At ``params``, in nats.
+    log_posterior : float or None
+        Unnormalised log posterior at ``params`` (MAP only).
+    converged : bool
+    n_iter : int
+        Iterations (epochs for sgd and minibatch).
+    n_passes : int
+        Full passes over the data, line searches included.
+    grad_norm : float
+        Largest entry of the (sub)gradient of the per-row log posterior at ``params``.
+    history : ndarray of shape (n_iter + 1,)
+        Objective (log-likelihood for MLE, log posterior for MAP) at the start and after
+        each iteration: gradient *ascent* makes it increase.
+    message : str
+    prior, intercept_prior : Prior
+    n_samples : int
+    fit_time : float
+        Seconds, compilation included.
+    seed : int
+    """
+
+    estimator: str
+    method: str
+    params: np.ndarray
+    cov: np.ndarray
+    feature_names: tuple[str, ...]
+    log_likelihood: float
+    log_posterior: float | None
+    converged: bool
+    n_iter: int
+    n_passes: int
+    grad_norm: float
+    history: np.ndarray
+    message: str
+    prior: Prior
+    intercept_prior: Prior
+    n_samples: int
+    fit_time: float
+    seed: int
+
+    @property
+    def intercept(self) -> float:
+        """Fitted intercept."""
+        return float(self.params[0])
+
+    @property
+    def coef(self) -> np.ndarray:
+        """Fitted coefficients, shape (p,)."""
+        return self.params[1:]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """``("intercept", *feature_names)``."""
+        return (INTERCEPT_NAME, *self.feature_names)
+
+    @property
+    def stderr(self) -> np.ndarray:
+        """Standard errors, shape (p + 1,): square roots of the diagonal of ``cov``."""
+        return np.sqrt(np.diag(self.cov))
+
+    def conf_int(self, level: float = 0.95) -> np.ndarray:
+        """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
+        z = stats.norm.ppf(0.5 + check_level(level) / 2)
+        return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability that y = 1 for each row of X, shape (n_samples,)."""
+        X = check_X(X, n_features=len(self.feature_names))
+        return special.expit(self.intercept + X @ self.coef)
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Table of estimate, std_err, z, p_value and the interval, one row per parameter.
+
+        ``z`` and ``p_value`` test each parameter against 0 with the normal approximation.
+        """
+        z = self.params / self.stderr
+        lower, upper = self.conf_int(level).T
+        return pd.DataFrame(
+            {
+                "estimate": self.params,
+                "std_err": self.stderr,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "ci_lower": lower,
+                "ci_upper": upper,
+            },
+            index=pd.Index(self.param_names, name="parameter"),
+        )
+
+    def __repr__(self) -> str:
+        title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "
+        title += f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_samples})"
+        table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{title}\n{table}"
+
+
+def fit_mle(
+    X,
+    y,
+    *,
+    method: str = "auto",
+    tol: float | None = None,
+    max_iter: int | None = None,
+    init=None,
+    feature_names=None,
+    seed: int = 0,
+    learning_rate=None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    average: bool = True,
+) -> PointEstimate:
+    """Fit logistic regression by maximum likelihood.
+
+    Parameters
+    ----------
+    X : array_like or DataFrame of shape (n_samples, n_features)
+        Features; a DataFrame's column names become ``feature_names``. float32 data stay
+        float32 in memory and are accumulated in float64.
+    y : array_like of shape (n_samples,)
+        Labels: 0/1 integers, floats or booleans.
+    method : {"auto", "newton", "lbfgs", "gd", "sgd", "minibatch"}
+        ``"auto"`` is Newton up to 500 parameters, L-BFGS beyond. ``"gd"`` is full-batch
+        gradient ascent with a backtracking line search; ``"sgd"`` (one row per step) and
+        ``"minibatch"`` are stochastic gradient ascent with seeded reshuffling.
+    tol : float, optional
+        Stop when no entry of the per-row gradient of the log-likelihood exceeds ``tol``.
+        Default 1e-8 (1e-3 for sgd and minibatch).
+    max_iter : int, optional
+        Iteration limit: 100 for newton, 1000 for lbfgs, 20000 for gd.
+    init : array_like of shape (p + 1,), optional
+        Starting point (intercept first). Default: coefficients 0, intercept
+        ``logit(mean(y))``.
+    feature_names : sequence of str, optional
+    seed : int
+        Seed of the row shuffling (sgd, minibatch).
+    learning_rate : float or callable, optional
+        sgd and minibatch only: initial rate of the 1/epoch decay (default 0.05 for sgd,
+        0.5 for minibatch), or an optax schedule ``step -> rate``.
+    batch_size : int, optional
+        minibatch only (default 32).
+    epochs : int, optional
+        sgd and minibatch only: passes over the data (default 50 for sgd, 200 for
+        minibatch).
+    average : bool
+        sgd and minibatch only: report the average of the iterates of the last epoch.
+
+    Returns
+    -------
+    PointEstimate
+        A :class:`~bayeslogreg.exceptions.ConvergenceWarning` is issued and
+        ``converged`` is False when ``tol`` was not reached.
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> fit = fit_mle(data.X, data.y, feature_names=data.feature_names)
+    >>> fit.params.round(2), fit.converged
+    (array([-4.94,  2.95]), True)
+    """
+    return _fit(
+        "mle",
+        X,
+        y,
+        intercept_prior=Flat(),
+        prior=Flat(),
+        method=method,
+        tol=tol,
+        max_iter=max_iter,
+        init=init,
+        feature_names=feature_names,
+        seed=seed,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        average=average,
+    )
+
+
+def fit_map(
+    X,
+    y,
+    *,
+    prior: Prior | None = None,
+    intercept_prior: Prior | None = None,
+    method: str = "auto",
+    tol: float | None = None,
+    max_iter: int | None = None,
+    init=None,
+    feature_names=None,
+    seed: int = 0,
+    learning_rate=None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    average: bool = True,
+) -> PointEstimate:
+    """Fit logistic regression by maximum a posteriori (penalised likelihood).
+
+    Maximises ``log-likelihood + log prior``. With ``prior=Normal(0, s)`` and
+    ``intercept_prior=Flat()`` this is scikit-learn's L2 fit with ``C = s**2``; with
+    ``Laplace(0, b)`` the L1 fit with ``C = b`` (coefficients can be exactly 0).
+
+    Parameters
+    ----------
+    X, y
+        As in :func:`fit_mle`.
+    prior : Prior, optional
+        Prior of the coefficients, scalar or per-coefficient parameters. Default
+        ``Normal(0, 2.5)``, weakly informative for features on a unit scale.
+    intercept_prior : Prior, optional
+        Prior of the intercept. Default ``Normal(0, 10)``.
+    method, tol, max_iter, init, feature_names, seed, learning_rate, batch_size, epochs,
+    average
+        As in :func:`fit_mle`; ``"lbfgs"`` needs smooth priors (not Laplace).
+
+    Returns
+    -------
+    PointEstimate
+        ``cov`` is the covariance of the Laplace approximation of the posterior (the
+        inverse negative Hessian of the log posterior at the mode; a Laplace prior's
+        kink contributes no curvature).
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> from bayeslogreg.priors import Normal
+    >>> data = load_effort()
+    >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
+    array([-4.91,  2.94])
+    """
+    return _fit(
+        "map",
+        X,
+        y,
+        intercept_prior=Normal(0.0, 10.0) if intercept_prior is None else intercept_prior,
+        prior=Normal(0.0, 2.5) if prior is None else prior,
+        method=method,
+        tol=tol,
+        max_iter=max_iter,
+        init=init,
+        feature_names=feature_names,
+        seed=seed,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        average=average,
+    )
+
+
+def _check_priors(intercept_prior, prior, n_features: int) -> None:
+    for name, value in (("prior", prior), ("intercept_prior", intercept_prior)):
+        if not isinstance(value, Prior):
+            raise ValueError(
+                f"{name} must be a prior from bayeslogreg.priors (e.g. Normal(0, 2.5)); "
+                f"got {value!r}."
+            )
+    prior.check_size(n_features, "coef")
+    intercept_prior.check_size(1, "the intercept")
+
+
+def _resolve_method(method: str, n_params: int, problem: Problem) -> str:
+    check_choice(method, "method", METHODS)
+    if method == "auto":
+        method = "newton" if n_params <= _NEWTON_MAX_PARAMS else "lbfgs"
+        if method == "lbfgs" and problem.has_l1:
+            method = "gd"
+    if method == "lbfgs" and problem.has_l1:
+        raise ValueError(
+            "method='lbfgs' needs a smooth objective, but a Laplace prior has a kink at its "
+            "loc; use method='newton' (proximal Newton) or 'gd' (proximal gradient)."
+        )
+    return method
+
+
+def _check_stochastic_options(method, learning_rate, batch_size, epochs) -> None:
+    if method not in _STOCHASTIC:
+        options = {"learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs}
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{given} apply only to method='sgd' or 'minibatch'; got method={method!r}."
+            )
+    elif method == "sgd" and batch_size not in (None, 1):
+        raise ValueError("method='sgd' updates on one row at a time; use 'minibatch' for batches.")
+
+
+def _initial_params(init, y, n_params: int) -> np.ndarray:
+    if init is None:
+        mean = float(np.mean(y))
+        params = np.zeros(n_params)
+        params[0] = np.log(mean) - np.log1p(-mean)
+        return params
+    params = np.asarray(init, dtype=np.float64)
+    if params.shape != (n_params,) or not np.isfinite(params).all():
+        raise ValueError(
+            f"init must be a finite array of shape ({n_params},) (intercept first); "
+            f"got {np.shape(init)}."
+        )
+    return params
+
+
+def _run(
+    method, problem, params0, *, tol, max_iter, seed, learning_rate, batch_size, epochs, average
+):
+    if method in _STOCHASTIC:
+        if method == "sgd":
+            batch_size = 1
+        elif batch_size is None:
+            batch_size = _DEFAULT_BATCH_SIZE
+        batch_size = min(check_positive_int(batch_size, "batch_size"), problem.n_samples)
+        epochs = _DEFAULT_EPOCHS[method] if epochs is None else epochs
+        epochs = check_positive_int(epochs, "epochs")
+        if not callable(learning_rate):
+            rate = _DEFAULT_LEARNING_RATE[method] if learning_rate is None else learning_rate
+            steps_per_epoch = max(1, problem.n_samples // batch_size)
+            learning_rate = InverseTimeDecay(
+                check_positive_float(rate, "learning_rate"), steps_per_epoch
+            )
+        return _ascent.stochastic_ascent(
+            problem,
+            params0,
+            jax.random.key(seed),
+            tol,
+            batch_size=batch_size,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            average=bool(average),
+        )
+    max_iter = _DEFAULT_MAX_ITER[method] if max_iter is None else max_iter
+    max_iter = check_positive_int(max_iter, "max_iter")
+    optimizer = {"newton": _ascent.newton, "lbfgs": _ascent.lbfgs, "gd": _ascent.gradient_ascent}
+    return optimizer[method](problem, params0, tol, max_iter)
+
+
+def _covariance(information: np.ndarray, param_names) -> np.ndarray:
+    """Inverse of the (symmetric) information matrix, warning where it is singular."""
+    eigenvalues, vectors = np.linalg.eigh(information)
+    singular = eigenvalues <= 1e-12 * max(eigenvalues.max(), 0.0)
+    if not singular.any():
+        return (vectors / eigenvalues) @ vectors.T
+    loadings = np.abs(vectors[:, singular]).max(axis=1)
+    involved = [name for name, load in zip(param_names, loadings, strict=True) if load > 0.1]
+    warnings.warn(
+        f"the information matrix is singular: parameters {involved} are not identified by "
+        "the data (constant or collinear columns?). Their standard errors are reported as "
+        "infinite; drop redundant columns or use fit_map with a proper prior.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+    kept = ~singular
+    cov = (vectors[:, kept] / eigenvalues[kept]) @ vectors[:, kept].T
+    for j, load in enumerate(loadings):
+        if load > 0.1:
+            cov[j, j] = np.inf
+    return cov
+
+
+@in_float64
+def _fit(
+    estimator,
+    X,
+    y,
+    *,
+    intercept_prior,
+    prior,
+    method,
+    tol,
+    max_iter,
+    init,
+    feature_names,
+    seed,
+    learning_rate,
+    batch_size,
+    epochs,
+    average,
+) -> PointEstimate:
+    start = time.perf_counter()
+    X, y, names = check_X_y(X, y, feature_names)
+    n_samples, n_features = X.shape
+    _check_priors(intercept_prior, prior, n_features)
+    problem = Problem(jnp.asarray(X), jnp.asarray(y), intercept_prior, prior)
+    method = _resolve_method(method, n_features + 1, problem)
+    _check_stochastic_options(method, learning_rate, batch_size, epochs)
+    tol = check_positive_float(_DEFAULT_TOL[method] if tol is None else tol, "tol")
+    params0 = _initial_params(init, y, n_features + 1)
+    result = _run(
+        method,
+        problem,
+        jnp.asarray(params0),
+        tol=tol,
+        max_iter=max_iter,
+        seed=seed,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        average=average,
+    )
+    params = np.asarray(result.params)
+    _, _, hess = smooth_value_grad_hess(result.params, problem)
+    param_names = (INTERCEPT_NAME, *names)
+    cov = _covariance(n_samples * np.asarray(hess), param_names)
+    loglik = float(model.log_likelihood_sum(result.params, problem.X, problem.y))
+    log_prior = float(intercept_prior.log_density(params[0]) + prior.log_density(params[1:]))
+    n_iter, status = int(result.n_iter), int(result.status)
+    converged = status == _ascent.CONVERGED
+    message = _STATUS_MESSAGES[status]
+    if not converged:
+        warnings.warn(
+            f"{estimator.upper()} fit with method={method!r} did not converge: {message} "
+            f"(largest gradient entry {float(result.optimality):.3g} > tol {tol:g} after "
+            f"{n_iter} iterations). Increase max_iter/epochs, standardise the features, or "
+            "use method='newton'.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return PointEstimate(
+        estimator=estimator,
+        method=method,
+        params=params,
+        cov=cov,
+        feature_names=names,
+        log_likelihood=loglik,
+        log_posterior=loglik + log_prior if estimator == "map" else None,
+        converged=converged,
+        n_iter=n_iter,
+        n_passes=int(result.n_passes),
+        grad_norm=float(result.optimality),
+        history=-n_samples * np.asarray(result.history)[: n_iter + 1],
+        message=message,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        n_samples=n_samples,
+        fit_time=time.perf_counter() - start,
+        seed=seed,
+    )

@@ -1,0 +1,90 @@
+"""Classification metrics for logistic regression predictions: the public face.
+
+Everything here takes labels ``y`` (shape (n_samples,), values 0 and 1) and scores or
+probabilities of shape (n_samples,), or (n_draws, n_samples) for posterior draws, which
+gives one result per draw without a Python loop. A row is predicted positive when
+``y_prob > threshold``.
+
+- Ranking: :func:`roc_curve`, :func:`roc_auc`, :func:`partial_auc`, :func:`auc_ci`
+  (DeLong or stratified bootstrap), :func:`delong_test` (paired comparison).
+- Thresholded: :func:`confusion_matrix`, :func:`accuracy`, :func:`precision`,
+  :func:`recall`, :func:`specificity`, :func:`f1_score`, :func:`balanced_accuracy`,
+  :func:`matthews_corrcoef`, :func:`rates`.
+- Choosing a threshold: :func:`bayes_threshold` (from costs, for calibrated
+  probabilities), :func:`min_cost_threshold` (from costs, on the data),
+  :func:`youden_threshold`.
+- Probabilities: :func:`log_loss`, :func:`brier_score`, :func:`calibration_curve`,
+  :func:`expected_calibration_error`.
+
+The implementation is the NumPy layer in :mod:`bayeslogreg.diagnostics.classification`
+and its private siblings; it is checked against scikit-learn and pROC.
+
+Examples
+--------
+>>> from bayeslogreg.metrics import roc_auc
+>>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
+0.875
+"""
+
+from bayeslogreg.diagnostics._calibration import (
+    CalibrationCurve,
+    brier_score,
+    calibration_curve,
+    expected_calibration_error,
+    log_loss,
+)
+from bayeslogreg.diagnostics._roc import (
+    CostThreshold,
+    YoudenThreshold,
+    min_cost_threshold,
+    partial_auc,
+    roc_auc,
+    roc_curve,
+    youden_threshold,
+)
+from bayeslogreg.diagnostics._roc_delong import AucInterval, DelongTest, auc_ci, delong_test
+from bayeslogreg.diagnostics.classification import (
+    ConfusionMatrix,
+    UndefinedMetricWarning,
+    accuracy,
+    balanced_accuracy,
+    bayes_threshold,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+    precision,
+    rates,
+    recall,
+    specificity,
+)
+
+__all__ = [
+    "AucInterval",
+    "CalibrationCurve",
+    "ConfusionMatrix",
+    "CostThreshold",
+    "DelongTest",
+    "UndefinedMetricWarning",
+    "YoudenThreshold",
+    "accuracy",
+    "auc_ci",
+    "balanced_accuracy",
+    "bayes_threshold",
+    "brier_score",
+    "calibration_curve",
+    "confusion_matrix",
+    "delong_test",
+    "expected_calibration_error",
+    "f1_score",
+    "log_loss",
+    "matthews_corrcoef",
+    "min_cost_threshold",
+    "partial_auc",
+    "precision",
+    "rates",
+    "recall",
+    "roc_auc",
+    "roc_curve",
+    "specificity",
+    "youden_threshold",
+]

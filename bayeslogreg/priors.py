@@ -1,0 +1,186 @@
+"""Prior distributions: one object drives both the MAP penalty and the NUTS model.
+
+Each prior is a small JAX pytree (its numbers are leaves, so changing a scale never
+recompiles) with two faces: :meth:`Prior.log_density` for MAP, and
+:meth:`Prior.distribution`, the NumPyro distribution the sampler uses. Both come from the
+same NumPyro distribution, so MAP and NUTS cannot disagree about the model.
+
+Penalty equivalents (with a flat intercept prior): ``Normal(0, s)`` is the L2 penalty
+``sum(coef**2) / (2 s**2)``, i.e. scikit-learn's ``LogisticRegression(C=s**2)``;
+``Laplace(0, b)`` is the L1 penalty ``sum(|coef|) / b``, i.e. ``penalty="l1", C=b``.
+Scales may be scalars or one value per coefficient.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+from numpyro.distributions import constraints
+
+__all__ = ["Cauchy", "Flat", "Laplace", "Normal", "Prior", "StudentT"]
+
+
+class Prior:
+    """Base class of priors; subclasses name their parameters in ``_param_names``."""
+
+    _param_names: tuple[str, ...] = ()
+    #: Whether the log-density is differentiable everywhere (Laplace is not, at loc).
+    is_smooth = True
+    #: Whether the density integrates to one (a flat prior does not).
+    is_proper = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_node(cls, cls._tree_flatten, cls._tree_unflatten)
+
+    def _tree_flatten(self):
+        return tuple(getattr(self, name) for name in self._param_names), None
+
+    @classmethod
+    def _tree_unflatten(cls, _aux, children):
+        # Bypass __init__: under jit the leaves are tracers, which validation cannot read.
+        prior = object.__new__(cls)
+        for name, value in zip(cls._param_names, children, strict=True):
+            object.__setattr__(prior, name, value)
+        return prior
+
+    def _set(self, **params):
+        for name, value in params.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={_format(getattr(self, n))}" for n in self._param_names)
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and all(
+            np.array_equal(getattr(self, n), getattr(other, n)) for n in self._param_names
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (type(self), *(np.asarray(getattr(self, n)).tobytes() for n in self._param_names))
+        )
+
+    @property
+    def size(self) -> int | None:
+        """Number of coefficients the parameters were given for (None for scalars)."""
+        sizes = {np.size(getattr(self, n)) for n in self._param_names} - {1}
+        return sizes.pop() if sizes else None
+
+    def check_size(self, n_params: int, what: str = "coef") -> None:
+        """Raise if per-coefficient parameters do not match ``n_params`` values."""
+        for name in self._param_names:
+            size = np.size(getattr(self, name))
+            if size not in (1, n_params):
+                raise ValueError(
+                    f"{self!r} has {size} values of {name!r} but {what} has {n_params} "
+                    "entries; give a scalar or one value per entry."
+                )
+
+    def distribution(self, shape: tuple[int, ...]) -> dist.Distribution:
+        """NumPyro distribution of an array of ``shape`` independent draws (event shape)."""
+        return self._base().expand(shape).to_event(len(shape))
+
+    def log_density(self, x):
+        """Log prior density summed over ``x`` (a JAX scalar)."""
+        x = jnp.asarray(x)
+        return self.distribution(x.shape).log_prob(x)
+
+    def _base(self) -> dist.Distribution:
+        raise NotImplementedError
+
+
+def _format(value) -> str:
+    value = np.asarray(value)
+    return f"{value.item():g}" if value.size == 1 else np.array2string(value, precision=4)
+
+
+def _checked(value, name: str, *, positive: bool) -> np.ndarray | float:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number or a 1-D array of numbers; got {value!r}."
+        ) from None
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array; got shape {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite; got {value!r}.")
+    if positive and (array <= 0).any():
+        raise ValueError(f"{name} must be > 0; got {value!r}.")
+    return float(array) if array.ndim == 0 else array
+
+
+class _LocScale(Prior):
+    _param_names = ("loc", "scale")
+
+    def __init__(self, loc=0.0, scale=1.0):
+        self._set(
+            loc=_checked(loc, "loc", positive=False), scale=_checked(scale, "scale", positive=True)
+        )
+        self.check_size(self.size or 1, "the prior")
+
+
+class Normal(_LocScale):
+    """Normal(loc, scale) prior: the L2 (ridge) penalty, scikit-learn ``C = scale**2``."""
+
+    def _base(self):
+        return dist.Normal(self.loc, self.scale)
+
+
+class Laplace(_LocScale):
+    """Laplace(loc, scale) prior: the L1 (lasso) penalty, scikit-learn ``C = scale``.
+
+    Its log-density has a kink at ``loc``; MAP fits handle it with proximal steps, so
+    coefficients can be exactly ``loc``.
+    """
+
+    is_smooth = False
+
+    def _base(self):
+        return dist.Laplace(self.loc, self.scale)
+
+
+class Cauchy(_LocScale):
+    """Cauchy(loc, scale) prior: heavy tails, weakly informative (Gelman et al. 2008)."""
+
+    def _base(self):
+        return dist.Cauchy(self.loc, self.scale)
+
+
+class StudentT(Prior):
+    """Student-t(df, loc, scale) prior: between Cauchy (df = 1) and Normal (df -> inf)."""
+
+    _param_names = ("df", "loc", "scale")
+
+    def __init__(self, df, loc=0.0, scale=1.0):
+        self._set(
+            df=_checked(df, "df", positive=True),
+            loc=_checked(loc, "loc", positive=False),
+            scale=_checked(scale, "scale", positive=True),
+        )
+        self.check_size(self.size or 1, "the prior")
+
+    def _base(self):
+        return dist.StudentT(self.df, self.loc, self.scale)
+
+
+class Flat(Prior):
+    """Improper flat prior (log-density 0): MAP under it is the MLE."""
+
+    is_proper = False
+
+    def __init__(self):
+        pass
+
+    def distribution(self, shape):
+        """Improper uniform over the reals, for NumPyro."""
+        return dist.ImproperUniform(constraints.real, (), shape)
+
+    def log_density(self, x):
+        """Zero, whatever ``x``."""
+        return jnp.zeros((), dtype=jnp.result_type(x))

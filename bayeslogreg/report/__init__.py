@@ -1,0 +1,1 @@
+"""Reports: tables, text and files written atomically."""

@@ -1,0 +1,151 @@
+"""Bad input raises ValueError with a message naming the problem, at every entry point."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayeslogreg import fit_map, fit_mle, log_likelihood, sample_posterior
+from bayeslogreg.datasets import simulate, train_test_split
+from bayeslogreg.priors import Laplace, Normal
+
+GOOD = simulate(50, [1.0, -1.0], seed=3)
+X, Y = GOOD.X, GOOD.y
+
+
+def _with_nan(array, value=np.nan):
+    array = array.astype(float).copy()
+    array.flat[7] = value
+    return array
+
+
+BAD_INPUTS = [
+    ("X 1-D", X[:, 0], Y, r"X must be 2-D .* got shape \(50,\)\. For a single feature"),
+    ("X 3-D", X[:, :, None], Y, "X must be 2-D"),
+    ("X empty", np.empty((0, 2)), np.empty(0), "X is empty"),
+    ("X NaN", _with_nan(X), Y, r"X contains non-finite values .* NaN at row 3, column 1"),
+    ("X inf", _with_nan(X, np.inf), Y, "X contains non-finite values .* inf"),
+    ("X strings", X.astype(str), Y, "X must hold real numbers; got dtype <U"),
+    ("X object", X.astype(object), Y, "X must hold real numbers; got dtype object"),
+    ("X complex", X.astype(complex), Y, "X must hold real numbers; got dtype complex128"),
+    ("y 2-D", X, Y[:, None], r"y must be 1-D \(n_samples,\); got shape \(50, 1\)"),
+    ("length mismatch", X, Y[:-1], "X has 50 rows but y has 49 entries"),
+    ("y NaN", X, _with_nan(Y), "y contains NaN or inf"),
+    ("y 1/2", X, Y + 1, r"y must contain only 0 and 1; got values \[1, 2\]"),
+    ("y -1/1", X, 2 * Y - 1, r"y must contain only 0 and 1; got values \[-1, 1\]"),
+    ("y 0.5", X, np.where(Y == 1, 0.5, 0.0), r"got values \[0\.0, 0\.5\]"),
+    ("y strings", X, np.where(Y == 1, "yes", "no"), r"got values \['no', 'yes'\]"),
+    ("single class", X, np.zeros(50), "y contains only class 0 .*needs both 0s and 1s"),
+    ("single class 1", X, np.ones(50, dtype=int), "y contains only class 1"),
+    ("fewer rows than params", X[:2], np.array([0, 1]), r"fewer rows \(2\) than parameters \(3"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "X_bad", "y_bad", "message"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS]
+)
+@pytest.mark.parametrize("entry", ["fit_mle", "fit_map", "sample_posterior"])
+def test_bad_input_raises_a_clear_value_error(case, X_bad, y_bad, message, entry):
+    fit = {"fit_mle": fit_mle, "fit_map": fit_map, "sample_posterior": sample_posterior}[entry]
+    with pytest.raises(ValueError, match=message):
+        fit(X_bad, y_bad)
+
+
+def test_dataframe_with_non_numeric_columns():
+    frame = pd.DataFrame({"age": X[:, 0], "city": ["a"] * 50})
+    with pytest.raises(ValueError, match=r"non-numeric columns \['city'\]; encode them"):
+        fit_mle(frame, Y)
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["a"], "feature_names has 1 entries but X has 2 columns"),
+        (["a", "a"], r"feature names must be unique; repeated: \['a'\]"),
+        (["intercept", "b"], "reserved for the model's own intercept"),
+    ],
+)
+def test_bad_feature_names(names, message):
+    with pytest.raises(ValueError, match=message):
+        fit_mle(X, Y, feature_names=names)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "bfgs"}, r"method must be one of \['auto', 'gd', 'lbfgs'"),
+        ({"tol": 0}, "tol must be a positive finite number"),
+        ({"tol": -1e-3}, "tol must be a positive finite number"),
+        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"max_iter": 2.5}, "max_iter must be a positive integer"),
+        ({"method": "minibatch", "batch_size": 0}, "batch_size must be a positive integer"),
+        ({"method": "sgd", "epochs": -3}, "epochs must be a positive integer"),
+        ({"method": "sgd", "learning_rate": -0.1}, "learning_rate must be a positive"),
+        ({"method": "sgd", "batch_size": 8}, "use 'minibatch' for batches"),
+        ({"method": "newton", "batch_size": 8}, r"\['batch_size'\] apply only to method='sgd'"),
+        ({"method": "lbfgs", "epochs": 8}, r"\['epochs'\] apply only"),
+        ({"init": [0.0, 1.0]}, r"init must be a finite array of shape \(3,\)"),
+        ({"init": [0.0, np.nan, 1.0]}, "init must be a finite array"),
+    ],
+)
+def test_bad_optimizer_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit_mle(X, Y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prior": 2.5}, "prior must be a prior from bayeslogreg.priors"),
+        ({"intercept_prior": "normal"}, "intercept_prior must be a prior"),
+        ({"prior": Normal(0, [1.0, 2.0, 3.0])}, "3 values of 'scale' but coef has 2 entries"),
+        ({"intercept_prior": Normal(0, [1.0, 2.0])}, "but the intercept has 1 entries"),
+        ({"prior": Laplace(0, 1), "method": "lbfgs"}, "method='lbfgs' needs a smooth objective"),
+    ],
+)
+def test_bad_map_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit_map(X, Y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_chains": 0}, "num_chains must be a positive integer"),
+        ({"num_samples": -5}, "num_samples must be a positive integer"),
+        ({"num_warmup": 1.5}, "num_warmup must be a positive integer"),
+        ({"chain_method": "threads"}, r"chain_method must be one of \['parallel'"),
+        ({"target_accept": 1.0}, r"target_accept must be in \(0, 1\)"),
+        ({"target_accept": 0.0}, "target_accept must be a positive"),
+        ({"prior": None, "intercept_prior": 3}, "intercept_prior must be a prior"),
+    ],
+)
+def test_bad_sampler_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sample_posterior(X, Y, **kwargs)
+
+
+def test_predict_proba_checks_the_columns(well_posed):
+    fit = fit_mle(X, Y)
+    with pytest.raises(ValueError, match="X has 3 columns but the model was fitted with 2"):
+        fit.predict_proba(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="X contains non-finite"):
+        fit.predict_proba(np.full((4, 2), np.nan))
+
+
+def test_log_likelihood_validates_but_allows_one_class():
+    assert log_likelihood(X[:5], np.ones(5), 0.0, [0.0, 0.0]) == pytest.approx(5 * np.log(0.5))
+    with pytest.raises(ValueError, match="y must contain only 0 and 1"):
+        log_likelihood(X, Y + 1, 0.0, [0.0, 0.0])
+
+
+def test_train_test_split_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="test_size must be between 0 and 1"):
+        train_test_split(X, Y, test_size=1.5)
+    with pytest.raises(ValueError, match="X has 50 rows but y has 3 entries"):
+        train_test_split(X, Y[:3])
+
+
+def test_labels_are_never_remapped_even_if_boolean_like():
+    fit_true = fit_mle(X, Y.astype(bool))
+    fit_float = fit_mle(X, Y.astype(float))
+    np.testing.assert_array_equal(fit_true.params, fit_float.params)

@@ -2,7 +2,8 @@
 
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
-:class:`Posterior` holding ArviZ data. Priors live in :mod:`bayeslogreg.priors`, data in
+:class:`Posterior` holding ArviZ data; :func:`compare` puts any of them side by side
+on held-out data and writes the report. Priors live in :mod:`bayeslogreg.priors`, data in
 :mod:`bayeslogreg.datasets`, classification metrics in :mod:`bayeslogreg.metrics`.
 
 All computation runs in float64 inside bayeslogreg's own calls; importing the package
@@ -16,6 +17,7 @@ from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.model import log_likelihood
+from bayeslogreg.report.comparison import Comparison, compare
 
 try:
     __version__ = version("bayeslogreg")
@@ -23,10 +25,12 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "Comparison",
     "ConvergenceWarning",
     "PointEstimate",
     "Posterior",
     "__version__",
+    "compare",
     "datasets",
     "fit_map",
     "fit_mle",

@@ -9,17 +9,26 @@ it takes about two seconds, which the command line should not pay for ``--help``
 
 import functools
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "ElpdEstimate",
     "arviz",
     "from_samples",
+    "has_group",
     "is_arviz_1",
+    "log_likelihood_draws",
+    "loo",
+    "plot_rank",
+    "plot_trace",
     "posterior_draws",
     "summary",
+    "waic",
 ]
 
 #: Column order of :func:`summary`, identical for both ArviZ generations.
@@ -77,6 +86,87 @@ def posterior_draws(data, name: str) -> np.ndarray:
     return np.asarray(data.posterior[name].values)
 
 
+def _detached(figure):
+    """Unregister an ArviZ-made figure from pyplot, which keeps every figure it opens alive.
+
+    The figure stays usable (``savefig`` works); it is just never shown and is freed when
+    the caller drops it, like a figure made with the object API.
+    """
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return figure
+
+
+def plot_trace(data, var_names: list[str]):
+    """Trace plot: each chain's marginal density beside its draws against iteration.
+
+    ArviZ 0.23 draws ``arviz.plot_trace``; ArviZ 1.x its counterpart
+    ``arviz_plots.plot_trace_dist`` (1.x's ``plot_trace`` drops the density column).
+
+    Parameters
+    ----------
+    data : InferenceData or DataTree
+    var_names : list of str
+        Posterior variables; vector variables share one row of panels (compact).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With a legend of the chains; not registered with pyplot.
+    """
+    az = arviz()
+    if is_arviz_1():
+        collection = az.plot_trace_dist(data, var_names=var_names, backend="matplotlib")
+        collection.add_legend("chain")
+        return _detached(collection.get_viz("figure"))
+    with warnings.catch_warnings():
+        # ArviZ 0.23 passes a dict to matplotlib's normalize_kwargs, deprecated in 3.11.
+        warnings.filterwarnings(
+            "ignore", message="Passing a dict or None as alias_mapping", category=DeprecationWarning
+        )
+        axes = az.plot_trace(data, var_names=var_names, compact=True, legend=True, show=False)
+    figure = np.ravel(axes)[0].figure
+    # 0.23 lays nothing out: a row's title would overlap the tick labels above it.
+    figure.set_layout_engine("constrained")
+    return _detached(figure)
+
+
+def plot_rank(data, var_names: list[str]):
+    """Rank plot: how each chain's draws rank among all chains' draws, per parameter.
+
+    If the chains sample the same distribution, every chain's ranks are uniform. ArviZ
+    0.23 draws one histogram of ranks per chain (bars); ArviZ 1.x draws the difference
+    between each chain's ECDF of fractional ranks and the uniform CDF (Delta-ECDF),
+    marking the draws that make a multi-chain uniformity test fail.
+
+    Parameters
+    ----------
+    data : InferenceData or DataTree
+    var_names : list of str
+        Posterior variables; one panel per scalar parameter.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With a legend of the chains; not registered with pyplot.
+    """
+    az = arviz()
+    if is_arviz_1():
+        collection = az.plot_rank(data, var_names=var_names, backend="matplotlib")
+        collection.add_legend("chain")
+        return _detached(collection.get_viz("figure"))
+    from matplotlib.patches import Patch
+
+    num_chains = data.posterior.sizes["chain"]
+    colors = [f"C{chain % 10}" for chain in range(num_chains)]
+    axes = az.plot_rank(data, var_names=var_names, colors=colors, show=False)
+    figure = _detached(np.ravel(axes)[0].figure)
+    handles = [Patch(color=color) for color in colors]
+    figure.legend(handles, [str(chain) for chain in range(num_chains)], title="chain")
+    return figure
+
+
 def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi") -> pd.DataFrame:
     """Posterior summary with columns :data:`SUMMARY_COLUMNS`, unrounded.
 
@@ -113,3 +203,109 @@ def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi")
         tail = (1.0 - ci_prob) / 2
         table["ci_lower"], table["ci_upper"] = np.quantile(flat, [tail, 1 - tail], axis=0)
     return table
+
+
+# ---------------------------------------------------------------------------------------
+# Pointwise predictive accuracy: PSIS-LOO and WAIC.
+
+# ArviZ warns about unreliable estimates itself; those become ``ElpdEstimate.warning``.
+_ELPD_WARNINGS = (
+    r"(Estimated shape parameter of Pareto|For one or more samples the posterior variance"
+    r"|The point-wise)"
+)
+
+
+class ElpdEstimate(NamedTuple):
+    """Expected log pointwise predictive density, the same fields for both generations.
+
+    ``kind`` is "loo" or "waic"; ``elpd`` (log scale, higher is better), its standard error
+    ``se`` and the effective number of parameters ``p`` are floats; ``elpd_pointwise``
+    has shape (n_rows,). ``pareto_k`` (shape (n_rows,)), ``max_pareto_k`` and ``good_k``
+    (the threshold ``min(1 - 1 / log10(n_draws), 0.7)``) are None for WAIC. ``warning``
+    is True when some Pareto k > good_k (LOO) or some posterior variance of a row's
+    log-likelihood > 0.4 (WAIC).
+    """
+
+    kind: str
+    elpd: float
+    se: float
+    p: float
+    elpd_pointwise: np.ndarray
+    pareto_k: np.ndarray | None
+    max_pareto_k: float | None
+    good_k: float | None
+    warning: bool
+
+
+def has_group(data, name: str) -> bool:
+    """Whether ``data`` (InferenceData or DataTree) has the group ``name``."""
+    return name in data
+
+
+def log_likelihood_draws(data, var_name: str = "y") -> np.ndarray:
+    """Pointwise log-likelihood, shape (chain, draw, n_rows)."""
+    return np.asarray(data.log_likelihood[var_name].values)
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_ELPD_WARNINGS, category=UserWarning)
+        return function(*args, **kwargs)
+
+
+def loo(data, var_name: str = "y") -> ElpdEstimate:
+    """PSIS-LOO (``az.loo``, pointwise) of the ``log_likelihood`` group, normalized."""
+    result = _quietly(arviz().loo, data, pointwise=True, var_name=var_name)
+    if is_arviz_1():
+        names = ("elpd", "se", "p", "elpd_i", "pareto_k", "warning", "good_k")
+        values = [getattr(result, name) for name in names]
+    else:
+        names = ("elpd_loo", "se", "p_loo", "loo_i", "pareto_k", "warning", "good_k")
+        values = [result[name] for name in names]
+    elpd, se, p, elpd_i, pareto_k, warning, good_k = values
+    pareto_k = np.asarray(pareto_k, dtype=np.float64).ravel()
+    return ElpdEstimate(
+        "loo",
+        float(elpd),
+        float(se),
+        float(p),
+        np.asarray(elpd_i, dtype=np.float64).ravel(),
+        pareto_k,
+        float(pareto_k.max()),
+        float(good_k),
+        bool(warning),
+    )
+
+
+def waic(data, var_name: str = "y") -> ElpdEstimate:
+    """WAIC (``az.waic``, pointwise, log scale) of the ``log_likelihood`` group, normalized.
+
+    ArviZ 1.x has no WAIC, so there it is computed with ArviZ 0.23's formulas (Vehtari,
+    Gelman and Gabry 2017, eqs. 11-12, 23; variances over draws with ddof=0).
+    """
+    if is_arviz_1():
+        return _waic_from_log_likelihood(log_likelihood_draws(data, var_name))
+    result = _quietly(arviz().waic, data, pointwise=True, var_name=var_name, scale="log")
+    return ElpdEstimate(
+        "waic",
+        float(result["elpd_waic"]),
+        float(result["se"]),
+        float(result["p_waic"]),
+        np.asarray(result["waic_i"], dtype=np.float64).ravel(),
+        None,
+        None,
+        None,
+        bool(result["warning"]),
+    )
+
+
+def _waic_from_log_likelihood(log_lik: np.ndarray) -> ElpdEstimate:
+    samples = log_lik.reshape(-1, log_lik.shape[-1])
+    lppd = special.logsumexp(samples, axis=0) - np.log(samples.shape[0])
+    p_waic = samples.var(axis=0)
+    elpd = lppd - p_waic
+    se = float(np.sqrt(elpd.size * elpd.var()))
+    warning = bool((p_waic > 0.4).any())
+    return ElpdEstimate(
+        "waic", float(elpd.sum()), se, float(p_waic.sum()), elpd, None, None, None, warning
+    )

@@ -1,4 +1,4 @@
-"""Command line: ``bayeslogreg demo``.
+"""Command line: ``bayeslogreg demo``, ``bayeslogreg compare`` and ``bayeslogreg fit``.
 
 Wiring only: parse arguments, call the library, print, return an exit code.
 """
@@ -31,7 +31,134 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--num-warmup", type=int, default=1000, help="warm-up per chain")
     demo.add_argument("--num-samples", type=int, default=1000, help="draws per chain")
     demo.add_argument("--out", type=Path, help="folder to save the tables in (CSV and text)")
+    _add_compare(commands)
+    _add_fit(commands)
     return parser
+
+
+def _add_data_arguments(parser) -> None:
+    parser.add_argument("data", type=Path, help="CSV (header line; .csv.gz too) or Parquet file")
+    parser.add_argument("--target", required=True, help="column of 0/1 labels (1 = positive)")
+    parser.add_argument("--features", nargs="+", help="feature columns (default: all others)")
+    parser.add_argument("--exclude", nargs="+", default=[], help="columns to leave out")
+    parser.add_argument(
+        "--prior",
+        default="normal:2.5",
+        help="coefficient prior, e.g. normal:2.5, laplace:1, "
+        "cauchy:2.5, student_t:3:2.5, flat (default normal:2.5)",
+    )
+    parser.add_argument(
+        "--intercept-prior", default="normal:10", help="intercept prior (default normal:10)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of split, optimizer, sampler")
+    parser.add_argument("--method", default="auto", help="optimizer for MLE/MAP (default auto)")
+    parser.add_argument(
+        "--standardize", action="store_true", help="scale features by the training mean and sd"
+    )
+    parser.add_argument("--num-chains", type=int, default=4, help="NUTS chains (default 4)")
+    parser.add_argument("--num-warmup", type=int, default=1000, help="NUTS warm-up per chain")
+    parser.add_argument("--num-samples", type=int, default=1000, help="NUTS draws per chain")
+
+
+def _add_compare(commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="fit MLE, MAP and NUTS on a data file and write a comparison report",
+        description="Split a data file (stratified by the target), fit MLE, MAP and NUTS on "
+        "the training part, compare them on the held-out part, print the tables and write "
+        "the report (HTML, Markdown, JSON, CSV, PNG).",
+    )
+    _add_data_arguments(compare)
+    compare.add_argument("--test-size", type=float, default=0.25, help="held-out fraction")
+    compare.add_argument("--threshold", type=float, default=0.5, help="p > threshold is 1")
+    compare.add_argument("--level", type=float, default=0.95, help="interval probability")
+    compare.add_argument("--title", help="report title")
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bayeslogreg-report"),
+        help="report folder (default ./bayeslogreg-report)",
+    )
+
+
+def _add_fit(commands) -> None:
+    fit = commands.add_parser(
+        "fit",
+        help="fit one estimator on a data file and print its summary table",
+        description="Fit one estimator on all rows of a data file and print its summary.",
+    )
+    _add_data_arguments(fit)
+    fit.add_argument("--estimator", choices=["mle", "map", "nuts"], default="mle")
+    fit.add_argument("--out", type=Path, help="write the summary table here (CSV)")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _load(args):
+    from bayeslogreg.datasets import read_table
+    from bayeslogreg.priors import parse_prior
+
+    data = read_table(args.data, args.target, features=args.features, exclude=args.exclude)
+    _progress(f"read {len(data.y)} rows x {len(data.feature_names)} features from {args.data}")
+    return data, parse_prior(args.prior), parse_prior(args.intercept_prior)
+
+
+def _run_compare(args) -> int:
+    from bayeslogreg.report.workflow import compare_estimators
+
+    data, prior, intercept_prior = _load(args)
+    comparison = compare_estimators(
+        data,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        test_size=args.test_size,
+        seed=args.seed,
+        standardize_features=args.standardize,
+        threshold=args.threshold,
+        level=args.level,
+        method=args.method,
+        num_chains=args.num_chains,
+        num_warmup=args.num_warmup,
+        num_samples=args.num_samples,
+        title=args.title,
+        progress=_progress,
+    )
+    print(repr(comparison))
+    _progress(f"writing the report to {args.out} ...")
+    written = comparison.save(args.out)
+    print(f"wrote {len(written)} files; open {args.out / 'report.html'}")
+    return 0
+
+
+def _run_fit(args) -> int:
+    from bayeslogreg.report.render import atomic_write_text
+    from bayeslogreg.report.workflow import fit_one, standardize
+
+    data, prior, intercept_prior = _load(args)
+    X = data.X
+    if args.standardize:
+        X = standardize(X, X, data.feature_names)[0]
+    _progress(f"fitting {args.estimator.upper()} ...")
+    result = fit_one(
+        args.estimator,
+        X,
+        data.y,
+        feature_names=data.feature_names,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        seed=args.seed,
+        method=args.method,
+        num_chains=args.num_chains,
+        num_warmup=args.num_warmup,
+        num_samples=args.num_samples,
+    )
+    print(repr(result))
+    if args.out is not None:
+        path = atomic_write_text(args.out, result.summary().to_csv())
+        print(f"wrote {path}")
+    return 0
 
 
 def _run_demo(args) -> int:
@@ -63,10 +190,14 @@ def main(argv=None) -> int:
     """Run the command line; return the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        return {"demo": _run_demo}[args.command](args)
+        runner = {"demo": _run_demo, "compare": _run_compare, "fit": _run_fit}[args.command]
+        return runner(args)
     except ValueError as error:
         print(f"bayeslogreg {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"bayeslogreg {args.command}: cannot read or write a file: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Every random path takes a ``seed`` and the same seed gives the same numbers.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from bayeslogreg._validation import (
     check_positive_int,
 )
 
-__all__ = ["Dataset", "load_effort", "simulate", "train_test_split"]
+__all__ = ["Dataset", "load_effort", "read_table", "simulate", "train_test_split"]
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,80 @@ def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: 
 
 def _take(data, rows):
     return data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]
+
+
+def _read_frame(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise ValueError(f"No data file at {str(path)!r}; check the path.")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path)
+        except ImportError as error:
+            raise ValueError(
+                f"Reading Parquet needs pyarrow ({error}); run 'pip install pyarrow' or "
+                "convert the file to CSV."
+            ) from None
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable CSV file: {error}") from None
+
+
+def read_table(path, target: str, *, features=None, exclude=()) -> Dataset:
+    """Read a CSV (optionally gzip-compressed) or Parquet file into a :class:`Dataset`.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.csv.gz`` or ``.parquet``; CSV files need a header line.
+    target : str
+        Column of 0/1 labels (1 = positive class). Other codings are refused, never
+        remapped.
+    features : sequence of str, optional
+        Columns to use as features; default: every column but ``target`` and ``exclude``.
+    exclude : sequence of str
+        Columns to leave out (identifiers, other codings of the label).
+
+    Returns
+    -------
+    Dataset
+        ``X`` as float64, ``y`` as 0/1 integers, ``feature_names`` the column names.
+    """
+    path = Path(path)
+    frame = _read_frame(path)
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    asked = [target, *(features or ()), *exclude]
+    missing = [c for c in asked if c not in columns]
+    if missing:
+        raise ValueError(f"{path.name} has no column(s) {missing}; its columns are {columns}.")
+    if features is None:
+        features = [c for c in columns if c != target and c not in set(exclude)]
+    features = list(features)
+    if not features:
+        raise ValueError(f"No feature columns left in {path.name}; name them with features=.")
+    if target in features:
+        raise ValueError(f"The target column {target!r} cannot also be a feature.")
+    non_numeric = [c for c in features if frame[c].dtype.kind not in "biuf"]
+    if non_numeric:
+        raise ValueError(
+            f"Feature column(s) {non_numeric} of {path.name} are not numeric; encode them as "
+            "numbers (e.g. one 0/1 column per category) or leave them out with exclude=."
+        )
+    incomplete = {c: int(n) for c, n in frame[[*features, target]].isna().sum().items() if n}
+    if incomplete:
+        raise ValueError(
+            f"{path.name} has missing values (column: count) {incomplete}; drop or impute "
+            "those rows before fitting."
+        )
+    from bayeslogreg._validation import check_y
+
+    try:
+        y = check_y(frame[target].to_numpy(), require_both_classes=True)
+    except ValueError as error:
+        raise ValueError(f"Target column {target!r}: {error}") from None
+    X = frame[features].to_numpy(dtype=np.float64)
+    return Dataset(X, y.astype(np.int64), tuple(features), description=f"{path.name}: {target}")

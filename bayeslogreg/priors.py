@@ -17,7 +17,7 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-__all__ = ["Cauchy", "Flat", "Laplace", "Normal", "Prior", "StudentT"]
+__all__ = ["Cauchy", "Flat", "Laplace", "Normal", "Prior", "StudentT", "parse_prior"]
 
 
 class Prior:
@@ -184,3 +184,32 @@ class Flat(Prior):
     def log_density(self, x):
         """Zero, whatever ``x``."""
         return jnp.zeros((), dtype=jnp.result_type(x))
+
+
+_SPEC_KINDS = {"normal": Normal, "laplace": Laplace, "cauchy": Cauchy, "student_t": StudentT}
+_SPEC_HELP = (
+    "Write 'normal:SCALE', 'laplace:SCALE', 'cauchy:SCALE', 'student_t:DF:SCALE' or "
+    "'flat' (location 0), e.g. 'normal:2.5'."
+)
+
+
+def parse_prior(spec: str) -> Prior:
+    """Build a prior from a short text form, as the command line takes it.
+
+    ``"normal:2.5"`` is ``Normal(0, 2.5)``; likewise ``laplace:SCALE``,
+    ``cauchy:SCALE``, ``student_t:DF:SCALE`` and ``flat``.
+    """
+    kind, *numbers = str(spec).strip().lower().split(":")
+    kind = kind.replace("-", "_")
+    if kind == "flat" and not numbers:
+        return Flat()
+    expected = 2 if kind == "student_t" else 1
+    if kind not in _SPEC_KINDS or len(numbers) != expected:
+        raise ValueError(f"Cannot read the prior {spec!r}. {_SPEC_HELP}")
+    try:
+        values = [float(v) for v in numbers]
+    except ValueError:
+        raise ValueError(f"Cannot read the numbers in the prior {spec!r}. {_SPEC_HELP}") from None
+    if kind == "student_t":
+        return StudentT(values[0], 0.0, values[1])
+    return _SPEC_KINDS[kind](0.0, values[0])

@@ -65,3 +65,74 @@ def test_module_entry_point_shows_help():
         [sys.executable, "-m", "bayeslogreg", "--help"], capture_output=True, text=True, check=True
     )
     assert "demo" in result.stdout
+
+
+FAST_NUTS = ["--num-warmup", "300", "--num-samples", "300", "--num-chains", "2"]
+
+
+@pytest.fixture
+def wells_subset(shared_data, tmp_path):
+    """The first 600 rows of the wells data (a real public data set), as CSV."""
+    frame = pd.read_csv(shared_data / "wells" / "wells.csv").head(600)
+    frame["dist100"] = frame.pop("dist") / 100
+    path = tmp_path / "wells.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_compare_writes_a_report_for_a_real_data_file(wells_subset, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    argv = ["compare", str(wells_subset), "--target", "switched", "--out", str(out_dir)]
+    assert main([*argv, "--exclude", "educ", *FAST_NUTS]) == 0
+    captured = capsys.readouterr()
+    assert "fitting posterior" in captured.err and "comparing on 150 held-out rows" in captured.err
+    for text in [
+        "Ranking and probability quality",
+        "AUC",
+        "MLE",
+        "MAP",
+        "posterior",
+        "arsenic",
+        "dist100",
+    ]:
+        assert text in captured.out or text in (out_dir / "report.md").read_text()
+    assert "educ" not in (out_dir / "report.md").read_text()
+    metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)
+    assert list(metrics.index) == ["MLE", "MAP", "posterior"]
+    assert (metrics["auc"] > 0.55).all()
+    assert (out_dir / "report.html").stat().st_size > 10_000
+
+
+def test_fit_prints_one_estimators_summary(wells_subset, tmp_path, capsys):
+    out = tmp_path / "mle.csv"
+    assert main(["fit", str(wells_subset), "--target", "switched", "--out", str(out)]) == 0
+    assert "PointEstimate(MLE" in capsys.readouterr().out
+    table = pd.read_csv(out, index_col=0)
+    assert list(table.index) == ["intercept", "arsenic", "assoc", "educ", "dist100"]
+    args = ["fit", str(wells_subset), "--target", "switched", "--estimator", "map"]
+    assert main([*args, "--prior", "laplace:1", "--standardize"]) == 0
+    assert "PointEstimate(MAP" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target", "nope"], "no column(s) ['nope']"),
+        (["--target", "educ"], "Target column 'educ': y must contain only 0 and 1"),
+        (["--target", "switched", "--prior", "normal:-1"], "scale"),
+        (["--target", "switched", "--prior", "gauss:1"], "Cannot read the prior"),
+        (["--target", "switched", "--features", "arsenic", "switched"], "cannot also be"),
+    ],
+)
+def test_data_errors_say_what_to_fix_and_exit_2(wells_subset, capsys, extra, message):
+    assert main(["fit", str(wells_subset), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_file_and_text_columns_are_explained(tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "absent.csv"), "--target", "y"]) == 2
+    assert "No data file" in capsys.readouterr().err
+    path = tmp_path / "text.csv"
+    pd.DataFrame({"y": [0, 1, 0, 1], "colour": ["r", "g", "b", "r"]}).to_csv(path, index=False)
+    assert main(["fit", str(path), "--target", "y"]) == 2
+    assert "['colour'] of text.csv are not numeric" in capsys.readouterr().err

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bayeslogreg import priors
 from bayeslogreg._jax import float64
 from bayeslogreg.priors import Cauchy, Flat, Laplace, Normal, StudentT
 
@@ -86,3 +87,32 @@ def test_numpyro_distribution_has_the_same_density():
         dist = prior.distribution((5,))
         assert dist.event_shape == (5,)
         assert float(dist.log_prob(X)) == pytest.approx(float(prior.log_density(X)), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("normal:2.5", priors.Normal(0.0, 2.5)),
+        ("Laplace:1", priors.Laplace(0.0, 1.0)),
+        ("cauchy:2.5", priors.Cauchy(0.0, 2.5)),
+        ("student-t:3:2.5", priors.StudentT(3.0, 0.0, 2.5)),
+        ("flat", priors.Flat()),
+    ],
+)
+def test_parse_prior_reads_the_command_line_forms(spec, expected):
+    assert priors.parse_prior(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("gauss:1", "Cannot read the prior"),
+        ("normal", "Cannot read the prior"),
+        ("student_t:3", "Cannot read the prior"),
+        ("normal:abc", "Cannot read the numbers"),
+        ("normal:-1", "scale"),
+    ],
+)
+def test_parse_prior_refuses_what_it_cannot_read(spec, message):
+    with pytest.raises(ValueError, match=message):
+        priors.parse_prior(spec)

@@ -7,6 +7,7 @@ draw from the Laplace approximation, whose variances are also the first inverse 
 matrix, so warm-up starts well preconditioned.
 """
 
+import html
 import time
 import warnings
 from dataclasses import dataclass
@@ -167,23 +168,38 @@ class Posterior:
     def predict_proba(self, X, *, return_draws: bool = False):
         """Posterior mean of P(y = 1) for each row of X, shape (n_samples,).
 
-        With ``return_draws=True`` also the per-draw probabilities, shape
-        (num_chains * num_samples, n_samples).
+        This is the posterior predictive probability, accumulated over chunks of draws
+        so that at most about 2**24 draw-row probabilities exist at once. With
+        ``return_draws=True`` also the per-draw probabilities, shape
+        (num_chains * num_samples, n_samples), which do take that much memory.
         """
         X = check_X(X, n_features=len(self.feature_names))
         draws = self.flat_draws
-        probs = special.expit(draws[:, :1] + draws[:, 1:] @ X.T)
-        mean = probs.mean(axis=0)
-        return (mean, probs) if return_draws else mean
+        if return_draws:
+            probs = special.expit(draws[:, :1] + draws[:, 1:] @ X.T)
+            return probs.mean(axis=0), probs
+        total, step = np.zeros(X.shape[0]), max(1, _CHUNK_ELEMENTS // X.shape[0])
+        for start in range(0, len(draws), step):
+            chunk = draws[start : start + step]
+            total += special.expit(chunk[:, :1] + chunk[:, 1:] @ X.T).sum(axis=0)
+        return total / len(draws)
 
-    def __repr__(self) -> str:
-        title = (
+    def _title(self) -> str:
+        return (
             f"Posterior(NUTS, {self.num_chains} chains x {self.num_samples} draws, "
             f"{self.num_divergences} divergences, n={self.n_samples})"
         )
-        columns = ["mean", "sd", "ci_lower", "ci_upper", "ess_bulk", "r_hat"]
-        table = self.summary()[columns].to_string(float_format=lambda v: f"{v:.4g}")
-        return f"{title}\n{table}"
+
+    def _short_summary(self) -> pd.DataFrame:
+        return self.summary()[["mean", "sd", "ci_lower", "ci_upper", "ess_bulk", "r_hat"]]
+
+    def __repr__(self) -> str:
+        table = self._short_summary().to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{self._title()}\n{table}"
+
+    def _repr_html_(self) -> str:
+        table = self._short_summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
+        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
 
 
 def _initial_points(key, map_fit: PointEstimate, num_chains: int) -> np.ndarray:

@@ -7,6 +7,7 @@ the same matrix is the covariance of the Laplace (Gaussian) approximation of the
 posterior.
 """
 
+import html
 import time
 import warnings
 from dataclasses import dataclass
@@ -173,11 +174,17 @@ class PointEstimate:
             index=pd.Index(self.param_names, name="parameter"),
         )
 
-    def __repr__(self) -> str:
+    def _title(self) -> str:
         title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "
-        title += f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_samples})"
+        return title + f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_samples})"
+
+    def __repr__(self) -> str:
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
-        return f"{title}\n{table}"
+        return f"{self._title()}\n{table}"
+
+    def _repr_html_(self) -> str:
+        table = self.summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
+        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
 
 
 def fit_mle(

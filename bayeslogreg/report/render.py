@@ -1,24 +1,101 @@
-"""Rendering tables as text, and writing files atomically."""
+"""Turn a :class:`~bayeslogreg.report.comparison.Comparison` into text, Markdown, HTML.
 
+Every user-provided string (estimator, feature and title names) is escaped for the
+format it goes into; files are written atomically.
+"""
+
+import base64
+import html
+import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "coefficient_table",
+    "findings",
+    "html_report",
+    "html_tables",
+    "markdown_report",
+    "metrics_tables",
+    "plain",
+    "records",
+    "save_figures",
+    "text_report",
+]
+
+#: Captions of the report's figures, by the keys of ``Comparison.figures()``.
+CAPTIONS = {
+    "roc": "ROC curves on the test set; the shaded band is the posterior's pointwise "
+    "interval over draws.",
+    "forest": "Estimates and intervals per parameter (Wald for MLE, Laplace for MAP, HDI for "
+    "the posterior).",
+    "calibration": "Calibration: observed frequency against mean predicted probability per "
+    "bin, with Wilson intervals; the diagonal is perfect calibration.",
+    "convergence": "Gradient ascent: distance of the objective from its best value, per "
+    "iteration and per pass over the data.",
+    "surface": "Log-likelihood and log-posterior surfaces with the MLE, the MAP, the Laplace "
+    "ellipses and posterior draws.",
+    "trace": "Posterior trace plots, one line per chain.",
+    "rank": "Rank plots: near-uniform histograms mean the chains mix.",
+}
+
+#: Display groups of the metrics table: (heading, {column: label}).
+METRIC_GROUPS = (
+    (
+        "Ranking and probability quality on the test set",
+        {
+            "auc": "AUC",
+            "auc_interval": "AUC {level:g}% CI (DeLong)",
+            "auc_post_interval": "AUC {level:g}% over posterior draws",
+            "log_loss": "log-loss",
+            "brier": "Brier",
+            "ece": "ECE",
+        },
+    ),
+    (
+        "Decisions at p > {threshold:g}",
+        {
+            "accuracy": "accuracy",
+            "precision": "precision",
+            "recall": "recall (sensitivity)",
+            "specificity": "specificity",
+        },
+    ),
+    (
+        "Fitting",
+        {
+            "fit_time": "fit time (s)",
+            "converged": "converged",
+            "r_hat_max": "max R-hat",
+            "ess_bulk_min": "min bulk ESS",
+            "ess_per_second": "bulk ESS / s",
+            "divergences": "divergences",
+            "elpd_loo": "elpd LOO (train)",
+            "p_loo": "p LOO",
+            "max_pareto_k": "max Pareto k",
+        },
+    ),
+)
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+# ----------------------------------------------------------------------------- files
 
-    The text goes to a temporary file in the same folder, is flushed to disk, and then
-    replaces ``path`` in one rename. Parent folders are created.
-    """
+
+def _atomic_write(path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -26,3 +103,366 @@ def atomic_write_text(path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """Return the process umask (mkstemp makes files 0600; reports should be readable)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path``; readers see the old file or the new one.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, and then
+    replaces ``path`` in one rename. Parent folders are created.
+    """
+    return _atomic_write(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Bytes version of :func:`atomic_write_text`."""
+    return _atomic_write(path, data)
+
+
+def save_figures(figures: dict, directory) -> list[Path]:
+    """Write each figure as ``directory/<key>.png``; return the paths."""
+    from bayeslogreg.report.figures import figure_to_png
+
+    return [
+        atomic_write_bytes(Path(directory) / f"{_slug(key)}.png", figure_to_png(fig))
+        for key, fig in figures.items()
+    ]
+
+
+def _slug(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key).strip("_") or "figure"
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _fmt(value) -> str:
+    """Four significant digits; NaN as an em dash; booleans as yes/no."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return "—"
+    if isinstance(value, int | np.integer):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def _interval(lower, upper) -> str:
+    if math.isnan(lower) or math.isnan(upper):
+        return "—"
+    return f"[{lower:.4g}, {upper:.4g}]"
+
+
+def plain(value):
+    """Convert a NumPy scalar to a JSON-ready Python value (NaN becomes None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """Rows of a flat table (index included) as JSON-ready dicts."""
+    frame = table.reset_index() if table.index.name is not None else table
+    return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def metrics_tables(comparison) -> list[tuple[str, pd.DataFrame]]:
+    """Format the metrics as display strings in groups; return (heading, table) pairs."""
+    m = comparison.metrics
+    level, threshold = 100 * comparison.level, comparison.threshold
+    groups = []
+    for heading, columns in METRIC_GROUPS:
+        table = pd.DataFrame(index=pd.Index(m.index, name="estimator"))
+        for key, label in columns.items():
+            if key.endswith("_interval"):
+                stem = key.removesuffix("_interval")
+                pairs = zip(m[f"{stem}_lower"], m[f"{stem}_upper"], strict=True)
+                values = [_interval(a, b) for a, b in pairs]
+            else:
+                values = [_fmt(v) for v in m[key]]
+            table[label.format(level=level)] = values
+        groups.append((heading.format(threshold=threshold), table))
+    return groups
+
+
+def coefficient_table(comparison) -> pd.DataFrame:
+    """Format the coefficients: one ``estimate [lower, upper]`` column per estimator.
+
+    Then the shifts from the posterior mean, in posterior sd.
+    """
+    c = comparison.coefficients
+    table = pd.DataFrame(index=c.index)
+    for name in comparison.names:
+        kind = comparison.interval_kinds[name]
+        column = c[name]
+        table[f"{name} ({kind})"] = [
+            f"{e:.4g} {_interval(lo, hi)}"
+            for e, lo, hi in zip(column["estimate"], column["lower"], column["upper"], strict=True)
+        ]
+    for name in comparison.names:
+        if "shift_sd" in c[name]:
+            table[f"{name} shift (post. sd)"] = [f"{v:+.2f}" for v in c[name]["shift_sd"]]
+    return table
+
+
+def tests_table(comparison) -> pd.DataFrame:
+    """The paired DeLong tests as display strings."""
+    t = comparison.tests
+    return pd.DataFrame(
+        {
+            "pair": [
+                f"{a} vs {b}" for a, b in zip(t["estimator_a"], t["estimator_b"], strict=True)
+            ],
+            "AUC difference": [f"{v:+.4f}" for v in t["difference"]],
+            "se": [_fmt(v) for v in t["se"]],
+            "z": [_fmt(v) for v in t["z"]],
+            "p-value": [_fmt(v) for v in t["p_value"]],
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+def findings(comparison) -> list[str]:
+    """Plain-language conclusions, most important first."""
+    m, lines = comparison.metrics, []
+    for name, row in m.iterrows():
+        if not row["converged"]:
+            est = comparison.estimates[name]
+            detail = getattr(est, "message", "")
+            if not detail:
+                detail = f"max R-hat {row['r_hat_max']:.3f}, {int(row['divergences'])} divergences"
+            lines.append(f"WARNING: {name} did not converge ({detail}); do not rely on it.")
+    level = f"{100 * comparison.level:g}%"
+    tests = comparison.tests
+    significant = tests[tests["p_value"] < 0.05] if len(tests) else tests
+    if len(tests) and not len(significant):
+        lines.append(
+            f"All estimators rank the test rows alike: AUC {m['auc'].min():.3f} to "
+            f"{m['auc'].max():.3f}, no pair differs at the 5% level (smallest paired DeLong "
+            f"p = {tests['p_value'].min():.3g})."
+        )
+    else:
+        best = m["auc"].idxmax()
+        lines.append(
+            f"{best} ranks the test rows best: AUC {m.loc[best, 'auc']:.3f} ({level} DeLong "
+            f"CI {m.loc[best, 'auc_lower']:.3f} to {m.loc[best, 'auc_upper']:.3f})."
+        )
+        for _, t in significant.iterrows():
+            lines.append(
+                f"{t['estimator_a']} and {t['estimator_b']} differ in AUC by "
+                f"{t['difference']:+.4f} (paired DeLong p = {t['p_value']:.3g})."
+            )
+    for name, row in m[m["auc_post_lower"].notna()].iterrows():
+        post_width = row["auc_post_upper"] - row["auc_post_lower"]
+        test_width = row["auc_upper"] - row["auc_lower"]
+        larger = "the finite test set" if test_width > post_width else "the parameters"
+        lines.append(
+            f"{name}: parameter uncertainty moves the AUC within {post_width:.3f} "
+            f"({level} of draws); test-set sampling within {test_width:.3f} (DeLong). "
+            f"Most uncertainty about the AUC comes from {larger}."
+        )
+    for name, row in m[m["max_pareto_k"] > 0.7].iterrows():
+        lines.append(
+            f"{name}: PSIS-LOO is unreliable (Pareto k up to {row['max_pareto_k']:.2f} > 0.7); "
+            "trust the held-out metrics instead."
+        )
+    best_loss = m["log_loss"].idxmin()
+    lines.append(
+        f"{best_loss} has the lowest test log-loss ({m.loc[best_loss, 'log_loss']:.4f}); "
+        f"expected calibration error ranges {m['ece'].min():.3f} to {m['ece'].max():.3f}."
+    )
+    c = comparison.coefficients
+    for name in comparison.names:
+        if "shift_sd" not in c[name]:
+            continue
+        shifts = c[name]["shift_sd"]
+        worst = shifts.abs().idxmax()
+        verdict = (
+            "the prior or the sampling uncertainty matters for it"
+            if abs(shifts[worst]) > 1
+            else "all estimates lie within one posterior sd of the posterior mean"
+        )
+        lines.append(
+            f"{name}: largest shift from the posterior mean is {worst} at "
+            f"{shifts[worst]:+.2f} posterior sd; {verdict}."
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _data_line(comparison) -> str:
+    y = comparison._y_test
+    return (
+        f"{comparison.n_test} test rows ({int(y.sum())} positive); threshold "
+        f"{comparison.threshold:g}; intervals at {100 * comparison.level:g}%"
+    )
+
+
+def text_report(comparison) -> str:
+    """Summarise for a terminal (what ``repr`` shows)."""
+    parts = [comparison.title, _data_line(comparison), ""]
+    parts += [f"- {line}" for line in findings(comparison)]
+    for heading, table in metrics_tables(comparison):
+        parts += ["", heading + ":", table.to_string()]
+    parts += ["", "Coefficients:", coefficient_table(comparison).to_string()]
+    if len(comparison.tests):
+        parts += ["", "Paired DeLong tests:", tests_table(comparison).to_string(index=False)]
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
+
+
+def md_escape(text) -> str:
+    """Escape a string for Markdown: HTML entities and backslashed Markdown syntax."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def _md_table(table: pd.DataFrame, index: bool = True) -> str:
+    header = ([md_escape(table.index.name or "")] if index else []) + [
+        md_escape(c) for c in table.columns
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, row in table.iterrows():
+        cells = ([md_escape(label)] if index else []) + [md_escape(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_report(comparison, figure_dir: str | None = None) -> str:
+    """Render the report in Markdown; figures linked as ``figure_dir/<key>.png``."""
+    parts = [f"# {md_escape(comparison.title)}", "", md_escape(_data_line(comparison)), ""]
+    parts += ["## Findings", "", *(f"- {md_escape(line)}" for line in findings(comparison))]
+    parts += ["", "## Estimators", ""]
+    parts += [
+        f"- **{md_escape(n)}**: {md_escape(comparison.descriptions[n])}" for n in comparison.names
+    ]
+    for heading, table in metrics_tables(comparison):
+        parts += ["", f"## {md_escape(heading)}", "", _md_table(table)]
+    if len(comparison.tests):
+        parts += ["", "## Paired DeLong tests of equal AUC", ""]
+        parts += [_md_table(tests_table(comparison), index=False)]
+    parts += ["", "## Coefficients", "", _md_table(coefficient_table(comparison))]
+    if figure_dir is not None:
+        parts += ["", "## Figures", ""]
+        for key in comparison.figure_names():
+            caption = md_escape(CAPTIONS.get(key.split(" ")[0], key))
+            parts += [f"![{caption}]({figure_dir}/{_slug(key)}.png)", ""]
+    parts += ["", "## Provenance", "", *_provenance_lines(comparison, md_escape)]
+    return "\n".join(parts) + "\n"
+
+
+def _provenance_lines(comparison, escape) -> list[str]:
+    p = comparison.provenance
+    versions = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+    seeds = ", ".join(f"{k}: {v}" for k, v in p["seeds"].items())
+    return [
+        f"- versions: {escape(versions)}",
+        f"- test data SHA-256: {escape(p['test_data_sha256'])}",
+        f"- seeds: {escape(seeds)}",
+    ]
+
+
+# ----------------------------------------------------------------------------- html
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1100px;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;
+border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.scroll{overflow-x:auto}.meta{color:#555}.findings li{margin:.2em 0}
+.warning{color:#a00;font-weight:600}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}
+"""
+
+
+def _html_table(table: pd.DataFrame, index: bool = True) -> str:
+    if index:
+        table = table.reset_index()
+    return '<div class="scroll">' + table.to_html(escape=True, index=False, border=0) + "</div>"
+
+
+def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
+    """Render findings and the three tables as an HTML fragment (Jupyter display)."""
+    e = html.escape
+    items = "".join(
+        f'<li class="warning">{e(line)}</li>'
+        if line.startswith("WARNING")
+        else f"<li>{e(line)}</li>"
+        for line in findings(comparison)
+    )
+    parts = [
+        f"<{top}>{e(comparison.title)}</{top}>",
+        f'<p class="meta">{e(_data_line(comparison))}</p>',
+        f'<ul class="findings">{items}</ul>',
+    ]
+    for heading, table in metrics_tables(comparison):
+        parts += [f"<{sub}>{e(heading)}</{sub}>", _html_table(table)]
+    if len(comparison.tests):
+        parts += [f"<{sub}>Paired DeLong tests of equal AUC</{sub}>"]
+        parts += [_html_table(tests_table(comparison), index=False)]
+    parts += [f"<{sub}>Coefficients</{sub}>", _html_table(coefficient_table(comparison))]
+    return "<div>" + "\n".join(parts) + "</div>"
+
+
+def html_report(comparison, figures: dict) -> str:
+    """Render one self-contained HTML page.
+
+    Inline CSS, figures embedded as base64 PNG, no scripts, no external resources.
+    """
+    from bayeslogreg.report.figures import figure_to_png
+
+    e = html.escape
+    estimators = "".join(
+        f"<li><b>{e(n)}</b>: {e(comparison.descriptions[n])}</li>" for n in comparison.names
+    )
+    blocks = []
+    for key, fig in figures.items():
+        data = base64.b64encode(figure_to_png(fig)).decode("ascii")
+        caption = e(CAPTIONS.get(key.split(" ")[0], key))
+        label = e(key)
+        blocks.append(
+            f'<figure><img alt="{label}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    provenance = "".join(f"<li>{line[2:]}</li>" for line in _provenance_lines(comparison, e))
+    body = "\n".join(
+        [
+            html_tables(comparison, top="h1", sub="h2"),
+            f"<h2>Estimators</h2><ul>{estimators}</ul>",
+            "<h2>Figures</h2>",
+            *blocks,
+            f'<h2>Provenance</h2><ul class="meta">{provenance}</ul>',
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(comparison.title)}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )

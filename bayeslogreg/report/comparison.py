@@ -1,0 +1,517 @@
+"""Compare fitted estimators on the same held-out data: tables, figures, reports.
+
+:func:`compare` takes any mix of :class:`~bayeslogreg.PointEstimate` and
+:class:`~bayeslogreg.Posterior` and returns a :class:`Comparison` with three tables
+(coefficients, predictive metrics, paired DeLong tests), figures on demand, and the
+Markdown, HTML and JSON reports.
+"""
+
+import itertools
+import json
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayeslogreg._validation import check_level, check_X, check_y
+from bayeslogreg.diagnostics.posterior import loo, predictive_metrics, roc_band
+from bayeslogreg.estimators.nuts import Posterior
+from bayeslogreg.estimators.point import PointEstimate
+from bayeslogreg.metrics import (
+    auc_ci,
+    brier_score,
+    calibration_curve,
+    delong_test,
+    expected_calibration_error,
+    log_loss,
+    rates,
+    roc_curve,
+)
+from bayeslogreg.report import render
+from bayeslogreg.report.provenance import provenance
+
+__all__ = ["Comparison", "compare"]
+
+_DEFAULT_NAMES = {"mle": "MLE", "map": "MAP"}
+
+
+def _interval_kind(estimate) -> str:
+    if isinstance(estimate, Posterior):
+        return "HDI"
+    return "Wald" if estimate.estimator == "mle" else "Laplace"
+
+
+def _describe(estimate) -> str:
+    """One line saying what an estimate is, e.g. ``MAP (newton), Normal(0, 2.5) prior``."""
+    if isinstance(estimate, Posterior):
+        return (
+            f"posterior (NUTS, {estimate.num_chains} chains x {estimate.num_samples} draws), "
+            f"coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
+        )
+    text = f"{estimate.estimator.upper()} ({estimate.method})"
+    if estimate.estimator == "map":
+        text += f", coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
+    return text
+
+
+def _named(estimates) -> dict:
+    """``{name: estimate}`` from a mapping or a sequence (names made from the kind)."""
+    if isinstance(estimates, PointEstimate | Posterior):
+        estimates = [estimates]
+    if isinstance(estimates, Mapping):
+        named = {str(name): est for name, est in estimates.items()}
+    else:
+        named, counts = {}, {}
+        for est in estimates:
+            base = (
+                "posterior"
+                if isinstance(est, Posterior)
+                else _DEFAULT_NAMES.get(getattr(est, "estimator", None), "estimate")
+            )
+            counts[base] = counts.get(base, 0) + 1
+            named[base if counts[base] == 1 else f"{base} {counts[base]}"] = est
+    if not named:
+        raise ValueError("compare() needs at least one fitted estimate; got none.")
+    for name, est in named.items():
+        if not isinstance(est, PointEstimate | Posterior):
+            raise ValueError(
+                f"compare() takes PointEstimate and Posterior results; {name!r} is a "
+                f"{type(est).__name__}. Fit it with fit_mle, fit_map or sample_posterior."
+            )
+    features = {est.feature_names for est in named.values()}
+    if len(features) > 1:
+        raise ValueError(
+            "The estimates were fitted on different features "
+            f"({' vs '.join(str(list(f)) for f in features)}); compare fits of one model."
+        )
+    return named
+
+
+def _coefficients(named: dict, level: float) -> pd.DataFrame:
+    """Estimates and intervals per estimator, plus shifts in posterior sd units."""
+    first = next(iter(named.values()))
+    columns = {}
+    reference = next((est for est in named.values() if isinstance(est, Posterior)), None)
+    for name, est in named.items():
+        lower, upper = est.conf_int(level).T
+        columns[(name, "estimate")] = est.params
+        columns[(name, "lower")] = lower
+        columns[(name, "upper")] = upper
+        columns[(name, "sd")] = est.stderr
+        if reference is not None and est is not reference:
+            columns[(name, "shift_sd")] = (est.params - reference.params) / reference.stderr
+    table = pd.DataFrame(columns, index=pd.Index(first.param_names, name="parameter"))
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["estimator", "quantity"])
+    return table
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Predictions of one estimator on the test rows."""
+
+    prob: np.ndarray
+    per_draw: pd.DataFrame | None = None
+    band: object = None
+
+
+def _score(estimate, X, y, threshold: float, level: float, chunk_size) -> _Scores:
+    if not isinstance(estimate, Posterior):
+        return _Scores(estimate.predict_proba(X))
+    draws = estimate.flat_draws
+    per_draw = predictive_metrics(draws, X, y, threshold=threshold, chunk_size=chunk_size)
+    band = roc_band(draws, X, y, level=level, chunk_size=chunk_size)
+    return _Scores(estimate.predict_proba(X), per_draw, band)
+
+
+def _metrics_row(estimate, scores: _Scores, y, threshold: float, level: float, n_bins: int):
+    auc = auc_ci(y, scores.prob, level=level)
+    counts = rates(y, scores.prob, threshold=threshold)
+    row = {
+        "auc": auc.auc,
+        "auc_lower": auc.lower,
+        "auc_upper": auc.upper,
+        "auc_post_lower": np.nan,
+        "auc_post_upper": np.nan,
+        "log_loss": log_loss(y, scores.prob),
+        "brier": brier_score(y, scores.prob),
+        "ece": float(expected_calibration_error(y, scores.prob, n_bins=n_bins)),
+        "accuracy": counts["accuracy"],
+        "precision": counts["precision"],
+        "recall": counts["recall"],
+        "specificity": counts["specificity"],
+        "fit_time": estimate.fit_time,
+        "converged": True,
+        "r_hat_max": np.nan,
+        "ess_bulk_min": np.nan,
+        "ess_per_second": np.nan,
+        "divergences": np.nan,
+        "elpd_loo": np.nan,
+        "elpd_loo_se": np.nan,
+        "p_loo": np.nan,
+        "max_pareto_k": np.nan,
+    }
+    if isinstance(estimate, Posterior):
+        tail = (1 - level) / 2
+        row["auc_post_lower"], row["auc_post_upper"] = np.quantile(
+            scores.per_draw["auc"], [tail, 1 - tail]
+        )
+        summary = estimate.summary()
+        row["r_hat_max"] = float(summary["r_hat"].max())
+        row["ess_bulk_min"] = float(summary["ess_bulk"].min())
+        row["ess_per_second"] = row["ess_bulk_min"] / estimate.fit_time
+        row["divergences"] = estimate.num_divergences
+        row["converged"] = bool(row["r_hat_max"] < 1.01 and estimate.num_divergences == 0)
+        row.update(_loo_columns(estimate))
+    else:
+        row["converged"] = bool(estimate.converged)
+    return row
+
+
+def _loo_columns(posterior: Posterior) -> dict:
+    """PSIS-LOO on the training rows; empty when the posterior cannot give it.
+
+    A posterior sampled without the per-row log-likelihood, or too large for exact LOO,
+    is scored by the held-out log-loss alone (``-log_loss`` is its held-out elpd per row).
+    The Pareto-k warning is not repeated here: ``max_pareto_k`` carries it into the
+    findings.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="PSIS-LOO may be unreliable")
+            result = loo(posterior)
+    except ValueError:
+        return {}
+    return {
+        "elpd_loo": result.elpd,
+        "elpd_loo_se": result.se,
+        "p_loo": result.p,
+        "max_pareto_k": result.max_pareto_k,
+    }
+
+
+def _tests(names, probs: dict, y) -> pd.DataFrame:
+    rows = []
+    for a, b in itertools.combinations(names, 2):
+        test = delong_test(y, probs[a], probs[b])
+        rows.append(
+            {
+                "estimator_a": a,
+                "estimator_b": b,
+                "auc_a": test.auc_a,
+                "auc_b": test.auc_b,
+                "difference": test.difference,
+                "se": test.se,
+                "z": test.z,
+                "p_value": test.p_value,
+            }
+        )
+    columns = ["estimator_a", "estimator_b", "auc_a", "auc_b", "difference", "se", "z"]
+    return pd.DataFrame(rows, columns=[*columns, "p_value"])
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Estimators side by side on one held-out data set; the result of :func:`compare`.
+
+    Attributes
+    ----------
+    title : str
+    estimates : dict of str to PointEstimate or Posterior
+    coefficients : DataFrame
+        One row per parameter; columns (estimator, quantity) with quantity in
+        estimate, lower, upper, sd and, when a posterior is compared, shift_sd: the
+        estimate minus the posterior mean in posterior standard deviations.
+    metrics : DataFrame
+        One row per estimator: AUC with its DeLong interval (``auc_lower``,
+        ``auc_upper``, uncertainty from the finite test set) and, for a posterior, the
+        interval of the AUC over posterior draws (``auc_post_*``, parameter
+        uncertainty); log-loss, Brier score, expected calibration error (``ece``);
+        accuracy, precision, recall and specificity at ``threshold``; fit time in
+        seconds; convergence; for a posterior the largest R-hat, smallest bulk ESS,
+        bulk ESS per second and divergences, and PSIS-LOO on the training rows
+        (``elpd_loo`` with its se, ``p_loo``, ``max_pareto_k``; NaN when the posterior
+        did not store the per-row log-likelihood or is too large for exact LOO).
+    tests : DataFrame
+        Paired DeLong tests of equal AUC for each pair of estimators.
+    interval_kinds : dict of str to str
+        "Wald" (MLE), "Laplace" (MAP) or "HDI" (posterior), per estimator.
+    level, threshold : float
+    n_bins : int
+        Bins of the calibration curves and the ECE.
+    n_test : int
+    provenance : dict
+        Package versions, the data hash and the seeds.
+    """
+
+    title: str
+    estimates: dict
+    coefficients: pd.DataFrame
+    metrics: pd.DataFrame
+    tests: pd.DataFrame
+    interval_kinds: dict
+    descriptions: dict
+    level: float
+    threshold: float
+    n_bins: int
+    n_test: int
+    provenance: dict
+    _X_test: np.ndarray = field(repr=False)
+    _y_test: np.ndarray = field(repr=False)
+    _scores: dict = field(repr=False)
+    _train: tuple | None = field(repr=False, default=None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Estimator names, in the order given."""
+        return tuple(self.estimates)
+
+    def predictions(self) -> pd.DataFrame:
+        """Test-set probabilities, one column per estimator (posterior: its mean)."""
+        return pd.DataFrame({name: s.prob for name, s in self._scores.items()})
+
+    def posterior_metrics(self, name: str | None = None) -> pd.DataFrame:
+        """Per-draw test metrics of a posterior (one row per draw)."""
+        names = [n for n, s in self._scores.items() if s.per_draw is not None]
+        if not names:
+            raise ValueError("This comparison has no posterior; pass a Posterior to compare().")
+        name = names[0] if name is None else name
+        if name not in names:
+            raise ValueError(f"{name!r} is not a posterior in this comparison; choose {names}.")
+        return self._scores[name].per_draw
+
+    def findings(self) -> list[str]:
+        """Plain-language lines a reader should see first."""
+        return render.findings(self)
+
+    def figure_names(self) -> list[str]:
+        """Keys of :meth:`figures`, without drawing them."""
+        names = ["roc", "forest", "calibration"]
+        if any(_has_history(e) for e in self.estimates.values()):
+            names.append("convergence")
+        if self._train is not None and len(self.coefficients) == 2:
+            names.append("surface")
+        posteriors = [n for n, e in self.estimates.items() if isinstance(e, Posterior)]
+        for name in posteriors:
+            suffix = "" if len(posteriors) == 1 else f" {name}"
+            names += ["trace" + suffix, "rank" + suffix]
+        return names
+
+    def figures(self) -> dict:
+        """Draw the report's figures; return matplotlib Figures by name.
+
+        Always roc, forest and calibration; convergence for gradient-based point fits,
+        surface for one feature with training data given, trace and rank for posteriors.
+        """
+        from bayeslogreg.report import figures
+
+        y = self._y_test
+        curves = {n: roc_curve(y, s.prob)[:2] for n, s in self._scores.items()}
+        bands = {n: s.band for n, s in self._scores.items() if s.band is not None}
+        labels = {
+            n: f"AUC {r.auc:.3f} [{r.auc_lower:.3f}, {r.auc_upper:.3f}]"
+            for n, r in self.metrics.iterrows()
+        }
+        out = {"roc": figures.roc_figure(curves, bands=bands, aucs=labels)}
+        intervals = {
+            n: tuple(self.coefficients[n][q].to_numpy() for q in ("estimate", "lower", "upper"))
+            for n in self.names
+        }
+        out["forest"] = figures.forest_figure(intervals, list(self.coefficients.index))
+        calibration = {
+            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level)
+            for n, s in self._scores.items()
+        }
+        out["calibration"] = figures.calibration_figure(calibration)
+        histories = {
+            n: (e.history, _passes_per_iteration(e))
+            for n, e in self.estimates.items()
+            if _has_history(e)
+        }
+        if histories:
+            out["convergence"] = figures.convergence_figure(histories)
+        if self._train is not None and len(self.coefficients) == 2:
+            out["surface"] = self._surface_figure(figures)
+        posteriors = {n: e for n, e in self.estimates.items() if isinstance(e, Posterior)}
+        for name, est in posteriors.items():
+            suffix = "" if len(posteriors) == 1 else f" {name}"
+            out["trace" + suffix] = figures.trace_figure(est)
+            out["rank" + suffix] = figures.rank_figure(est)
+        return out
+
+    def _surface_figure(self, figures):
+        X, y = self._train
+        point = {e.estimator: e for e in self.estimates.values() if isinstance(e, PointEstimate)}
+        posterior = next((e for e in self.estimates.values() if isinstance(e, Posterior)), None)
+        map_fit = point.get("map", posterior.map_estimate if posterior else None)
+        prior_source = map_fit or posterior
+        kwargs = {}
+        if prior_source is not None:
+            kwargs = {"prior": prior_source.prior, "intercept_prior": prior_source.intercept_prior}
+        return figures.surface_figure(
+            X,
+            y,
+            mle=point["mle"].params if "mle" in point else None,
+            map_=map_fit.params if map_fit is not None else None,
+            map_cov=map_fit.cov if map_fit is not None else None,
+            draws=posterior.flat_draws if posterior is not None else None,
+            **kwargs,
+        )
+
+    def to_markdown(self, figure_dir: str | None = None) -> str:
+        """Render the report as Markdown; figures are linked from ``figure_dir`` if given."""
+        return render.markdown_report(self, figure_dir=figure_dir)
+
+    def to_html(self) -> str:
+        """Render the report as one self-contained HTML page (figures embedded as PNG)."""
+        return render.html_report(self, self.figures())
+
+    def to_dict(self) -> dict:
+        """Tables and settings as plain Python values (NaN becomes None)."""
+        return {
+            "title": self.title,
+            "level": self.level,
+            "threshold": self.threshold,
+            "n_bins": self.n_bins,
+            "n_test": self.n_test,
+            "estimators": {
+                name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
+                for name in self.names
+            },
+            "coefficients": {
+                name: {
+                    quantity: dict(
+                        zip(self.coefficients.index, map(render.plain, values), strict=True)
+                    )
+                    for quantity, values in self.coefficients[name].items()
+                }
+                for name in self.names
+            },
+            "metrics": render.records(self.metrics),
+            "tests": render.records(self.tests),
+            "findings": self.findings(),
+            "provenance": self.provenance,
+        }
+
+    def to_json(self, indent: int = 2) -> str:
+        """:meth:`to_dict` as strict JSON (no NaN)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def save(self, directory) -> list[Path]:
+        """Write the report files into ``directory``, each atomically; return the paths.
+
+        report.html, report.md, comparison.json, the tables and test-set predictions as
+        CSV, and the figures as PNG under ``figures/``.
+        """
+        directory = Path(directory)
+        figs = self.figures()
+        written = render.save_figures(figs, directory / "figures")
+        written += [
+            render.atomic_write_text(directory / "report.html", render.html_report(self, figs)),
+            render.atomic_write_text(
+                directory / "report.md", self.to_markdown(figure_dir="figures")
+            ),
+            render.atomic_write_text(directory / "comparison.json", self.to_json() + "\n"),
+            render.atomic_write_text(directory / "coefficients.csv", self.coefficients.to_csv()),
+            render.atomic_write_text(directory / "metrics.csv", self.metrics.to_csv()),
+            render.atomic_write_text(directory / "tests.csv", self.tests.to_csv(index=False)),
+            render.atomic_write_text(directory / "predictions.csv", self.predictions().to_csv()),
+        ]
+        return written
+
+    def __repr__(self) -> str:
+        return render.text_report(self)
+
+    def _repr_html_(self) -> str:
+        return render.html_tables(self)
+
+
+def _has_history(estimate) -> bool:
+    return isinstance(estimate, PointEstimate) and len(estimate.history) > 1
+
+
+def _passes_per_iteration(estimate: PointEstimate):
+    """Cumulative passes over the data at each history entry, spread evenly.
+
+    The optimizers count passes in total, not per iteration.
+    """
+    if estimate.n_iter == 0:
+        return None
+    return np.linspace(0, estimate.n_passes, len(estimate.history))
+
+
+def compare(
+    estimates,
+    X_test,
+    y_test,
+    *,
+    threshold: float = 0.5,
+    level: float = 0.95,
+    n_bins: int = 10,
+    train=None,
+    title: str = "Comparison of estimators",
+    chunk_size: int | None = None,
+) -> Comparison:
+    """Compare fitted estimators on held-out rows.
+
+    Parameters
+    ----------
+    estimates : PointEstimate, Posterior, sequence of them, or dict of name to them
+        Fits of the same model (same features). Unnamed results are called MLE, MAP
+        and posterior.
+    X_test : array-like of shape (n_test, p)
+    y_test : array-like of shape (n_test,)
+        0/1 labels; both classes must occur.
+    threshold : float
+        Rows with probability above it are predicted positive.
+    level : float
+        Probability of every interval (coefficients, AUC, calibration).
+    n_bins : int
+        Bins of the calibration curve and ECE.
+    train : tuple (X, y), optional
+        The training data; with one feature it adds the likelihood-surface figure.
+    title : str
+    chunk_size : int, optional
+        Posterior draws per chunk in the per-draw metrics (memory: chunk x n_test).
+
+    Returns
+    -------
+    Comparison
+    """
+    named = _named(estimates)
+    first = next(iter(named.values()))
+    X = check_X(X_test, n_features=len(first.feature_names), name="X_test")
+    y = check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
+    level = check_level(level)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a probability in [0, 1]; got {threshold}.")
+    if train is not None:
+        X_train = check_X(train[0], n_features=X.shape[1], name="X_train")
+        train = (X_train, check_y(train[1], n_samples=X_train.shape[0]))
+    scores = {n: _score(e, X, y, threshold, level, chunk_size) for n, e in named.items()}
+    metrics = pd.DataFrame(
+        {n: _metrics_row(e, scores[n], y, threshold, level, n_bins) for n, e in named.items()}
+    ).T
+    metrics.index.name = "estimator"
+    metrics = metrics.astype({c: float for c in metrics.columns if c != "converged"})
+    metrics["converged"] = metrics["converged"].astype(bool)
+    return Comparison(
+        title=title,
+        estimates=named,
+        coefficients=_coefficients(named, level),
+        metrics=metrics,
+        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, y),
+        interval_kinds={n: _interval_kind(e) for n, e in named.items()},
+        descriptions={n: _describe(e) for n, e in named.items()},
+        level=level,
+        threshold=float(threshold),
+        n_bins=n_bins,
+        n_test=len(y),
+        provenance=provenance(X, y, seeds={n: e.seed for n, e in named.items()}),
+        _X_test=X,
+        _y_test=y,
+        _scores=scores,
+        _train=train,
+    )

@@ -87,13 +87,17 @@ def posterior_draws(data, name: str) -> np.ndarray:
 
 
 def _detached(figure):
-    """Unregister an ArviZ-made figure from pyplot, which keeps every figure it opens alive.
+    """Lay out an ArviZ-made figure and unregister it from pyplot.
 
-    The figure stays usable (``savefig`` works); it is just never shown and is freed when
-    the caller drops it, like a figure made with the object API.
+    Neither generation lays its figure out (titles overlap the tick labels above them,
+    two-line titles are cut off), so constrained layout is switched on. pyplot keeps every
+    figure it opens alive; once closed there, the figure stays usable (``savefig`` works)
+    but is never shown and is freed when the caller drops it, like one made with the
+    object API.
     """
     import matplotlib.pyplot as plt
 
+    figure.set_layout_engine("constrained")
     plt.close(figure)
     return figure
 
@@ -126,10 +130,7 @@ def plot_trace(data, var_names: list[str]):
             "ignore", message="Passing a dict or None as alias_mapping", category=DeprecationWarning
         )
         axes = az.plot_trace(data, var_names=var_names, compact=True, legend=True, show=False)
-    figure = np.ravel(axes)[0].figure
-    # 0.23 lays nothing out: a row's title would overlap the tick labels above it.
-    figure.set_layout_engine("constrained")
-    return _detached(figure)
+    return _detached(np.ravel(axes)[0].figure)
 
 
 def plot_rank(data, var_names: list[str]):
@@ -163,7 +164,8 @@ def plot_rank(data, var_names: list[str]):
     axes = az.plot_rank(data, var_names=var_names, colors=colors, show=False)
     figure = _detached(np.ravel(axes)[0].figure)
     handles = [Patch(color=color) for color in colors]
-    figure.legend(handles, [str(chain) for chain in range(num_chains)], title="chain")
+    labels = [str(chain) for chain in range(num_chains)]
+    figure.legend(handles, labels, title="chain", loc="outside right upper")
     return figure
 
 

@@ -7,14 +7,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_quick_start_runs(capsys):
+def test_readme_quick_start_runs(capsys, tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quick start", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert len(code.strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "std_err" in out and "r_hat" in out
+    assert "Coefficients:" in out and "Paired DeLong tests:" in out and "effort" in out
+    assert (tmp_path / "effort-report" / "report.html").stat().st_size > 10_000
 
 
 def test_readme_set_up_commands_are_the_ones_ci_runs():

@@ -30,6 +30,7 @@ from bayeslogreg.metrics import (
     rates,
     roc_curve,
 )
+from bayeslogreg.priors import Flat
 from bayeslogreg.report import render
 from bayeslogreg.report.provenance import provenance
 
@@ -346,18 +347,22 @@ class Comparison:
         point = {e.estimator: e for e in self.estimates.values() if isinstance(e, PointEstimate)}
         posterior = next((e for e in self.estimates.values() if isinstance(e, Posterior)), None)
         map_fit = point.get("map", posterior.map_estimate if posterior else None)
-        prior_source = map_fit or posterior
-        kwargs = {}
-        if prior_source is not None:
-            kwargs = {"prior": prior_source.prior, "intercept_prior": prior_source.intercept_prior}
+        priors_from = map_fit or posterior
+        prior, intercept_prior = (
+            (priors_from.prior, priors_from.intercept_prior) if priors_from else (Flat(), Flat())
+        )
+        map_cov = None
+        if map_fit is not None and np.isfinite(map_fit.cov).all():
+            map_cov = map_fit.cov
         return figures.surface_figure(
             X,
             y,
+            prior=prior,
+            intercept_prior=intercept_prior,
             mle=point["mle"].params if "mle" in point else None,
             map_=map_fit.params if map_fit is not None else None,
-            map_cov=map_fit.cov if map_fit is not None else None,
+            map_cov=map_cov,
             draws=posterior.flat_draws if posterior is not None else None,
-            **kwargs,
         )
 
     def to_markdown(self, figure_dir: str | None = None) -> str:

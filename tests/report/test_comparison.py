@@ -180,6 +180,8 @@ def test_unnamed_estimates_get_names_and_a_single_point_fit_works(fitted):
     assert single.names == ("MLE",) and single.tests.empty
     assert "shift_sd" not in single.coefficients["MLE"]
     assert set(single.figure_names()) == {"roc", "forest", "calibration", "convergence"}
+    with_surface = blr.compare(mle, X_test, y_test, train=fitted["train"])
+    assert set(with_surface.figures()) == {*single.figure_names(), "surface"}
 
 
 @pytest.mark.parametrize(

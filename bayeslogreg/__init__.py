@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bayeslogreg import datasets, priors
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
-from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
 
@@ -29,6 +29,7 @@ __all__ = [
     "ConvergenceWarning",
     "PointEstimate",
     "Posterior",
+    "SeparationWarning",
     "__version__",
     "compare",
     "datasets",

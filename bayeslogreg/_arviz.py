@@ -19,6 +19,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "ElpdEstimate",
     "arviz",
+    "from_netcdf",
     "from_samples",
     "has_group",
     "is_arviz_1",
@@ -28,6 +29,7 @@ __all__ = [
     "plot_trace",
     "posterior_draws",
     "summary",
+    "to_netcdf",
     "waic",
 ]
 
@@ -79,6 +81,77 @@ def from_samples(groups: dict[str, dict[str, np.ndarray]], *, coords: dict, dims
     if is_arviz_1():
         return az.from_dict(groups, coords=coords, dims=dims)
     return az.from_dict(**groups, coords=coords, dims=dims)
+
+
+# Files are NetCDF4, that is HDF5, written and read with h5netcdf (pure Python over h5py).
+_NETCDF_ENGINE = "h5netcdf"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def to_netcdf(data, path, *, attrs: dict[str, str]) -> None:
+    """Write ArviZ data to a NetCDF4 file, one NetCDF group per ArviZ group.
+
+    Parameters
+    ----------
+    data : InferenceData or DataTree
+    path : str or Path
+        Written in place; make it atomic by writing to a temporary path.
+    attrs : dict of str to str
+        Added to the root attributes in the file; ``data`` itself is not changed.
+    """
+    root_attrs = {**data.attrs, **attrs}
+    if is_arviz_1():
+        tree = data.copy(deep=False)
+        tree.attrs = root_attrs
+        tree.to_netcdf(path, engine=_NETCDF_ENGINE)
+        return
+    groups = {name: data[name] for name in data.groups()}
+    copy = arviz().InferenceData(attrs=root_attrs, **groups)
+    copy.to_netcdf(str(path), engine=_NETCDF_ENGINE)
+
+
+def from_netcdf(path, *, attrs: tuple[str, ...]) -> tuple[object, dict[str, str]]:
+    """Read a NetCDF4 file of ArviZ data wholly into memory; the file is closed again.
+
+    Parameters
+    ----------
+    path : str or Path
+    attrs : tuple of str
+        Root attributes to take out of the data and return, e.g. those that
+        :func:`to_netcdf` added.
+
+    Returns
+    -------
+    data : InferenceData (ArviZ 0.23) or xarray.DataTree (ArviZ 1.x)
+    found : dict of str to str
+        The string-valued attributes named in ``attrs`` that the file has.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        Naming ``path``, if it is empty, not an HDF5 file, or cut short or damaged.
+    """
+    with open(path, "rb") as handle:
+        signature = handle.read(len(_HDF5_SIGNATURE))
+    if signature != _HDF5_SIGNATURE:
+        what = "empty" if not signature else "not a NetCDF4 (HDF5) file"
+        raise ValueError(f"{path} is {what}.")
+    try:
+        if is_arviz_1():
+            import xarray as xr
+
+            data = xr.load_datatree(path, engine=_NETCDF_ENGINE)
+        else:
+            az = arviz()
+            with az.rc_context({"data.load": "eager"}):
+                data = az.from_netcdf(str(path), engine=_NETCDF_ENGINE)
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read as NetCDF4; is it cut short? ({exc})") from None
+    found = {name: data.attrs[name] for name in attrs if isinstance(data.attrs.get(name), str)}
+    data.attrs = {key: value for key, value in data.attrs.items() if key not in attrs}
+    return data, found
 
 
 def posterior_draws(data, name: str) -> np.ndarray:

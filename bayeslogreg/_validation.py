@@ -153,6 +153,29 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     return X, y, check_feature_names(feature_names, n_features)
 
 
+def degenerate_columns(X: np.ndarray, feature_names: Sequence[str]) -> list[str]:
+    """Describe columns of X that cannot be identified: constant, or repeating another.
+
+    Returns phrases such as ``"'x3' is constant (a copy of the intercept)"`` or
+    ``"'x4' repeats 'x1'"``, empty when there are none. Other exact collinearity shows up
+    only in the information matrix.
+    """
+    problems = []
+    constant = np.all(X == X[:1], axis=0)
+    problems += [
+        f"{feature_names[j]!r} is constant (a copy of the intercept)"
+        for j in np.flatnonzero(constant)
+    ]
+    seen: dict[bytes, str] = {}
+    for j in np.flatnonzero(~constant):
+        key = np.ascontiguousarray(X[:, j]).tobytes()
+        if key in seen:
+            problems.append(f"{feature_names[j]!r} repeats {seen[key]!r}")
+        else:
+            seen[key] = feature_names[j]
+    return problems
+
+
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise naming the argument."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:

@@ -10,6 +10,46 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _parse(text: str, kind: type):
+    try:
+        return kind(text)
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"must be {noun}; got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _parse(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    return value
+
+
+def _draws(text: str) -> int:
+    from bayeslogreg.estimators.nuts import MIN_DRAWS_PER_CHAIN
+
+    value = _positive_int(text)
+    if value < MIN_DRAWS_PER_CHAIN:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_DRAWS_PER_CHAIN} for R-hat and ESS; got {text}"
+        )
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _parse(text, float)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1; got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _parse(text, float)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1]; got {text}")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from bayeslogreg import __version__
 
@@ -25,11 +65,13 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Fit the built-in effort data (true intercept -5, slope 3) with MLE, "
         "MAP (Normal(0, 2.5) prior) and NUTS, and print them side by side.",
     )
-    demo.add_argument("--n-samples", type=int, default=1000, help="rows of data (default 1000)")
+    demo.add_argument(
+        "--n-samples", type=_positive_int, default=1000, help="rows of data (default 1000)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="seed of data and sampler (default 0)")
-    demo.add_argument("--num-chains", type=int, default=4, help="NUTS chains (default 4)")
-    demo.add_argument("--num-warmup", type=int, default=1000, help="warm-up per chain")
-    demo.add_argument("--num-samples", type=int, default=1000, help="draws per chain")
+    demo.add_argument("--num-chains", type=_positive_int, default=4, help="NUTS chains")
+    demo.add_argument("--num-warmup", type=_positive_int, default=1000, help="warm-up per chain")
+    demo.add_argument("--num-samples", type=_draws, default=1000, help="draws per chain")
     demo.add_argument("--out", type=Path, help="folder to save the tables in (CSV and text)")
     _add_compare(commands)
     _add_fit(commands)
@@ -55,9 +97,11 @@ def _add_data_arguments(parser) -> None:
     parser.add_argument(
         "--standardize", action="store_true", help="scale features by the training mean and sd"
     )
-    parser.add_argument("--num-chains", type=int, default=4, help="NUTS chains (default 4)")
-    parser.add_argument("--num-warmup", type=int, default=1000, help="NUTS warm-up per chain")
-    parser.add_argument("--num-samples", type=int, default=1000, help="NUTS draws per chain")
+    parser.add_argument("--num-chains", type=_positive_int, default=4, help="NUTS chains")
+    parser.add_argument(
+        "--num-warmup", type=_positive_int, default=1000, help="NUTS warm-up per chain"
+    )
+    parser.add_argument("--num-samples", type=_draws, default=1000, help="NUTS draws per chain")
 
 
 def _add_compare(commands) -> None:
@@ -69,9 +113,9 @@ def _add_compare(commands) -> None:
         "the report (HTML, Markdown, JSON, CSV, PNG).",
     )
     _add_data_arguments(compare)
-    compare.add_argument("--test-size", type=float, default=0.25, help="held-out fraction")
-    compare.add_argument("--threshold", type=float, default=0.5, help="p > threshold is 1")
-    compare.add_argument("--level", type=float, default=0.95, help="interval probability")
+    compare.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction")
+    compare.add_argument("--threshold", type=_probability, default=0.5, help="p > threshold is 1")
+    compare.add_argument("--level", type=_fraction, default=0.95, help="interval probability")
     compare.add_argument("--title", help="report title")
     compare.add_argument(
         "--out",

@@ -3,6 +3,7 @@
 Every random path takes a ``seed`` and the same seed gives the same numbers.
 """
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def simulate(
     --------
     >>> data = simulate(500, [1.0, -2.0], intercept=0.5, seed=1)
     >>> data.X.shape, data.y[:5]
-    ((500, 2), array([1, 0, 1, 0, 0]))
+    ((500, 2), array([1, 1, 0, 1, 1]))
     """
     n_samples = check_positive_int(n_samples, "n_samples")
     coef = np.atleast_1d(np.asarray(coef, dtype=np.float64))
@@ -184,9 +185,16 @@ def _read_frame(path: Path):
                 "convert the file to CSV."
             ) from None
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a readable CSV file: {error}") from None
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty; a CSV file needs a header line and rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError, zlib.error) as error:
+        # OSError covers gzip.BadGzipFile; EOFError a truncated .gz file.
+        raise ValueError(
+            f"{path} is not a readable CSV file ({type(error).__name__}: {error}); check "
+            "that it is complete, and that a .gz file is really gzip-compressed."
+        ) from None
+    return frame
 
 
 def read_table(path, target: str, *, features=None, exclude=()) -> Dataset:
@@ -211,6 +219,8 @@ def read_table(path, target: str, *, features=None, exclude=()) -> Dataset:
     """
     path = Path(path)
     frame = _read_frame(path)
+    if len(frame) == 0:
+        raise ValueError(f"{path.name} has column names but no data rows.")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     asked = [target, *(features or ()), *exclude]

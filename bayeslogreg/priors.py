@@ -17,7 +17,16 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-__all__ = ["Cauchy", "Flat", "Laplace", "Normal", "Prior", "StudentT", "parse_prior"]
+__all__ = [
+    "Cauchy",
+    "Flat",
+    "Laplace",
+    "Normal",
+    "Prior",
+    "StudentT",
+    "parse_prior",
+    "prior_from_dict",
+]
 
 
 class Prior:
@@ -80,6 +89,21 @@ class Prior:
                     f"{self!r} has {size} values of {name!r} but {what} has {n_params} "
                     "entries; give a scalar or one value per entry."
                 )
+
+    def to_dict(self) -> dict:
+        """Class name and parameters as plain JSON-ready values; see :func:`prior_from_dict`.
+
+        Scalars stay floats and per-coefficient parameters become lists, so the inverse
+        rebuilds an equal prior: ``{"name": "Normal", "loc": 0.0, "scale": [1.0, 2.5]}``.
+        Only the priors of this module can be written.
+        """
+        if _PRIOR_CLASSES.get(type(self).__name__) is not type(self):
+            raise TypeError(
+                f"only the priors of bayeslogreg.priors ({', '.join(_PRIOR_CLASSES)}) can be "
+                f"written as a dict; got {type(self).__name__}."
+            )
+        params = {name: np.asarray(getattr(self, name)).tolist() for name in self._param_names}
+        return {"name": type(self).__name__, **params}
 
     def distribution(self, shape: tuple[int, ...]) -> dist.Distribution:
         """NumPyro distribution of an array of ``shape`` independent draws (event shape)."""
@@ -184,6 +208,34 @@ class Flat(Prior):
     def log_density(self, x):
         """Zero, whatever ``x``."""
         return jnp.zeros((), dtype=jnp.result_type(x))
+
+
+_PRIOR_CLASSES = {cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat)}
+
+
+def prior_from_dict(spec: dict) -> Prior:
+    """Rebuild a prior from :meth:`Prior.to_dict`'s output.
+
+    Only the class names of this module are accepted, so a file read into ``spec`` can
+    create nothing else; the parameters are validated as by the constructors.
+
+    Examples
+    --------
+    >>> prior_from_dict({"name": "StudentT", "df": 3.0, "loc": 0.0, "scale": [1.0, 2.0]})
+    StudentT(df=3, loc=0, scale=[1. 2.])
+    """
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if name not in _PRIOR_CLASSES:
+        raise ValueError(
+            f"a prior must be a dict whose 'name' is one of {list(_PRIOR_CLASSES)}; got {spec!r}."
+        )
+    cls = _PRIOR_CLASSES[name]
+    params = {key: value for key, value in spec.items() if key != "name"}
+    if set(params) != set(cls._param_names):
+        raise ValueError(
+            f"{name} takes the parameters {list(cls._param_names)}; got {sorted(params)}."
+        )
+    return cls(**params)
 
 
 _SPEC_KINDS = {"normal": Normal, "laplace": Laplace, "cauchy": Cauchy, "student_t": StudentT}

@@ -1,3 +1,4 @@
+import gzip
 import subprocess
 import sys
 
@@ -136,3 +137,36 @@ def test_missing_file_and_text_columns_are_explained(tmp_path, capsys):
     pd.DataFrame({"y": [0, 1, 0, 1], "colour": ["r", "g", "b", "r"]}).to_csv(path, index=False)
     assert main(["fit", str(path), "--target", "y"]) == 2
     assert "['colour'] of text.csv are not numeric" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--threshold", "1.5"], "--threshold: must be a probability in [0, 1]; got 1.5"),
+        (["--threshold", "abc"], "--threshold: must be a number; got 'abc'"),
+        (["--test-size", "0"], "--test-size: must be strictly between 0 and 1"),
+        (["--level", "95"], "--level: must be strictly between 0 and 1"),
+        (["--num-chains", "0"], "--num-chains: must be a positive integer"),
+        (["--num-chains", "2.5"], "--num-chains: must be an integer; got '2.5'"),
+        (["--num-samples", "2"], "--num-samples: must be at least 4 for R-hat and ESS"),
+    ],
+)
+def test_settings_are_checked_before_any_fitting(tmp_path, capsys, option, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(tmp_path / "never-read.csv"), "--target", "y", *option])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_empty_truncated_and_header_only_files_are_explained(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("y,a\n")
+    (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(b"y,a\n0,1\n1,2\n" * 100)[:40])
+    expected = {
+        "empty.csv": "empty.csv is empty",
+        "header.csv": "header.csv has column names but no data rows",
+        "cut.csv.gz": "cut.csv.gz is not a readable CSV file (EOFError",
+    }
+    for name, message in expected.items():
+        assert main(["fit", str(tmp_path / name), "--target", "y"]) == 2
+        assert message in capsys.readouterr().err

@@ -6,7 +6,8 @@ import pytest
 
 from bayeslogreg import fit_map, fit_mle, log_likelihood, sample_posterior
 from bayeslogreg.datasets import simulate, train_test_split
-from bayeslogreg.priors import Laplace, Normal
+from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.priors import Flat, Laplace, Normal
 
 GOOD = simulate(50, [1.0, -1.0], seed=3)
 X, Y = GOOD.X, GOOD.y
@@ -149,3 +150,48 @@ def test_labels_are_never_remapped_even_if_boolean_like():
     fit_true = fit_mle(X, Y.astype(bool))
     fit_float = fit_mle(X, Y.astype(float))
     np.testing.assert_array_equal(fit_true.params, fit_float.params)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (np.full(50, 3.0), r"'x3' is constant \(a copy of the intercept\)"),
+        (np.zeros(50), r"'x3' is constant"),
+        (X[:, 0].copy(), r"'x3' repeats 'x1'"),
+    ],
+    ids=["constant", "zero", "duplicate"],
+)
+def test_unidentified_columns_are_named_with_their_cause(extra, message):
+    with pytest.warns(ConvergenceWarning, match="information matrix is singular.*" + message):
+        fit = fit_mle(np.column_stack([X, extra]), Y)
+    assert np.isinf(fit.stderr[-1])
+    assert np.isfinite(fit.params).all()
+
+
+def test_too_few_draws_for_the_diagnostics():
+    with pytest.raises(ValueError, match="num_samples=3 is too few draws per chain"):
+        sample_posterior(X, Y, num_samples=3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (X[:, 0].copy(), r"parameters \['x1', 'x3'\] have flat priors .*'x3' repeats 'x1'"),
+        (X[:, 0] - 2 * X[:, 1], r"parameters \['x1', 'x2', 'x3'\] .*exactly collinear columns"),
+        (np.full(50, 2.0), r"parameters \['intercept', 'x3'\] .*'x3' is constant"),
+    ],
+    ids=["duplicate", "collinear", "constant"],
+)
+def test_flat_priors_on_unidentified_parameters_give_an_improper_posterior(extra, message):
+    with pytest.raises(ValueError, match="the posterior is improper: " + message):
+        sample_posterior(np.column_stack([X, extra]), Y, prior=Flat(), intercept_prior=Flat())
+
+
+def test_proper_priors_identify_collinear_columns():
+    from bayeslogreg.estimators.point import find_unidentified
+
+    X_dup = np.column_stack([X, X[:, 0]])
+    names = ("x1", "x2", "x3")
+    assert find_unidentified(X_dup, names, Flat(), Normal(0, 1)) == []
+    assert find_unidentified(X, ("x1", "x2"), Flat(), Flat()) == []
+    assert find_unidentified(X_dup, names, Normal(0, 1), Flat()) == ["x1", "x3"]

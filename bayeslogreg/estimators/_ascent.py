@@ -5,8 +5,10 @@ Each maximises the log posterior by minimising ``F = f + L1`` of
 state. Laplace priors make ``F`` non-smooth at ``loc``; Newton then takes proximal Newton
 steps (the L1-penalised quadratic model solved by coordinate descent, as in glmnet and
 newGLMNET), gradient and stochastic ascent take proximal steps (soft-thresholding), and
-L-BFGS refuses. Every method stops when the largest entry of the minimum-norm
-subgradient of F (a per-row quantity) is at most ``tol``.
+L-BFGS refuses. Every method moves in the unit-scale coordinates ``z = params * scale``
+of :func:`~bayeslogreg.estimators._objective.parameter_scale`, takes and returns
+``params``, and stops when the largest entry of the minimum-norm subgradient of F (a
+per-row quantity) with respect to ``z`` is at most ``tol``.
 
 Status codes: 0 converged, 1 iteration limit, 2 line search failed, 3 non-finite value.
 """
@@ -55,6 +57,43 @@ class OptimizeResult(NamedTuple):
     history: jax.Array
 
 
+class _Scaled(NamedTuple):
+    """The objective of ``problem`` as a function of ``z = params * scale``.
+
+    ``scale`` holds powers of two, so ``z / scale`` is exact: values are those at
+    ``params``, gradients those in ``params`` divided by ``scale``, Hessians divided by
+    ``outer(scale, scale)``, and the L1 part ``w |params - c|`` is
+    ``(w / scale) |z - c * scale|``.
+    """
+
+    problem: Problem
+    scale: jax.Array
+
+    @classmethod
+    def of(cls, problem: Problem, n_params: int) -> "_Scaled":
+        scale = jnp.ones(n_params) if problem.scale is None else problem.scale
+        return cls(problem, scale)
+
+    def value(self, z):
+        return smooth_value(z / self.scale, self.problem)
+
+    def value_and_grad(self, z):
+        value, grad = smooth_value_and_grad(z / self.scale, self.problem)
+        return value, grad / self.scale
+
+    def value_grad_hess(self, z):
+        value, grad, hess = smooth_value_grad_hess(z / self.scale, self.problem)
+        return value, grad / self.scale, hess / jnp.outer(self.scale, self.scale)
+
+    def batch_value_and_grad(self, z, X_batch, y_batch):
+        value, grad = batch_value_and_grad(z / self.scale, X_batch, y_batch, self.problem)
+        return value, grad / self.scale
+
+    def l1_weights(self):
+        weights, centres = l1_weights(self.problem, self.scale.shape[0])
+        return weights / self.scale, centres * self.scale
+
+
 def _soft_threshold(x, threshold):
     return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
 
@@ -93,11 +132,11 @@ class _State(NamedTuple):
     history: jax.Array
 
 
-def _finish(state: _State, weights, centres) -> OptimizeResult:
+def _finish(state: _State, weights, centres, scale) -> OptimizeResult:
     total = state.value + l1_penalty(state.params, weights, centres)
     opt = optimality(state.params, state.grad, weights, centres)
     return OptimizeResult(
-        state.params, total, opt, state.n_iter, state.n_passes, state.status, state.history
+        state.params / scale, total, opt, state.n_iter, state.n_passes, state.status, state.history
     )
 
 
@@ -146,7 +185,9 @@ def newton(problem: Problem, params0, tol, max_iter: int) -> OptimizeResult:
     One pass over the data per iteration when the full step is accepted (value,
     gradient and Hessian at the trial point are computed together).
     """
-    weights, centres = l1_weights(problem, params0.shape[0])
+    objective = _Scaled.of(problem, params0.shape[0])
+    weights, centres = objective.l1_weights()
+    params0 = params0 * objective.scale
 
     def total(value, params):
         return value + l1_penalty(params, weights, centres)
@@ -166,7 +207,7 @@ def newton(problem: Problem, params0, tol, max_iter: int) -> OptimizeResult:
             - l1_penalty(s.params, weights, centres)
         )
         trial = s.params + direction
-        value, grad, hess = smooth_value_grad_hess(trial, problem)
+        value, grad, hess = objective.value_grad_hess(trial)
 
         def full_step(_):
             return trial, value, grad, hess, jnp.asarray(0), jnp.asarray(True)
@@ -175,7 +216,7 @@ def newton(problem: Problem, params0, tol, max_iter: int) -> OptimizeResult:
             def halve(c):
                 t, _, k = c
                 point = s.params + 0.5 * t * direction
-                return 0.5 * t, total(smooth_value(point, problem), point), k + 1
+                return 0.5 * t, total(objective.value(point), point), k + 1
 
             def keep_going(c):
                 t, new_total, k = c
@@ -184,7 +225,7 @@ def newton(problem: Problem, params0, tol, max_iter: int) -> OptimizeResult:
             t, new_total, k = jax.lax.while_loop(keep_going, halve, (1.0, total(value, trial), 0))
             ok = accepted(new_total, old, t, decrease)
             point = jnp.where(ok, s.params + t * direction, s.params)
-            return (point, *smooth_value_grad_hess(point, problem), k + 1, ok)
+            return (point, *objective.value_grad_hess(point), k + 1, ok)
 
         ok_full = accepted(total(value, trial), old, 1.0, decrease)
         params, value, grad, hess, extra, ok = jax.lax.cond(ok_full, full_step, backtrack, None)
@@ -195,12 +236,12 @@ def newton(problem: Problem, params0, tol, max_iter: int) -> OptimizeResult:
         history = s.history.at[it].set(total(value, params))
         return _State(params, value, grad, hess, s.aux, it, s.n_passes + 1 + extra, status, history)
 
-    value, grad, hess = smooth_value_grad_hess(params0, problem)
+    value, grad, hess = objective.value_grad_hess(params0)
     status = _initial_status(value, optimality(params0, grad, weights, centres), tol)
     history = jnp.full(max_iter + 1, jnp.nan).at[0].set(total(value, params0))
     state = _State(params0, value, grad, hess, jnp.zeros(()), 0, 1, status, history)
     state = jax.lax.while_loop(lambda s: s.status == RUNNING, body, state)
-    return _finish(state, weights, centres)
+    return _finish(state, weights, centres, objective.scale)
 
 
 @partial(jax.jit, static_argnames="max_iter")
@@ -209,16 +250,25 @@ def gradient_ascent(problem: Problem, params0, tol, max_iter: int) -> OptimizeRe
 
     Each iteration first tries twice the last accepted step size, then halves it until
     the quadratic upper bound ``f(z) <= f(x) + g.(z - x) + |z - x|^2 / (2 t)`` holds.
+    Near the optimum, where f changes by less than its rounding error, the bound is
+    checked on the gradients instead: ``(g(z) - g(x)).(z - x) <= |z - x|^2 / t``.
     """
-    weights, centres = l1_weights(problem, params0.shape[0])
+    objective = _Scaled.of(problem, params0.shape[0])
+    weights, centres = objective.l1_weights()
+    params0 = params0 * objective.scale
 
     def body(s: _State) -> _State:
         def attempt(t):
             point = _prox(s.params - t * s.grad, t * weights, centres)
-            value, grad = smooth_value_and_grad(point, problem)
+            value, grad = objective.value_and_grad(point)
             step = point - s.params
-            bound = s.value + s.grad @ step + step @ step / (2.0 * t) + _slack(s.value)
-            return point, value, grad, value <= bound
+            bound = s.value + s.grad @ step + step @ step / (2.0 * t)
+            # Within rounding of f the value test would let ever longer steps overshoot
+            # (gradient ascent then stalls with |g| ~ sqrt(curvature * rounding of f),
+            # ~1e-8); the secant curvature, from accurate gradients, still sees them.
+            secant_ok = (grad - s.grad) @ step <= step @ step / t
+            ok = (value <= bound) | ((value <= bound + _slack(s.value)) & secant_ok)
+            return point, value, grad, ok
 
         def halve(c):
             t, *_, k = c
@@ -231,6 +281,7 @@ def gradient_ascent(problem: Problem, params0, tol, max_iter: int) -> OptimizeRe
         t0 = 2.0 * s.aux
         t, params, value, grad, ok, k = jax.lax.while_loop(keep_going, halve, (t0, *attempt(t0), 0))
         params = jnp.where(ok, params, s.params)
+        value, grad = jnp.where(ok, value, s.value), jnp.where(ok, grad, s.grad)
         it = s.n_iter + 1
         opt = optimality(params, grad, weights, centres)
         status = _next_status(it, value, opt, tol, max_iter, ok)
@@ -238,23 +289,23 @@ def gradient_ascent(problem: Problem, params0, tol, max_iter: int) -> OptimizeRe
         history = s.history.at[it].set(total)
         return _State(params, value, grad, s.hess, t, it, s.n_passes + k + 1, status, history)
 
-    value, grad = smooth_value_and_grad(params0, problem)
+    value, grad = objective.value_and_grad(params0)
     status = _initial_status(value, optimality(params0, grad, weights, centres), tol)
     total = value + l1_penalty(params0, weights, centres)
     history = jnp.full(max_iter + 1, jnp.nan).at[0].set(total)
     step = jnp.asarray(0.5, dtype=value.dtype)
     state = _State(params0, value, grad, jnp.zeros(()), step, 0, 1, status, history)
     state = jax.lax.while_loop(lambda s: s.status == RUNNING, body, state)
-    return _finish(state, weights, centres)
+    return _finish(state, weights, centres, objective.scale)
 
 
 @partial(jax.jit, static_argnames=("max_iter", "memory_size"))
 def lbfgs(problem: Problem, params0, tol, max_iter: int, memory_size: int = 10) -> OptimizeResult:
     """L-BFGS (optax, zoom line search) for smooth objectives."""
-    weights, centres = l1_weights(problem, params0.shape[0])
-
-    def f(params):
-        return smooth_value(params, problem)
+    objective = _Scaled.of(problem, params0.shape[0])
+    weights, centres = objective.l1_weights()
+    params0 = params0 * objective.scale
+    f = objective.value
 
     solver = optax.lbfgs(memory_size=memory_size)
     value_and_grad = optax.value_and_grad_from_state(f)
@@ -275,7 +326,7 @@ def lbfgs(problem: Problem, params0, tol, max_iter: int, memory_size: int = 10) 
         state = _State(params, value, grad, s.hess, s.aux, it, s.n_passes + steps, status, history)
         return state, opt_state
 
-    value, grad = smooth_value_and_grad(params0, problem)
+    value, grad = objective.value_and_grad(params0)
     status = _initial_status(value, optimality(params0, grad, weights, centres), tol)
     history = jnp.full(max_iter + 1, jnp.nan).at[0].set(value)
     zero = jnp.zeros(())
@@ -283,7 +334,7 @@ def lbfgs(problem: Problem, params0, tol, max_iter: int, memory_size: int = 10) 
     state, _ = jax.lax.while_loop(
         lambda c: c[0].status == RUNNING, body, (state, solver.init(params0))
     )
-    return _finish(state, weights, centres)
+    return _finish(state, weights, centres, objective.scale)
 
 
 @partial(jax.jit, static_argnames=("batch_size", "epochs", "average", "learning_rate"))
@@ -307,7 +358,9 @@ def stochastic_ascent(
     averaging), which removes most of the noise that a final iterate carries. After each
     epoch the full objective and gradient are evaluated: one more pass.
     """
-    weights, centres = l1_weights(problem, params0.shape[0])
+    objective = _Scaled.of(problem, params0.shape[0])
+    weights, centres = objective.l1_weights()
+    params0 = params0 * objective.scale
     n_samples = problem.n_samples
     steps_per_epoch = max(1, n_samples // batch_size)
     optimizer = optax.sgd(learning_rate)
@@ -316,7 +369,7 @@ def stochastic_ascent(
         def step(i, carry):
             params, opt_state, mean = carry
             rows = jax.lax.dynamic_slice(perm, (i * batch_size,), (batch_size,))
-            _, grad = batch_value_and_grad(params, problem.X[rows], problem.y[rows], problem)
+            _, grad = objective.batch_value_and_grad(params, problem.X[rows], problem.y[rows])
             updates, opt_state = optimizer.update(grad, opt_state)
             rate = learning_rate(epoch * steps_per_epoch + i)
             params = _prox(optax.apply_updates(params, updates), rate * weights, centres)
@@ -332,18 +385,18 @@ def stochastic_ascent(
             0, steps_per_epoch, sgd_step(perm, s.n_iter), (last, opt_state, last)
         )
         params = mean if average else last
-        value, grad = smooth_value_and_grad(params, problem)
+        value, grad = objective.value_and_grad(params)
         it = s.n_iter + 1
         status = _next_status(it, value, optimality(params, grad, weights, centres), tol, epochs)
         history = s.history.at[it].set(value + l1_penalty(params, weights, centres))
         state = _State(params, value, grad, s.hess, s.aux, it, s.n_passes + 2, status, history)
         return state, last, opt_state, key
 
-    value, grad = smooth_value_and_grad(params0, problem)
+    value, grad = objective.value_and_grad(params0)
     status = _initial_status(value, optimality(params0, grad, weights, centres), tol)
     history = jnp.full(epochs + 1, jnp.nan).at[0].set(value + l1_penalty(params0, weights, centres))
     zero = jnp.zeros(())
     state = _State(params0, value, grad, zero, zero, 0, 1, status, history)
     init = (state, params0, optimizer.init(params0), key)
     state, *_ = jax.lax.while_loop(lambda c: c[0].status == RUNNING, body, init)
-    return _finish(state, weights, centres)
+    return _finish(state, weights, centres, objective.scale)

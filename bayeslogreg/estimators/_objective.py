@@ -9,12 +9,19 @@ n, so tolerances and step sizes do not depend on the data size), where
 
 For the MLE every prior is :class:`~bayeslogreg.priors.Flat` and the L1 part is empty.
 Parameters are one vector ``[intercept, coef...]`` of shape (p + 1,).
+
+The optimizers move in unit-scale coordinates ``z = params * scale`` (see
+:func:`parameter_scale`): with features in different units (one column ~1e-6, another
+~1e6) the Hessian in ``params`` has a condition number beyond float64's reach and a
+gradient tolerance means different things for different coefficients; in ``z`` neither
+depends on the units of X.
 """
 
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bayeslogreg import model
 from bayeslogreg.priors import Laplace, Prior
@@ -23,13 +30,15 @@ from bayeslogreg.priors import Laplace, Prior
 class Problem(NamedTuple):
     """Data and priors of one fit (a JAX pytree: it is passed to jitted functions).
 
-    X : (n, p) float32/float64; y : (n,) 0/1 in the dtype of X.
+    X : (n, p) float32/float64; y : (n,) 0/1 in the dtype of X; scale : (p + 1,) the
+    optimizers' coordinate scale from :func:`parameter_scale`, or None for none.
     """
 
     X: jax.Array
     y: jax.Array
     intercept_prior: Prior
     prior: Prior
+    scale: jax.Array | None = None
 
     @property
     def n_samples(self) -> int:
@@ -40,6 +49,26 @@ class Problem(NamedTuple):
     def has_l1(self) -> bool:
         """Whether any prior is Laplace, so that the objective has an L1 part (static)."""
         return isinstance(self.intercept_prior, Laplace) or isinstance(self.prior, Laplace)
+
+
+def parameter_scale(X) -> np.ndarray:
+    """Scale of each parameter's optimizer coordinate, shape (p + 1,): powers of two.
+
+    1 for the intercept and, for each column of X, the power of two nearest its root mean
+    square (1 for an all-zero column). In ``z = params * scale`` the coefficients are
+    those of columns rescaled to unit root mean square, so the Hessian is well-scaled
+    (Jacobi preconditioning) and a tolerance on the gradient means the same for every
+    column. Powers of two make the change of coordinates exact: ``z / scale`` gives
+    ``params`` back bit for bit, and for features already on a unit scale ``scale`` is 1.
+    """
+    X = np.asarray(X)
+    rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / max(X.shape[0], 1))
+    # rms = mantissa * 2**exponent with mantissa in [0.5, 1): exact, so that scaling a
+    # column by a power of two scales its entry by exactly that power.
+    mantissa, exponent = np.frexp(rms)
+    exponent = exponent - (mantissa < np.sqrt(0.5))
+    exponent = np.where((rms > 0) & np.isfinite(rms), exponent, 0)
+    return np.ldexp(1.0, np.concatenate([[0], exponent]))
 
 
 def _split_params(params):

@@ -11,6 +11,7 @@ import html
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ from numpyro.infer import MCMC, NUTS
 from scipy import special
 
 from bayeslogreg import _arviz, model
+from bayeslogreg._io import atomic_write
 from bayeslogreg._jax import in_float64
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
@@ -30,8 +32,15 @@ from bayeslogreg._validation import (
     check_positive_int,
     check_X,
     check_X_y,
+    degenerate_columns,
 )
-from bayeslogreg.estimators.point import PointEstimate, fit_map
+from bayeslogreg.estimators import _persist
+from bayeslogreg.estimators.point import (
+    PointEstimate,
+    find_separation,
+    find_unidentified,
+    fit_map,
+)
 from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.priors import Normal, Prior
 
@@ -42,8 +51,13 @@ CHAIN_METHODS = ("vectorized", "sequential", "parallel")
 RHAT_THRESHOLD = 1.01
 #: Warn when bulk ESS is below this many effective draws per chain.
 MIN_ESS_PER_CHAIN = 100
+#: Fewer draws per chain than this leave R-hat and ESS undefined (ArviZ's minimum).
+MIN_DRAWS_PER_CHAIN = 4
 # Per-draw log-likelihoods are computed this many numbers at a time.
 _CHUNK_ELEMENTS = 2**24
+# Saved files keep the fields other than these in a root attribute of this name.
+_METADATA_ATTR = "bayeslogreg"
+_IN_IDATA = ("idata", "draws")
 
 
 def logistic_model(X, y, intercept_prior: Prior, prior: Prior):
@@ -80,6 +94,10 @@ class Posterior:
     fit_time : float
         Seconds, the MAP fit and compilation included.
     seed : int
+    data_sha256 : str or None
+        SHA-256 of the validated data (as :attr:`PointEstimate.data_sha256`).
+    versions : dict or None
+        Versions of Python and the packages that sampled it.
     """
 
     idata: object
@@ -93,6 +111,8 @@ class Posterior:
     n_samples: int
     fit_time: float
     seed: int
+    data_sha256: str | None = None
+    versions: dict | None = None
 
     @property
     def num_chains(self) -> int:
@@ -201,6 +221,64 @@ class Posterior:
         table = self._short_summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
         return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
 
+    def save(self, path) -> Path:
+        """Write this posterior to ``path`` as a NetCDF4 file, atomically.
+
+        The ArviZ groups become NetCDF groups, so ArviZ and xarray can read the file
+        too. The other fields (feature names, priors, the MAP fit, counts, timing, seed)
+        are a JSON document, exact as in :meth:`PointEstimate.save`, in the root
+        attribute ``bayeslogreg``; ``draws`` are rebuilt from the posterior group. The
+        file is written beside ``path`` and renamed over it, so a failed save leaves an
+        older file intact.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Examples
+        --------
+        >>> post.save("effort_posterior.nc")  # doctest: +SKIP
+        >>> Posterior.load("effort_posterior.nc").summary()  # doctest: +SKIP
+        """
+        metadata = _persist.dumps(self, exclude=_IN_IDATA)
+        return atomic_write(
+            path,
+            lambda tmp: _arviz.to_netcdf(self.idata, tmp, attrs={_METADATA_ATTR: metadata}),
+        )
+
+    @classmethod
+    def load(cls, path) -> "Posterior":
+        """Read a posterior written by :meth:`save`, wholly into memory.
+
+        The same draws and the same :meth:`summary` as the saved one. Nothing in the
+        file is executed or unpickled.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is empty, cut short, not a Posterior file (e.g. NetCDF written
+            by other software, or a :meth:`PointEstimate.save` file), or written in a
+            newer format version than this bayeslogreg reads.
+        """
+        idata, found = _arviz.from_netcdf(path, attrs=(_METADATA_ATTR,))
+        if _METADATA_ATTR not in found:
+            raise ValueError(
+                f"{path} is not a Posterior file: it is NetCDF4 but lacks the "
+                f"{_METADATA_ATTR!r} attribute that Posterior.save writes."
+            )
+        fields = _persist.loads(found[_METADATA_ATTR], cls, path, exclude=_IN_IDATA)
+        coef = _arviz.posterior_draws(idata, "coef") if fields["feature_names"] else None
+        draws = _stack_draws(_arviz.posterior_draws(idata, "intercept"), coef)
+        return cls(idata=idata, draws=draws, **fields)
+
+
+def _stack_draws(intercept: np.ndarray, coef: np.ndarray | None) -> np.ndarray:
+    """Draws of shape (chains, draws, p + 1), intercept first, from the two sites."""
+    return np.concatenate([intercept[..., None]] + ([] if coef is None else [coef]), axis=-1)
+
 
 def _initial_points(key, map_fit: PointEstimate, num_chains: int) -> np.ndarray:
     """One start per chain, drawn from the Laplace approximation at the MAP."""
@@ -307,6 +385,14 @@ def sample_posterior(
         A :class:`~bayeslogreg.exceptions.ConvergenceWarning` is issued when R-hat > 1.01,
         bulk ESS < 100 per chain, or there were divergences.
 
+    Raises
+    ------
+    ValueError
+        If the posterior is improper: the classes are separated (completely or
+        quasi-completely, see :func:`bayeslogreg.separation.detect_separation`) along
+        parameters that all have a flat prior, or parameters with a flat prior are not
+        identified (constant, repeated or collinear columns).
+
     Examples
     --------
     >>> from bayeslogreg.datasets import load_effort
@@ -319,6 +405,11 @@ def sample_posterior(
     num_chains = check_positive_int(num_chains, "num_chains")
     num_warmup = check_positive_int(num_warmup, "num_warmup")
     num_samples = check_positive_int(num_samples, "num_samples")
+    if num_samples < MIN_DRAWS_PER_CHAIN:
+        raise ValueError(
+            f"num_samples={num_samples} is too few draws per chain for R-hat and ESS (at "
+            f"least {MIN_DRAWS_PER_CHAIN}; the default 1000 gives stable diagnostics)."
+        )
     max_tree_depth = check_positive_int(max_tree_depth, "max_tree_depth")
     check_choice(chain_method, "chain_method", CHAIN_METHODS)
     target_accept = check_positive_float(target_accept, "target_accept")
@@ -326,7 +417,24 @@ def sample_posterior(
         raise ValueError(f"target_accept must be in (0, 1); got {target_accept}.")
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
+    separation = find_separation(X, y, names, intercept_prior, prior)
+    if separation is not None:
+        raise ValueError(
+            f"the posterior is improper: {separation}, and all of these have a flat prior, "
+            "so the likelihood does not fall off along the separating direction and the "
+            "posterior does not integrate (no sampler can converge). Use a proper prior, "
+            "e.g. prior=Normal(0, 2.5) on standardised features."
+        )
 
+    unidentified = find_unidentified(X, names, intercept_prior, prior)
+    if unidentified:
+        causes = "; ".join(degenerate_columns(X, names)) or "exactly collinear columns"
+        raise ValueError(
+            f"the posterior is improper: parameters {unidentified} have flat priors and the "
+            f"data cannot identify them ({causes}), so the likelihood is constant along a "
+            "direction and the posterior does not integrate. Drop the redundant columns or "
+            "use a proper prior, e.g. prior=Normal(0, 2.5)."
+        )
     map_fit = fit_map(
         X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, method="newton"
     )
@@ -372,9 +480,7 @@ def sample_posterior(
     )
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     stats = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
-    draws = np.concatenate(
-        [samples["intercept"][..., None]] + ([samples["coef"]] if names else []), axis=-1
-    )
+    draws = _stack_draws(samples["intercept"], samples["coef"] if names else None)
     groups = {
         "posterior": {k: samples[k] for k in sites},
         "sample_stats": {
@@ -407,6 +513,8 @@ def sample_posterior(
         n_samples=len(y),
         fit_time=time.perf_counter() - start,
         seed=seed,
+        data_sha256=map_fit.data_sha256,
+        versions=map_fit.versions,
     )
     _warn_if_unreliable(posterior)
     return posterior

@@ -11,6 +11,7 @@ import html
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +20,9 @@ import pandas as pd
 from scipy import special, stats
 
 from bayeslogreg import model
+from bayeslogreg._io import atomic_write_text
 from bayeslogreg._jax import in_float64
+from bayeslogreg._provenance import data_hash, versions
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
     check_choice,
@@ -28,11 +31,13 @@ from bayeslogreg._validation import (
     check_positive_int,
     check_X,
     check_X_y,
+    degenerate_columns,
 )
-from bayeslogreg.estimators import _ascent
-from bayeslogreg.estimators._objective import Problem, smooth_value_grad_hess
-from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.estimators import _ascent, _persist
+from bayeslogreg.estimators._objective import Problem, parameter_scale, smooth_value_grad_hess
+from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Flat, Normal, Prior
+from bayeslogreg.separation import Separation, detect_separation
 
 __all__ = ["METHODS", "PointEstimate", "fit_map", "fit_mle"]
 
@@ -46,6 +51,10 @@ _DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 1000, "gd": 20_000}
 _DEFAULT_EPOCHS = {"sgd": 50, "minibatch": 200}
 _DEFAULT_LEARNING_RATE = {"sgd": 0.05, "minibatch": 0.5}
 _DEFAULT_BATCH_SIZE = 32
+# Quantities of the result, compiled once per shape: run op by op they cost ~50 ms per
+# fit, and seconds of compilation for every new data shape.
+_value_grad_hess = jax.jit(smooth_value_grad_hess)
+_log_likelihood = jax.jit(model.log_likelihood_sum, static_argnames="block_rows")
 _STATUS_MESSAGES = {
     _ascent.CONVERGED: "converged",
     _ascent.MAX_ITER: "stopped at the iteration limit before reaching tol",
@@ -89,12 +98,16 @@ class PointEstimate:
     log_posterior : float or None
         Unnormalised log posterior at ``params`` (MAP only).
     converged : bool
+        False when ``tol`` was not reached, or when the estimate does not exist
+        (``separation``).
     n_iter : int
         Iterations (epochs for sgd and minibatch).
     n_passes : int
         Full passes over the data, line searches included.
     grad_norm : float
-        Largest entry of the (sub)gradient of the per-row log posterior at ``params``.
+        Largest entry of the (sub)gradient of the per-row log posterior at ``params``,
+        with respect to the coefficients of the columns of X rescaled to unit root mean
+        square (by the nearest power of two): the quantity ``tol`` bounds.
     history : ndarray of shape (n_iter + 1,)
         Objective (log-likelihood for MLE, log posterior for MAP) at the start and after
         each iteration: gradient *ascent* makes it increase.
@@ -104,6 +117,15 @@ class PointEstimate:
     fit_time : float
         Seconds, compilation included.
     seed : int
+    separation : Separation or None
+        Set when the classes are separated along parameters with a flat prior (every
+        parameter for the MLE): the estimate does not exist, ``params`` only went as
+        far as the optimizer did. See :func:`bayeslogreg.separation.detect_separation`.
+    data_sha256 : str or None
+        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype),
+        to tell later which data a saved result came from.
+    versions : dict or None
+        Versions of Python, bayeslogreg, jax, numpyro, arviz, numpy and optax that fitted it.
     """
 
     estimator: str
@@ -124,6 +146,9 @@ class PointEstimate:
     n_samples: int
     fit_time: float
     seed: int
+    separation: Separation | None = None
+    data_sha256: str | None = None
+    versions: dict | None = None
 
     @property
     def intercept(self) -> float:
@@ -186,6 +211,46 @@ class PointEstimate:
         table = self.summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
         return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
 
+    def save(self, path) -> Path:
+        """Write this result to ``path`` as a JSON document, atomically.
+
+        Every field is kept exactly: floats bit for bit (infinite or NaN entries of
+        ``cov`` included), priors by class name and parameters. The file is written
+        beside ``path`` and renamed over it, so a failed save leaves an older file intact.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Examples
+        --------
+        >>> from bayeslogreg.datasets import load_effort
+        >>> data = load_effort()
+        >>> fit = fit_mle(data.X, data.y)
+        >>> path = fit.save("effort_mle.json")  # doctest: +SKIP
+        >>> np.array_equal(PointEstimate.load(path).cov, fit.cov)  # doctest: +SKIP
+        True
+        """
+        return atomic_write_text(path, _persist.dumps(self) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "PointEstimate":
+        """Read a result written by :meth:`save`.
+
+        Nothing in the file is executed or unpickled; it can only name the built-in
+        priors.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is empty, cut short, not a PointEstimate file, or written in a
+            newer format version than this bayeslogreg reads.
+        """
+        return _persist.read(path, cls)
+
 
 def fit_mle(
     X,
@@ -216,7 +281,10 @@ def fit_mle(
         gradient ascent with a backtracking line search; ``"sgd"`` (one row per step) and
         ``"minibatch"`` are stochastic gradient ascent with seeded reshuffling.
     tol : float, optional
-        Stop when no entry of the per-row gradient of the log-likelihood exceeds ``tol``.
+        Stop when no entry of the per-row gradient of the log-likelihood exceeds ``tol``,
+        the gradient taken with respect to the coefficients of the columns of X rescaled
+        to unit root mean square (by the nearest power of two, an exact change of
+        coordinates), so that ``tol`` means the same whatever the units of each feature.
         Default 1e-8 (1e-3 for sgd and minibatch).
     max_iter : int, optional
         Iteration limit: 100 for newton, 1000 for lbfgs, 20000 for gd.
@@ -241,7 +309,10 @@ def fit_mle(
     -------
     PointEstimate
         A :class:`~bayeslogreg.exceptions.ConvergenceWarning` is issued and
-        ``converged`` is False when ``tol`` was not reached.
+        ``converged`` is False when ``tol`` was not reached. When the classes are
+        completely or quasi-completely separated the MLE does not exist: a
+        :class:`~bayeslogreg.exceptions.SeparationWarning` is issued, ``converged`` is
+        False and ``separation`` says along which features.
 
     Examples
     --------
@@ -249,7 +320,7 @@ def fit_mle(
     >>> data = load_effort()
     >>> fit = fit_mle(data.X, data.y, feature_names=data.feature_names)
     >>> fit.params.round(2), fit.converged
-    (array([-4.94,  2.95]), True)
+    (array([-4.51,  2.74]), True)
     """
     return _fit(
         "mle",
@@ -311,7 +382,9 @@ def fit_map(
     PointEstimate
         ``cov`` is the covariance of the Laplace approximation of the posterior (the
         inverse negative Hessian of the log posterior at the mode; a Laplace prior's
-        kink contributes no curvature).
+        kink contributes no curvature). With flat priors on the coefficients, separated
+        classes are handled as in :func:`fit_mle`; proper priors always give a finite
+        mode.
 
     Examples
     --------
@@ -319,7 +392,7 @@ def fit_map(
     >>> from bayeslogreg.priors import Normal
     >>> data = load_effort()
     >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
-    array([-4.91,  2.94])
+    array([-4.49,  2.73])
     """
     return _fit(
         "map",
@@ -349,6 +422,51 @@ def _check_priors(intercept_prior, prior, n_features: int) -> None:
             )
     prior.check_size(n_features, "coef")
     intercept_prior.check_size(1, "the intercept")
+
+
+def find_separation(X, y, feature_names, intercept_prior: Prior, prior: Prior) -> Separation | None:
+    """Separation along the parameters with a flat prior, or None.
+
+    Where it exists, the log posterior under these priors has no maximum and, with
+    flat priors, the posterior is improper. ``X`` (n_samples, n_features), ``y`` and
+    ``feature_names`` as :func:`~bayeslogreg._validation.check_X_y` returns them.
+    """
+    _check_priors(intercept_prior, prior, X.shape[1])
+    if prior.is_proper:  # the intercept alone cannot separate two classes
+        return None
+    free = np.array([not intercept_prior.is_proper] + [True] * X.shape[1])
+    return detect_separation(X, y, feature_names=feature_names, free=free)
+
+
+def find_unidentified(X, feature_names, intercept_prior: Prior, prior: Prior) -> list[str]:
+    """Parameters with a flat prior that the data cannot identify (collinear columns).
+
+    Along such a direction the likelihood is constant, so with flat priors the posterior
+    is improper. Returns their names (empty when every direction is identified): the
+    columns of ``[1, X]`` with a flat prior are tested for exact collinearity through the
+    eigenvalues of their correlation-scaled Gram matrix (relative threshold 1e-10).
+    """
+    if prior.is_proper:  # proper coefficient priors identify every direction
+        return []
+    design = X if intercept_prior.is_proper else np.column_stack([np.ones(len(X)), X])
+    names = list(feature_names) if intercept_prior.is_proper else [INTERCEPT_NAME, *feature_names]
+    gram = design.T.astype(np.float64) @ design
+    norms = np.sqrt(np.diag(gram))
+    if (norms == 0).any():
+        return [name for name, norm in zip(names, norms, strict=True) if norm == 0]
+    eigenvalues, vectors = np.linalg.eigh(gram / np.outer(norms, norms))
+    null = eigenvalues <= 1e-10 * eigenvalues.max()
+    loadings = np.abs(vectors[:, null]).max(axis=1, initial=0.0)
+    return [name for name, load in zip(names, loadings, strict=True) if load > 0.1]
+
+
+def _separation_message(separation: Separation, estimator: str) -> str:
+    estimate = "maximum-likelihood estimate" if estimator == "mle" else "MAP under flat priors"
+    return (
+        f"{separation}, so the {estimate} does not exist: the coefficients diverge, and the "
+        "reported values and standard errors are meaningless. Use fit_map with a proper "
+        "prior (e.g. prior=Normal(0, 2.5) on standardised features) or sample_posterior."
+    )
 
 
 def _resolve_method(method: str, n_params: int, problem: Problem) -> str:
@@ -425,18 +543,23 @@ def _run(
     return optimizer[method](problem, params0, tol, max_iter)
 
 
-def _covariance(information: np.ndarray, param_names) -> np.ndarray:
-    """Inverse of the (symmetric) information matrix, warning where it is singular."""
+def _covariance(information: np.ndarray, param_names, X: np.ndarray) -> np.ndarray:
+    """Inverse of the (symmetric) information matrix, warning where it is singular.
+
+    The warning names the parameters involved and, where X shows why, the constant or
+    repeated columns.
+    """
     eigenvalues, vectors = np.linalg.eigh(information)
     singular = eigenvalues <= 1e-12 * max(eigenvalues.max(), 0.0)
     if not singular.any():
         return (vectors / eigenvalues) @ vectors.T
     loadings = np.abs(vectors[:, singular]).max(axis=1)
     involved = [name for name, load in zip(param_names, loadings, strict=True) if load > 0.1]
+    causes = degenerate_columns(X, param_names[1:]) or ["collinear columns?"]
     warnings.warn(
         f"the information matrix is singular: parameters {involved} are not identified by "
-        "the data (constant or collinear columns?). Their standard errors are reported as "
-        "infinite; drop redundant columns or use fit_map with a proper prior.",
+        f"the data ({'; '.join(causes)}). Their standard errors are reported as infinite; "
+        "drop redundant columns or use fit_map with a proper prior.",
         ConvergenceWarning,
         stacklevel=4,
     )
@@ -471,7 +594,9 @@ def _fit(
     X, y, names = check_X_y(X, y, feature_names)
     n_samples, n_features = X.shape
     _check_priors(intercept_prior, prior, n_features)
-    problem = Problem(jnp.asarray(X), jnp.asarray(y), intercept_prior, prior)
+    separation = find_separation(X, y, names, intercept_prior, prior)
+    scale = parameter_scale(X)
+    problem = Problem(jnp.asarray(X), jnp.asarray(y), intercept_prior, prior, jnp.asarray(scale))
     method = _resolve_method(method, n_features + 1, problem)
     _check_stochastic_options(method, learning_rate, batch_size, epochs)
     tol = check_positive_float(_DEFAULT_TOL[method] if tol is None else tol, "tol")
@@ -489,15 +614,25 @@ def _fit(
         average=average,
     )
     params = np.asarray(result.params)
-    _, _, hess = smooth_value_grad_hess(result.params, problem)
+    _, _, hess = _value_grad_hess(result.params, problem)
     param_names = (INTERCEPT_NAME, *names)
-    cov = _covariance(n_samples * np.asarray(hess), param_names)
-    loglik = float(model.log_likelihood_sum(result.params, problem.X, problem.y))
+    # Inverted in the optimizers' unit-scale coordinates (exactly: scale holds powers of
+    # two), so that the singularity test does not depend on the units of X.
+    outer_scale = np.outer(scale, scale)
+    with warnings.catch_warnings():
+        if separation is not None:  # the separation warning below says why it is singular
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        cov = _covariance(n_samples * np.asarray(hess) / outer_scale, param_names, X)
+    cov = cov / outer_scale
+    loglik = float(_log_likelihood(result.params, problem.X, problem.y))
     log_prior = float(intercept_prior.log_density(params[0]) + prior.log_density(params[1:]))
     n_iter, status = int(result.n_iter), int(result.status)
     converged = status == _ascent.CONVERGED
     message = _STATUS_MESSAGES[status]
-    if not converged:
+    if separation is not None:
+        converged, message = False, _separation_message(separation, estimator)
+        warnings.warn(message, SeparationWarning, stacklevel=3)
+    elif not converged:
         warnings.warn(
             f"{estimator.upper()} fit with method={method!r} did not converge: {message} "
             f"(largest gradient entry {float(result.optimality):.3g} > tol {tol:g} after "
@@ -525,4 +660,7 @@ def _fit(
         n_samples=n_samples,
         fit_time=time.perf_counter() - start,
         seed=seed,
+        separation=separation,
+        data_sha256=data_hash(X, y),
+        versions=versions(),
     )

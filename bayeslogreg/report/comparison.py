@@ -514,7 +514,7 @@ def compare(
         threshold=float(threshold),
         n_bins=n_bins,
         n_test=len(y),
-        provenance=provenance(X, y, seeds={n: e.seed for n, e in named.items()}),
+        provenance=provenance(X, y, estimates=named),
         _X_test=X,
         _y_test=y,
         _scores=scores,

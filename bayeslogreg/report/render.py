@@ -7,13 +7,13 @@ format it goes into; files are written atomically.
 import base64
 import html
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bayeslogreg._io import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "atomic_write_bytes",
@@ -86,44 +86,6 @@ METRIC_GROUPS = (
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def _atomic_write(path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    """Return the process umask (mkstemp makes files 0600; reports should be readable)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path``; readers see the old file or the new one.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, and then
-    replaces ``path`` in one rename. Parent folders are created.
-    """
-    return _atomic_write(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Bytes version of :func:`atomic_write_text`."""
-    return _atomic_write(path, data)
 
 
 def save_figures(figures: dict, directory) -> list[Path]:
@@ -380,6 +342,10 @@ def _provenance_lines(comparison, escape) -> list[str]:
     return [
         f"- versions: {escape(versions)}",
         f"- test data SHA-256: {escape(p['test_data_sha256'])}",
+        *(
+            f"- {escape(name)} fitted on data with SHA-256: {escape(str(digest))}"
+            for name, digest in p["fit_data_sha256"].items()
+        ),
         f"- seeds: {escape(seeds)}",
     ]
 

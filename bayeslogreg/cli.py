@@ -177,7 +177,7 @@ def _run_compare(args) -> int:
 
 
 def _run_fit(args) -> int:
-    from bayeslogreg.report.render import atomic_write_text
+    from bayeslogreg._io import atomic_write_text
     from bayeslogreg.report.workflow import fit_one, standardize
 
     data, prior, intercept_prior = _load(args)
@@ -206,8 +206,8 @@ def _run_fit(args) -> int:
 
 
 def _run_demo(args) -> int:
+    from bayeslogreg._io import atomic_write_text
     from bayeslogreg.demo import format_demo, run_demo
-    from bayeslogreg.report.render import atomic_write_text
 
     result = run_demo(
         args.n_samples,

@@ -37,11 +37,10 @@ from bayeslogreg._validation import (
 from bayeslogreg.estimators import _persist
 from bayeslogreg.estimators.point import (
     PointEstimate,
-    find_separation,
     find_unidentified,
     fit_map,
 )
-from bayeslogreg.exceptions import ConvergenceWarning
+from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Normal, Prior
 
 __all__ = ["CHAIN_METHODS", "Posterior", "sample_posterior"]
@@ -417,15 +416,6 @@ def sample_posterior(
         raise ValueError(f"target_accept must be in (0, 1); got {target_accept}.")
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
-    separation = find_separation(X, y, names, intercept_prior, prior)
-    if separation is not None:
-        raise ValueError(
-            f"the posterior is improper: {separation}, and all of these have a flat prior, "
-            "so the likelihood does not fall off along the separating direction and the "
-            "posterior does not integrate (no sampler can converge). Use a proper prior, "
-            "e.g. prior=Normal(0, 2.5) on standardised features."
-        )
-
     unidentified = find_unidentified(X, names, intercept_prior, prior)
     if unidentified:
         causes = "; ".join(degenerate_columns(X, names)) or "exactly collinear columns"
@@ -435,9 +425,19 @@ def sample_posterior(
             "direction and the posterior does not integrate. Drop the redundant columns or "
             "use a proper prior, e.g. prior=Normal(0, 2.5)."
         )
-    map_fit = fit_map(
-        X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, method="newton"
-    )
+    with warnings.catch_warnings():
+        # The MAP fit runs the separation check; its warning becomes the error below.
+        warnings.simplefilter("ignore", SeparationWarning)
+        map_fit = fit_map(
+            X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, method="newton"
+        )
+    if map_fit.separation is not None:
+        raise ValueError(
+            f"the posterior is improper: {map_fit.separation}, and all of these have a flat "
+            "prior, so the likelihood does not fall off along the separating direction and "
+            "the posterior does not integrate (no sampler can converge). Use a proper prior, "
+            "e.g. prior=Normal(0, 2.5) on standardised features."
+        )
     init_key, mcmc_key = jax.random.split(jax.random.key(seed))
     starts = _initial_points(init_key, map_fit, num_chains)
     init_params = {"intercept": jnp.asarray(starts[:, 0])}

@@ -448,16 +448,31 @@ def find_unidentified(X, feature_names, intercept_prior: Prior, prior: Prior) ->
     """
     if prior.is_proper:  # proper coefficient priors identify every direction
         return []
-    design = X if intercept_prior.is_proper else np.column_stack([np.ones(len(X)), X])
-    names = list(feature_names) if intercept_prior.is_proper else [INTERCEPT_NAME, *feature_names]
-    gram = design.T.astype(np.float64) @ design
+    X = X if X.dtype == np.float64 else X.astype(np.float64)
+    gram = X.T @ X
+    names = list(feature_names)
+    if not intercept_prior.is_proper:  # the Gram matrix of [1, X], without building it
+        sums = X.sum(axis=0)
+        gram = np.block([[np.array([[len(X)]]), sums[None, :]], [sums[:, None], gram]])
+        names = [INTERCEPT_NAME, *names]
     norms = np.sqrt(np.diag(gram))
     if (norms == 0).any():
         return [name for name, norm in zip(names, norms, strict=True) if norm == 0]
-    eigenvalues, vectors = np.linalg.eigh(gram / np.outer(norms, norms))
-    null = eigenvalues <= 1e-10 * eigenvalues.max()
-    loadings = np.abs(vectors[:, null]).max(axis=1, initial=0.0)
-    return [name for name, load in zip(names, loadings, strict=True) if load > 0.1]
+    *_, involved = _null_space(gram / np.outer(norms, norms), rel_tol=1e-10)
+    return [name for name, flag in zip(names, involved, strict=True) if flag]
+
+
+def _null_space(matrix: np.ndarray, rel_tol: float):
+    """Eigen-decomposition of a symmetric PSD matrix and where it is singular.
+
+    Returns ``eigenvalues``, ``vectors``, ``singular`` (eigenvalues at most ``rel_tol``
+    times the largest) and ``involved``: the coordinates with a loading above 0.1 on a
+    singular eigenvector, i.e. the parameters that the matrix does not pin down.
+    """
+    eigenvalues, vectors = np.linalg.eigh(matrix)
+    singular = eigenvalues <= rel_tol * max(eigenvalues.max(), 0.0)
+    involved = np.abs(vectors[:, singular]).max(axis=1, initial=0.0) > 0.1
+    return eigenvalues, vectors, singular, involved
 
 
 def _separation_message(separation: Separation, estimator: str) -> str:
@@ -549,15 +564,13 @@ def _covariance(information: np.ndarray, param_names, X: np.ndarray) -> np.ndarr
     The warning names the parameters involved and, where X shows why, the constant or
     repeated columns.
     """
-    eigenvalues, vectors = np.linalg.eigh(information)
-    singular = eigenvalues <= 1e-12 * max(eigenvalues.max(), 0.0)
+    eigenvalues, vectors, singular, involved = _null_space(information, rel_tol=1e-12)
     if not singular.any():
         return (vectors / eigenvalues) @ vectors.T
-    loadings = np.abs(vectors[:, singular]).max(axis=1)
-    involved = [name for name, load in zip(param_names, loadings, strict=True) if load > 0.1]
+    names = [name for name, flag in zip(param_names, involved, strict=True) if flag]
     causes = degenerate_columns(X, param_names[1:]) or ["collinear columns?"]
     warnings.warn(
-        f"the information matrix is singular: parameters {involved} are not identified by "
+        f"the information matrix is singular: parameters {names} are not identified by "
         f"the data ({'; '.join(causes)}). Their standard errors are reported as infinite; "
         "drop redundant columns or use fit_map with a proper prior.",
         ConvergenceWarning,
@@ -565,9 +578,7 @@ def _covariance(information: np.ndarray, param_names, X: np.ndarray) -> np.ndarr
     )
     kept = ~singular
     cov = (vectors[:, kept] / eigenvalues[kept]) @ vectors[:, kept].T
-    for j, load in enumerate(loadings):
-        if load > 0.1:
-            cov[j, j] = np.inf
+    cov[involved, involved] = np.inf
     return cov
 
 

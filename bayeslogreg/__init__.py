@@ -12,9 +12,10 @@ does not switch on JAX's global 64-bit mode.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bayeslogreg import datasets, priors
+from bayeslogreg import datasets, distributed, priors
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
+from bayeslogreg.estimators.streaming import fit_streaming
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
@@ -33,8 +34,10 @@ __all__ = [
     "__version__",
     "compare",
     "datasets",
+    "distributed",
     "fit_map",
     "fit_mle",
+    "fit_streaming",
     "log_likelihood",
     "priors",
     "sample_posterior",

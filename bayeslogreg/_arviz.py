@@ -175,6 +175,10 @@ def _detached(figure):
     return figure
 
 
+# Longest legend kept on a trace panel (one entry per line drawn).
+_MAX_LEGEND_ENTRIES = 10
+
+
 def plot_trace(data, var_names: list[str]):
     """Trace plot: each chain's marginal density beside its draws against iteration.
 
@@ -203,6 +207,12 @@ def plot_trace(data, var_names: list[str]):
             "ignore", message="Passing a dict or None as alias_mapping", category=DeprecationWarning
         )
         axes = az.plot_trace(data, var_names=var_names, compact=True, legend=True, show=False)
+    for ax in np.ravel(axes):
+        legend = ax.get_legend()
+        # Compact panels label every coefficient's line: with many features that legend
+        # is taller than the figure and collapses its layout. The names are in the table.
+        if legend is not None and len(legend.get_texts()) > _MAX_LEGEND_ENTRIES:
+            legend.remove()
     return _detached(np.ravel(axes)[0].figure)
 
 
@@ -315,6 +325,11 @@ class ElpdEstimate(NamedTuple):
 def has_group(data, name: str) -> bool:
     """Whether ``data`` (InferenceData or DataTree) has the group ``name``."""
     return name in data
+
+
+def sample_stat_names(data) -> set[str]:
+    """Names of the variables in the ``sample_stats`` group (empty without one)."""
+    return set(data.sample_stats.data_vars) if has_group(data, "sample_stats") else set()
 
 
 def log_likelihood_draws(data, var_name: str = "y") -> np.ndarray:

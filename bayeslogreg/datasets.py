@@ -9,13 +9,35 @@ from pathlib import Path
 
 import numpy as np
 
+from bayeslogreg._higgs import (
+    HIGGS_FEATURES,
+    HIGGS_LIKE_COEF,
+    HIGGS_LIKE_INTERCEPT,
+    HiggsLikeFile,
+    HiggsSplit,
+    load_higgs,
+    write_higgs_like,
+)
 from bayeslogreg._validation import (
     check_choice,
     check_positive_float,
     check_positive_int,
 )
 
-__all__ = ["Dataset", "load_effort", "read_table", "simulate", "train_test_split"]
+__all__ = [
+    "HIGGS_FEATURES",
+    "HIGGS_LIKE_COEF",
+    "HIGGS_LIKE_INTERCEPT",
+    "Dataset",
+    "HiggsLikeFile",
+    "HiggsSplit",
+    "load_effort",
+    "load_higgs",
+    "read_table",
+    "simulate",
+    "train_test_split",
+    "write_higgs_like",
+]
 
 
 @dataclass(frozen=True)

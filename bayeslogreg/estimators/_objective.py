@@ -26,6 +26,9 @@ import numpy as np
 from bayeslogreg import model
 from bayeslogreg.priors import Laplace, Prior
 
+#: Rows per block of :func:`parameter_scale`'s sums of squares.
+SCALE_BLOCK_ROWS = 2**16
+
 
 class Problem(NamedTuple):
     """Data and priors of one fit (a JAX pytree: it is passed to jitted functions).
@@ -62,7 +65,11 @@ def parameter_scale(X) -> np.ndarray:
     ``params`` back bit for bit, and for features already on a unit scale ``scale`` is 1.
     """
     X = np.asarray(X)
-    rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / max(X.shape[0], 1))
+    # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
+    starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
+    blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
+    sum_squares = sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
+    rms = np.sqrt(sum_squares / max(X.shape[0], 1))
     # rms = mantissa * 2**exponent with mantissa in [0.5, 1): exact, so that scaling a
     # column by a power of two scales its entry by exactly that power.
     mantissa, exponent = np.frexp(rms)
@@ -77,29 +84,36 @@ def _split_params(params):
 
 def smooth_log_prior(params, problem: Problem):
     """Log prior density without the ``|x - loc| / scale`` part of Laplace priors."""
+    return priors_smooth_log_density(params, problem.intercept_prior, problem.prior)
+
+
+def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
+    """:func:`smooth_log_prior` from the two priors themselves (no data needed)."""
     total = 0.0
-    for prior, value in zip(
-        (problem.intercept_prior, problem.prior), _split_params(params), strict=True
-    ):
-        if isinstance(prior, Laplace):
-            total += jnp.sum(jnp.broadcast_to(-jnp.log(2.0 * prior.scale), value.shape))
+    for part, value in zip((intercept_prior, prior), _split_params(params), strict=True):
+        if isinstance(part, Laplace):
+            total += jnp.sum(jnp.broadcast_to(-jnp.log(2.0 * part.scale), value.shape))
         else:
-            total += prior.log_density(value)
+            total += part.log_density(value)
     return total
 
 
 def l1_weights(problem: Problem, n_params: int):
     """Weights and centres (each (p + 1,)) of the L1 part on the per-row scale."""
+    return priors_l1_weights(problem.intercept_prior, problem.prior, n_params, problem.n_samples)
+
+
+def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_samples: int):
+    """:func:`l1_weights` from the two priors and the number of rows."""
     weights, centres = [], []
-    for prior, size in ((problem.intercept_prior, 1), (problem.prior, n_params - 1)):
-        if isinstance(prior, Laplace):
-            weights.append(jnp.broadcast_to(1.0 / prior.scale, (size,)))
-            centres.append(jnp.broadcast_to(prior.loc, (size,)))
+    for part, size in ((intercept_prior, 1), (prior, n_params - 1)):
+        if isinstance(part, Laplace):
+            weights.append(jnp.broadcast_to(1.0 / part.scale, (size,)))
+            centres.append(jnp.broadcast_to(part.loc, (size,)))
         else:
             weights.append(jnp.zeros(size))
             centres.append(jnp.zeros(size))
-    n = problem.n_samples
-    return jnp.concatenate(weights) / n, jnp.concatenate(centres)
+    return jnp.concatenate(weights) / n_samples, jnp.concatenate(centres)
 
 
 def l1_penalty(params, weights, centres):

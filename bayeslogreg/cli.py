@@ -72,7 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--num-chains", type=_positive_int, default=4, help="NUTS chains")
     demo.add_argument("--num-warmup", type=_positive_int, default=1000, help="warm-up per chain")
     demo.add_argument("--num-samples", type=_draws, default=1000, help="draws per chain")
-    demo.add_argument("--out", type=Path, help="folder to save the tables in (CSV and text)")
+    demo.add_argument(
+        "--out", type=Path, help="folder to save the tables (CSV and text) and the figure in"
+    )
     _add_compare(commands)
     _add_fit(commands)
     return parser
@@ -206,8 +208,9 @@ def _run_fit(args) -> int:
 
 
 def _run_demo(args) -> int:
-    from bayeslogreg._io import atomic_write_text
-    from bayeslogreg.demo import format_demo, run_demo
+    from bayeslogreg._io import atomic_write_bytes, atomic_write_text
+    from bayeslogreg.demo import demo_figure, format_demo, run_demo
+    from bayeslogreg.report.figures import figure_to_png
 
     result = run_demo(
         args.n_samples,
@@ -219,12 +222,13 @@ def _run_demo(args) -> int:
     text = format_demo(result)
     print(text)
     if args.out is None:
-        print("nothing was written (use --out DIR to save the tables)")
+        print("nothing was written (use --out DIR to save the tables and the figure)")
         return 0
     written = [
         atomic_write_text(args.out / "demo.txt", text + "\n"),
         atomic_write_text(args.out / "demo_parameters.csv", result.parameters.to_csv()),
         atomic_write_text(args.out / "demo_fits.csv", result.fits.to_csv()),
+        atomic_write_bytes(args.out / "demo.png", figure_to_png(demo_figure(result), dpi=110)),
     ]
     print("wrote " + ", ".join(str(path) for path in written))
     return 0

@@ -16,7 +16,7 @@ from bayeslogreg.metrics import roc_auc
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.priors import Normal
 
-__all__ = ["GUESSES", "DemoResult", "format_demo", "run_demo"]
+__all__ = ["GUESSES", "DemoResult", "demo_figure", "format_demo", "run_demo"]
 
 #: Two naive guesses (intercept, slope) whose log-likelihoods the demo compares.
 GUESSES = {"guess A (-3, 1)": (-3.0, 1.0), "guess B (-6, 4)": (-6.0, 4.0)}
@@ -147,3 +147,23 @@ def format_demo(result: DemoResult) -> str:
         f"total time {result.seconds:.1f} s",
     ]
     return "\n".join(lines)
+
+
+def demo_figure(result: DemoResult):
+    """Draw the effort data's log-likelihood and log-posterior over (intercept, slope).
+
+    The MLE and the MAP are marked, with the Laplace ellipses at the MAP and the NUTS
+    draws on the posterior panel: the figure shown in the README.
+    """
+    from bayeslogreg.report.figures import surface_figure
+
+    return surface_figure(
+        result.train.X,
+        result.train.y,
+        prior=result.map.prior,
+        intercept_prior=result.map.intercept_prior,
+        mle=result.mle,
+        map_=result.map,
+        map_cov=result.map.cov,
+        draws=result.posterior.draws,
+    )

@@ -50,6 +50,8 @@ def test_demo_writes_its_tables_where_it_says(capsys, tmp_path):
     )
     assert fits.loc["MLE", "train_log_likelihood"] >= fits.loc["MAP", "train_log_likelihood"]
     assert 0.5 < fits.loc["posterior mean", "test_auc"] <= 1.0
+    figure = (out_dir / "demo.png").read_bytes()
+    assert figure[:8] == b"\x89PNG\r\n\x1a\n" and len(figure) > 20_000
     assert not [p for p in out_dir.iterdir() if p.name.endswith(".tmp")]
 
 

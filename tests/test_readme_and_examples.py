@@ -27,6 +27,15 @@ def test_readme_set_up_commands_are_the_ones_ci_runs():
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 
+def test_readme_images_and_local_links_exist():
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", readme)
+    local = [t for t in targets if "://" not in t]
+    assert "docs/images/demo.png" in local
+    for target in local:
+        assert (ROOT / target).exists(), target
+
+
 def test_quickstart_example_recovers_the_truth():
     spec = importlib.util.spec_from_file_location("quickstart", ROOT / "examples" / "quickstart.py")
     module = importlib.util.module_from_spec(spec)

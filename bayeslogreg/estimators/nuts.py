@@ -331,18 +331,40 @@ def _imh_posterior(
         num_samples=num_samples,
         seed=seed,
     )
-    draws = result.draws
+    stats = {
+        "lp": result.log_posterior,
+        "acceptance_rate": result.acceptance_prob,
+        "accepted": result.accepted,
+        "diverging": np.zeros(result.accepted.shape, dtype=bool),
+    }
+    return _assemble(
+        result.draws,
+        stats,
+        X,
+        y,
+        names,
+        map_fit,
+        num_warmup=num_warmup,
+        seed=seed,
+        store_log_likelihood=store_log_likelihood,
+        start=start,
+    )
+
+
+def _assemble(
+    draws, sample_stats, X, y, names, map_fit, *, num_warmup, seed, store_log_likelihood, start
+) -> Posterior:
+    """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
+
+    ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; the
+    per-row log-likelihood is added when ``store_log_likelihood``.
+    """
     posterior_group = {"intercept": draws[..., 0]}
     if names:
         posterior_group["coef"] = draws[..., 1:]
     groups = {
         "posterior": posterior_group,
-        "sample_stats": {
-            "lp": result.log_posterior,
-            "acceptance_rate": result.acceptance_prob,
-            "accepted": result.accepted,
-            "diverging": np.zeros(result.accepted.shape, dtype=bool),
-        },
+        "sample_stats": sample_stats,
         "observed_data": {"y": y},
     }
     if store_log_likelihood:
@@ -360,7 +382,7 @@ def _imh_posterior(
         prior=map_fit.prior,
         intercept_prior=map_fit.intercept_prior,
         num_warmup=num_warmup,
-        num_divergences=0,
+        num_divergences=int(sample_stats["diverging"].sum()),
         n_samples=len(y),
         fit_time=time.perf_counter() - start,
         seed=seed,
@@ -649,40 +671,26 @@ def sample_posterior(
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     stats = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
     draws = _stack_draws(samples["intercept"], samples["coef"] if names else None)
-    groups = {
-        "posterior": {k: samples[k] for k in sites},
-        "sample_stats": {
-            "diverging": stats["diverging"],
-            "energy": stats["energy"],
-            "lp": -stats["potential_energy"],
-            "acceptance_rate": stats["accept_prob"],
-            "step_size": stats["adapt_state.step_size"],
-            "n_steps": stats["num_steps"],
-            "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
-        },
-        "observed_data": {"y": y},
+    sample_stats = {
+        "diverging": stats["diverging"],
+        "energy": stats["energy"],
+        "lp": -stats["potential_energy"],
+        "acceptance_rate": stats["accept_prob"],
+        "step_size": stats["adapt_state.step_size"],
+        "n_steps": stats["num_steps"],
+        "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
     }
-    if store_log_likelihood:
-        groups["log_likelihood"] = {"y": _pointwise_log_likelihood(draws, X, y)}
-    idata = _arviz.from_samples(
-        groups,
-        coords={"feature": list(names), "obs_id": np.arange(len(y))},
-        dims={"coef": ["feature"], "y": ["obs_id"]},
-    )
-    posterior = Posterior(
-        idata=idata,
-        draws=draws,
-        feature_names=names,
-        map_estimate=map_fit,
-        prior=prior,
-        intercept_prior=intercept_prior,
+    posterior = _assemble(
+        draws,
+        sample_stats,
+        X,
+        y,
+        names,
+        map_fit,
         num_warmup=num_warmup,
-        num_divergences=int(stats["diverging"].sum()),
-        n_samples=len(y),
-        fit_time=time.perf_counter() - start,
         seed=seed,
-        data_sha256=map_fit.data_sha256,
-        versions=map_fit.versions,
+        store_log_likelihood=store_log_likelihood,
+        start=start,
     )
     _warn_if_unreliable(posterior)
     return posterior

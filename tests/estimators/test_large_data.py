@@ -7,10 +7,12 @@ import pytest
 import statsmodels.api as sm
 
 from bayeslogreg import fit_map, fit_mle
+from bayeslogreg._jax import float64
 from bayeslogreg._provenance import data_hash
 from bayeslogreg._validation import check_X, check_y
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _chunked
+from bayeslogreg.estimators._ascent import CONVERGED
 from bayeslogreg.estimators._objective import parameter_scale
 from bayeslogreg.exceptions import SeparationWarning
 from bayeslogreg.priors import Cauchy, Flat, Laplace, Normal
@@ -128,14 +130,44 @@ def test_data_hash_reads_in_place():
 @pytest.mark.parametrize(("estimator", "kwargs"), [("mle", {}), ("map", {"prior": Normal(0, 0.5)})])
 def test_warm_start_from_a_subsample_reaches_the_same_optimum(data, chunked, estimator, kwargs):
     X, y = data
-    reference = _fit(estimator, X, y, {**kwargs, "init": np.zeros(X.shape[1] + 1)})
+    hessian_passes = []  # over all rows (not the subsample's), per fit
+    full_pass = _chunked.ChunkedData.loglik_grad_hess
+
+    def counted(self, params):
+        hessian_passes[-1] += len(self.X) == len(X)
+        return full_pass(self, params)
+
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_chunked.ChunkedData, "loglik_grad_hess", counted)
+        hessian_passes.append(0)
+        reference = _fit(estimator, X, y, {**kwargs, "init": np.zeros(X.shape[1] + 1)})
         patch.setattr(_chunked, "WARM_START_MIN_ROWS", 1)
         patch.setattr(_chunked, "WARM_START_ROWS", 1000)
+        hessian_passes.append(0)
         fit = _fit(estimator, X, y, kwargs)
     # Both stop at a per-row gradient below 1e-8 of the same objective, so they agree to
     # ~1e-8 relative (the Hessian is well conditioned in unit-scale coordinates).
     assert fit.converged
     np.testing.assert_allclose(fit.params, reference.params, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(fit.stderr, reference.stderr, rtol=1e-6)
-    assert fit.n_iter < reference.n_iter
+    # From the warm start, steps use the subsample's Hessian (BFGS-updated) and only the
+    # last pass computes the full one, for the standard errors.
+    assert hessian_passes[1] == 1 < hessian_passes[0]
+
+
+@pytest.mark.parametrize("hess_factor", [1.3, 0.2])
+def test_newton_from_a_poor_hessian_guess_reaches_the_exact_newton_optimum(data, hess_factor):
+    # hess0 scaled by 1.3 (steps too short: BFGS repairs it) or by 0.2 (steps 5x too
+    # long: the line search and then exact Hessians take over); both must end where
+    # exact Newton ends, with the exact Hessian there.
+    X, y = data
+    chunks = _chunked.ChunkedData(X, y, 700)
+    scale = parameter_scale(X)
+    start = np.zeros(X.shape[1] + 1)
+    with float64():
+        exact = _chunked.newton(chunks, Flat(), Flat(), scale, start, 1e-10, 100)
+        hess0 = -hess_factor * chunks.loglik_grad_hess(start)[2] / len(y)  # f = -loglik / n
+        guessed = _chunked.newton(chunks, Flat(), Flat(), scale, start, 1e-10, 100, hess0)
+    assert guessed.result.status == exact.result.status == CONVERGED
+    np.testing.assert_allclose(guessed.result.params, exact.result.params, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(guessed.hess, exact.hess, rtol=1e-8)

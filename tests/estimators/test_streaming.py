@@ -9,12 +9,14 @@ from bayeslogreg import fit_map, fit_mle
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import streaming
 from bayeslogreg.estimators.streaming import fit_streaming
+from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.priors import Flat, Laplace, Normal
 
 SETTINGS = {"chunk_rows": 1000, "batch_size": 64, "progress": False}
-# Runs of a few epochs do not reach the default tol (1e-3); these tests are about
-# replaying them exactly, so they set tol so that no ConvergenceWarning is issued.
-SHORT = {**SETTINGS, "tol": 1.0}
+# Runs of a few epochs, for replaying them exactly: a tol they cannot reach keeps them
+# from stopping early, so they end with a ConvergenceWarning.
+SHORT = {**SETTINGS, "tol": 1e-300}
+short_run = pytest.mark.filterwarnings("ignore::bayeslogreg.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
@@ -32,24 +34,29 @@ def on_disk(data, tmp_path_factory):
 
 def test_reaches_the_full_batch_mle_from_a_memory_map(on_disk):
     X, y = on_disk
-    fit = fit_streaming(X, y, epochs=40, **SETTINGS)
+    fit = fit_streaming(X, y, **SETTINGS)
     reference = fit_mle(np.asarray(X), y)
-    # Averaged SGD over 40 epochs of 62 batches: measured 3e-3 from the optimum on these
-    # data, so 1e-2 leaves room and still fails for an unaveraged or diverging run.
-    assert np.abs(fit.params - reference.params).max() < 1e-2
-    assert fit.grad_norm < 1e-3 and fit.converged
-    np.testing.assert_allclose(fit.stderr, reference.stderr, rtol=1e-2)
-    assert fit.method == "streaming" and fit.history.shape == (41,)
+    # Both stop at a largest per-row gradient entry of at most 1e-6 (unit-scale
+    # coordinates; the features here have unit scale), so with a per-row Hessian whose
+    # smallest eigenvalue is ~0.2 they are within ~1e-5 of the optimum. The issue asks
+    # for 1e-3; plain averaged SGD got to 3e-3 in 40 epochs here.
+    assert fit.converged and fit.grad_norm <= 1e-6
+    assert np.abs(fit.params - reference.params).max() < 1e-5
+    np.testing.assert_allclose(fit.stderr, reference.stderr, rtol=1e-5)
+    assert fit.method == "streaming" and fit.history.shape == (fit.n_iter + 1,)
+    assert fit.n_passes == 2 * fit.n_iter + 2  # 2 per epoch, the stopping check, the last
+    assert np.all(np.diff(fit.history) > 0)  # the log-likelihood rises epoch by epoch
 
 
 def test_reaches_the_map_with_a_normal_prior(data):
     X, y = data
-    fit = fit_streaming(X, y, prior=Normal(0, 0.3), epochs=40, **SETTINGS)
+    fit = fit_streaming(X, y, prior=Normal(0, 0.3), **SETTINGS)
     reference = fit_map(X, y, prior=Normal(0, 0.3), intercept_prior=Flat())
-    assert fit.estimator == "map"
-    assert np.abs(fit.params - reference.params).max() < 1e-2
+    assert fit.estimator == "map" and fit.converged
+    assert np.abs(fit.params - reference.params).max() < 1e-5
 
 
+@short_run
 def test_resumed_run_equals_uninterrupted_run(data, tmp_path, monkeypatch):
     X, y = data
     settings = {**SHORT, "epochs": 3, "seed": 7}
@@ -75,6 +82,7 @@ def test_resumed_run_equals_uninterrupted_run(data, tmp_path, monkeypatch):
     np.testing.assert_array_equal(resumed.history, uninterrupted.history)
 
 
+@short_run
 def test_finished_run_can_be_extended(data, tmp_path):
     X, y = data
     checkpoint = tmp_path / "run.json"
@@ -84,6 +92,7 @@ def test_finished_run_can_be_extended(data, tmp_path):
     np.testing.assert_array_equal(extended.params, direct.params)
 
 
+@short_run
 def test_bad_checkpoint_files_are_refused(data, tmp_path):
     X, y = data
     checkpoint = tmp_path / "run.json"
@@ -107,3 +116,10 @@ def test_bad_arguments(data):
     bad[2500, 1] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
         fit_streaming(bad, y, **SETTINGS)
+
+
+def test_too_few_epochs_warn_and_report_not_converged(data):
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="did not converge.*after 1 epochs"):
+        fit = fit_streaming(X, y, epochs=1, **SETTINGS)
+    assert not fit.converged and fit.grad_norm > 1e-6 and np.isfinite(fit.params).all()

@@ -291,10 +291,10 @@ def fit_mle(
         Iteration limit: 100 for newton, 1000 for lbfgs, 20000 for gd.
     init : array_like of shape (p + 1,), optional
         Starting point (intercept first). Default: coefficients 0, intercept
-        ``logit(mean(y))``; for Newton fits of 2**21 rows or more, the Newton optimum on
+        ``logit(mean(y))``; for Newton fits of 2**19 rows or more, the Newton optimum on
         a random subsample of 2**18 rows (seed 0) from there, so that ``n_iter`` and
-        ``history`` count the full-data iterations from that point. Newton fits of
-        2**19 rows or more run over row chunks of X where it lies (a NumPy array or
+        ``history`` count the full-data iterations from that point. These fits
+        run over row chunks of X where it lies (a NumPy array or
         memory map; no device copy).
     feature_names : sequence of str, optional
     seed : int

@@ -45,16 +45,20 @@ from bayeslogreg._validation import (
     check_positive_int,
 )
 from bayeslogreg.estimators import _ascent, _chunked
-from bayeslogreg.estimators._objective import parameter_scale
-from bayeslogreg.estimators.point import _STATUS_MESSAGES, PointEstimate, _covariance
+from bayeslogreg.estimators._objective import scale_from_sum_squares
+from bayeslogreg.estimators.point import (
+    _DEFAULT_MAX_ITER,
+    _DEFAULT_TOL,
+    _STATUS_MESSAGES,
+    PointEstimate,
+    _check_priors,
+    _covariance,
+    _initial_params,
+)
 from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.priors import Flat, Laplace, Normal, Prior
 
 __all__ = ["AXIS", "ShardedRows", "fit_map", "fit_mle", "loglik_value_grad_hess", "shard_rows"]
-
-# Newton's defaults, as bayeslogreg.fit_mle(..., method="newton").
-_DEFAULT_TOL = 1e-8
-_DEFAULT_MAX_ITER = 100
 
 
 @in_float64
@@ -182,40 +186,19 @@ def _parameter_scale(data: ShardedRows, X_local: np.ndarray) -> np.ndarray:
     sum_squares = np.einsum("ij,ij->j", X_local, X_local, dtype=np.float64)
     if jax.process_count() > 1:
         sum_squares = np.asarray(multihost_utils.process_allgather(sum_squares)).sum(axis=0)
-    # One row holding each column's root mean square has that root mean square (the
-    # square root of a rounded square gives the number back exactly in binary floats).
-    return parameter_scale(np.sqrt(sum_squares / data.n_samples)[None, :])
+    return scale_from_sum_squares(sum_squares, data.n_samples)
 
 
 def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
+    """:func:`bayeslogreg.fit_map`'s checks, and no Laplace prior (Newton needs smooth ones)."""
+    _check_priors(intercept_prior, prior, n_features)
     for name, value in (("prior", prior), ("intercept_prior", intercept_prior)):
-        if not isinstance(value, Prior):
-            raise ValueError(
-                f"{name} must be a prior from bayeslogreg.priors (e.g. Normal(0, 2.5)); "
-                f"got {value!r}."
-            )
         if isinstance(value, Laplace):
             raise ValueError(
                 f"{name}={value!r}: the sharded fit takes Newton steps, which need smooth "
                 "priors; for a Laplace prior use bayeslogreg.fit_map (proximal Newton) on "
                 "one device, or a Normal prior here."
             )
-    prior.check_size(n_features, "coef")
-    intercept_prior.check_size(1, "the intercept")
-
-
-def _initial_params(init, n_ones: int, n_samples: int, n_params: int) -> np.ndarray:
-    if init is None:
-        params = np.zeros(n_params)
-        params[0] = np.log(n_ones / n_samples) - np.log1p(-n_ones / n_samples)
-        return params
-    params = np.asarray(init, dtype=np.float64)
-    if params.shape != (n_params,) or not np.isfinite(params).all():
-        raise ValueError(
-            f"init must be a finite array of shape ({n_params},) (intercept first); "
-            f"got {np.shape(init)}."
-        )
-    return params
 
 
 @in_float64
@@ -229,8 +212,11 @@ def _fit(estimator, X, y, *, mesh, intercept_prior, prior, tol, max_iter, init, 
         feature_names or columns or [f"x{j + 1}" for j in range(n_features)], n_features
     )
     _check_fit_priors(intercept_prior, prior, n_features)
-    tol = check_positive_float(_DEFAULT_TOL if tol is None else tol, "tol")
-    max_iter = check_positive_int(_DEFAULT_MAX_ITER if max_iter is None else max_iter, "max_iter")
+    # Newton's defaults, as bayeslogreg.fit_mle(..., method="newton").
+    tol = check_positive_float(_DEFAULT_TOL["newton"] if tol is None else tol, "tol")
+    max_iter = check_positive_int(
+        _DEFAULT_MAX_ITER["newton"] if max_iter is None else max_iter, "max_iter"
+    )
     data = _sharding.place(X, y, table, mesh)
     n = data.n_samples
     if n < n_features + 1:
@@ -238,7 +224,7 @@ def _fit(estimator, X, y, *, mesh, intercept_prior, prior, tol, max_iter, init, 
             f"fewer rows ({n}) than parameters ({n_features + 1}: intercept and "
             f"{n_features} coefficients); the model is not identified."
         )
-    params0 = _initial_params(init, table[:, 3].sum(), n, n_features + 1)
+    params0 = _initial_params(init, table[:, 3].sum() / n, n_features + 1)
     scale = _parameter_scale(data, X)
     fit = _chunked.newton(_ShardedSums(data), intercept_prior, prior, scale, params0, tol, max_iter)
     result = fit.result

@@ -67,13 +67,20 @@ def _as_float64(X, y):
     return X.astype(jnp.float64), y.astype(jnp.float64)
 
 
-@jax.jit
-def _add_value_grad_hess(total, params, X, y, mask):
-    """``total`` plus the log-likelihood, gradient and Hessian of the rows with mask 1."""
+def _value_grad_terms(params, X, y, mask):
+    """X in float64, ``eta`` and the log-likelihood and gradient of the rows with mask 1."""
     X, y = _as_float64(X, y)
     eta = model.linear_predictor(params, X)
     loglik = jnp.sum(mask * jax.nn.log_sigmoid((2.0 * y - 1.0) * eta))
     residual = mask * (y - jax.nn.sigmoid(eta))
+    grad = jnp.concatenate([jnp.sum(residual)[None], residual @ X])
+    return X, eta, loglik, grad
+
+
+@jax.jit
+def _add_value_grad_hess(total, params, X, y, mask):
+    """``total`` plus the log-likelihood, gradient and Hessian of the rows with mask 1."""
+    X, eta, loglik, grad = _value_grad_terms(params, X, y, mask)
     # sigmoid(eta) * sigmoid(-eta), not p * (1 - p), which cancels for large eta.
     weight = mask * jax.nn.sigmoid(eta) * jax.nn.sigmoid(-eta)
     # Z^T Z with Z = sqrt(w) X: exactly symmetric, and one matrix product per chunk.
@@ -85,18 +92,13 @@ def _add_value_grad_hess(total, params, X, y, mask):
             [column_sums[:, None], root_weighted.T @ root_weighted],
         ]
     )
-    grad = jnp.concatenate([jnp.sum(residual)[None], residual @ X])
     return total[0] + loglik, total[1] + grad, total[2] - information
 
 
 @jax.jit
 def _add_value_grad(total, params, X, y, mask):
     """``total`` plus the log-likelihood and gradient of the rows with mask 1."""
-    X, y = _as_float64(X, y)
-    eta = model.linear_predictor(params, X)
-    loglik = jnp.sum(mask * jax.nn.log_sigmoid((2.0 * y - 1.0) * eta))
-    residual = mask * (y - jax.nn.sigmoid(eta))
-    grad = jnp.concatenate([jnp.sum(residual)[None], residual @ X])
+    _, _, loglik, grad = _value_grad_terms(params, X, y, mask)
     return total[0] + loglik, total[1] + grad
 
 
@@ -137,36 +139,31 @@ class ChunkedData(NamedTuple):
             mask = ones if stop - start == size else (np.arange(size) >= size - (stop - start))
             yield self.X[stop - size : stop], self.y[stop - size : stop], mask.astype(np.float64)
 
+    def _sum(self, add_chunk, total, params):
+        """``total`` plus every chunk's terms, ``add_chunk(total, params, *chunk)``."""
+        params = np.asarray(params, dtype=np.float64)
+        for index, chunk in enumerate(self._chunks()):
+            total = add_chunk(total, params, *chunk)
+            if index % _IN_FLIGHT_CHUNKS == _IN_FLIGHT_CHUNKS - 1:
+                jax.block_until_ready(total)
+        return total
+
     def loglik_grad_hess(self, params):
         """Log-likelihood, gradient (p + 1,) and Hessian (p + 1, p + 1) in one pass."""
         n_params = self.X.shape[1] + 1
-        total = (np.zeros(()), np.zeros(n_params), np.zeros((n_params, n_params)))
-        params = np.asarray(params, dtype=np.float64)
-        for index, chunk in enumerate(self._chunks()):
-            total = _add_value_grad_hess(total, params, *chunk)
-            if index % _IN_FLIGHT_CHUNKS == _IN_FLIGHT_CHUNKS - 1:
-                jax.block_until_ready(total)
+        zeros = (np.zeros(()), np.zeros(n_params), np.zeros((n_params, n_params)))
+        total = self._sum(_add_value_grad_hess, zeros, params)
         return tuple(self.row_weight * np.asarray(part) for part in total)
 
     def loglik_grad(self, params):
         """Log-likelihood and gradient (p + 1,) in one pass (no Hessian)."""
-        total = (np.zeros(()), np.zeros(self.X.shape[1] + 1))
-        params = np.asarray(params, dtype=np.float64)
-        for index, chunk in enumerate(self._chunks()):
-            total = _add_value_grad(total, params, *chunk)
-            if index % _IN_FLIGHT_CHUNKS == _IN_FLIGHT_CHUNKS - 1:
-                jax.block_until_ready(total)
+        zeros = (np.zeros(()), np.zeros(self.X.shape[1] + 1))
+        total = self._sum(_add_value_grad, zeros, params)
         return tuple(self.row_weight * np.asarray(part) for part in total)
 
     def loglik(self, params) -> float:
         """Log-likelihood in one pass."""
-        total = np.zeros(())
-        params = np.asarray(params, dtype=np.float64)
-        for index, chunk in enumerate(self._chunks()):
-            total = _add_value(total, params, *chunk)
-            if index % _IN_FLIGHT_CHUNKS == _IN_FLIGHT_CHUNKS - 1:
-                jax.block_until_ready(total)
-        return self.row_weight * float(total)
+        return self.row_weight * float(self._sum(_add_value, np.zeros(()), params))
 
 
 @jax.jit

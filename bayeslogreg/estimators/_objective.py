@@ -69,7 +69,16 @@ def parameter_scale(X) -> np.ndarray:
     starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
     blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
     sum_squares = sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
-    rms = np.sqrt(sum_squares / max(X.shape[0], 1))
+    return scale_from_sum_squares(sum_squares, X.shape[0])
+
+
+def scale_from_sum_squares(sum_squares, n_rows: int) -> np.ndarray:
+    """:func:`parameter_scale` from the columns' sums of squares (p,) over ``n_rows`` rows.
+
+    For callers that sum the squares in a pass of their own (over chunks read from disk,
+    or over the rows of several processes).
+    """
+    rms = np.sqrt(np.asarray(sum_squares, dtype=np.float64) / max(n_rows, 1))
     # rms = mantissa * 2**exponent with mantissa in [0.5, 1): exact, so that scaling a
     # column by a power of two scales its entry by exactly that power.
     mantissa, exponent = np.frexp(rms)

@@ -515,11 +515,11 @@ def _check_stochastic_options(method, learning_rate, batch_size, epochs) -> None
         raise ValueError("method='sgd' updates on one row at a time; use 'minibatch' for batches.")
 
 
-def _initial_params(init, y, n_params: int) -> np.ndarray:
+def _initial_params(init, mean_y: float, n_params: int) -> np.ndarray:
+    """``init`` checked, or coefficients 0 and intercept ``logit(mean_y)``."""
     if init is None:
-        mean = float(np.mean(y))
         params = np.zeros(n_params)
-        params[0] = np.log(mean) - np.log1p(-mean)
+        params[0] = np.log(mean_y) - np.log1p(-mean_y)
         return params
     params = np.asarray(init, dtype=np.float64)
     if params.shape != (n_params,) or not np.isfinite(params).all():
@@ -645,7 +645,7 @@ def _fit(
         method = _resolve_method(method, n_features + 1, has_l1)
         _check_stochastic_options(method, learning_rate, batch_size, epochs)
         tol = check_positive_float(_DEFAULT_TOL[method] if tol is None else tol, "tol")
-        params0 = _initial_params(init, y, n_features + 1)
+        params0 = _initial_params(init, float(np.mean(y)), n_features + 1)
         priors = (intercept_prior, prior)
         if method == "newton" and n_samples >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None

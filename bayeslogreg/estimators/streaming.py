@@ -39,10 +39,15 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _chunked
 from bayeslogreg.estimators._objective import (
-    parameter_scale,
     priors_smooth_log_density,
+    scale_from_sum_squares,
 )
-from bayeslogreg.estimators.point import PointEstimate, _covariance, find_separation
+from bayeslogreg.estimators.point import (
+    PointEstimate,
+    _covariance,
+    _initial_params,
+    find_separation,
+)
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Flat, Laplace, Prior
 
@@ -74,16 +79,6 @@ def _chunk_steps(z, X_batches, y_batches, snapshot, full_grad, scale, n_samples,
         return z - rate * (grad - grad_at_snapshot + full_grad), None
 
     return jax.lax.scan(step, z, (X_batches, y_batches))[0]
-
-
-def _full_value_grad(X, y, z, scale, priors):
-    """Per-row objective and its gradient in ``z`` over all rows (one chunked pass)."""
-    params = z / scale
-    loglik, grad = _chunked.ChunkedData(X, y).loglik_grad(params)
-    log_prior, prior_grad, _ = _chunked._prior_value_grad_hess(params, *priors)
-    n_samples = X.shape[0]
-    value = -(loglik + float(log_prior)) / n_samples
-    return value, -(grad + np.asarray(prior_grad)) / n_samples / scale
 
 
 def _settings(n_samples, n_features, batch_size, chunk_rows, rate, seed, priors) -> dict:
@@ -143,7 +138,7 @@ def _check_source(X, y, feature_names, chunk_rows):
         chunk = check_X(X[start : start + chunk_rows], name="X")
         sum_squares += np.einsum("ij,ij->j", chunk, chunk, dtype=np.float64)
     names = [f"x{j + 1}" for j in range(n_features)] if feature_names is None else feature_names
-    scale = parameter_scale(X)
+    scale = scale_from_sum_squares(sum_squares, n_samples)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
     return y, check_feature_names(names, n_features), scale, mean_square_norm
 
@@ -255,10 +250,7 @@ def fit_streaming(
     if path is not None and path.exists():
         state = _load_checkpoint(path, settings)
     else:
-        mean_y = float(np.mean(y))
-        params0 = np.zeros(n_features + 1)
-        params0[0] = np.log(mean_y) - np.log1p(-mean_y)
-        z0 = params0 * scale
+        z0 = _initial_params(None, float(np.mean(y)), n_features + 1) * scale
         state = {
             "z": z0,
             "snapshot": z0,
@@ -269,6 +261,7 @@ def fit_streaming(
             "history": [],
         }
     step_size = rate / (0.25 * mean_square_norm)
+    objective = _chunked._Objective(_chunked.ChunkedData(X, y), *priors, scale)
     scale_j = jnp.asarray(scale)
     bar = tqdm(
         total=epochs * n_chunks,
@@ -280,7 +273,7 @@ def fit_streaming(
     last_saved, n_passes = state["step"], 0
     while state["epoch"] < epochs:
         if state["chunk"] == 0:  # a new epoch: the full gradient at the snapshot
-            value, full_grad = _full_value_grad(X, y, state["z"], scale, priors)
+            value, full_grad = objective.value_grad(state["z"])
             n_passes += 1
             if len(state["history"]) == state["epoch"]:
                 state["history"].append(value)
@@ -319,9 +312,7 @@ def fit_streaming(
     bar.close()
     if path is not None:
         _save_checkpoint(path, settings, _as_json(state))
-    return _result(
-        X, y, names, priors, scale, state, tol, separation, start_time, seed, n_passes + 1
-    )
+    return _result(objective, names, state, tol, separation, start_time, seed, n_passes + 1)
 
 
 def _as_json(state: dict) -> dict:
@@ -331,22 +322,19 @@ def _as_json(state: dict) -> dict:
     }
 
 
-def _result(X, y, names, priors, scale, state, tol, separation, start_time, seed, n_passes):
+def _result(objective, names, state, tol, separation, start_time, seed, n_passes):
     """One full pass at the last iterate: log-likelihood, gradient, covariance."""
+    X, scale, priors = objective.data.X, objective.scale, objective.priors
     n_samples = X.shape[0]
-    params = np.asarray(state["z"]) / scale
-    data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
-    loglik, grad, hess = data.loglik_grad_hess(params)
-    log_prior, prior_grad, prior_hess = _chunked._prior_value_grad_hess(params, *priors)
-    grad_z = -(grad + np.asarray(prior_grad)) / n_samples / scale
-    grad_norm = float(np.max(np.abs(grad_z)))
-    information = -(hess + np.asarray(prior_hess))
-    outer_scale = np.outer(scale, scale)
+    _, grad_z, hess_z = objective.value_grad_hess(state["z"])
+    loglik, params = objective.last_loglik, state["z"] / scale
+    log_prior = float(_chunked._prior_value(params, *priors))
+    grad_norm = float(np.max(np.abs(grad_z)))  # smooth priors: the gradient is all
     param_names = (INTERCEPT_NAME, *names)
     # Inverted in unit-scale coordinates, as fit_mle does; the columns shown to the
     # singular-matrix warning are those of the first 100k rows (X may not fit in memory).
-    cov = _covariance(information / outer_scale, param_names, X[: min(n_samples, 100_000)])
-    cov = cov / outer_scale
+    cov = _covariance(n_samples * hess_z, param_names, X[: min(n_samples, 100_000)])
+    cov = cov / np.outer(scale, scale)
     converged = grad_norm <= tol and separation is None
     estimator = "map" if any(prior.is_proper for prior in priors) else "mle"
     if separation is not None:

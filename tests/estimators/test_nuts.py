@@ -52,10 +52,18 @@ def test_defaults_converge_on_the_effort_data(effort_posterior):
     assert post.draws.shape == (4, 1000, 2)
 
 
-def test_posterior_matches_brute_force_quadrature():
+# The exactness checks run for both samplers: NUTS with its defaults, and the independence
+# Metropolis-Hastings sampler for big data (exact MCMC whatever its Laplace proposal).
+SAMPLERS = {"nuts": {}, "imh": {"method": "imh", "num_warmup": 50, "num_samples": 2000}}
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_posterior_matches_brute_force_quadrature(sampler):
     data = simulate(30, [1.5], intercept=-0.5, seed=5)
     prior, intercept_prior = Normal(0, 1.0), Normal(0, 2.0)
-    post = sample_posterior(data.X, data.y, prior=prior, intercept_prior=intercept_prior, seed=3)
+    post = sample_posterior(
+        data.X, data.y, prior=prior, intercept_prior=intercept_prior, seed=3, **SAMPLERS[sampler]
+    )
     fit = post.map_estimate
     mean, sd = quadrature_moments(data.X, data.y, 2.0, 1.0, fit.params, fit.stderr)
     summary = post.summary()
@@ -63,7 +71,10 @@ def test_posterior_matches_brute_force_quadrature():
     np.testing.assert_array_less(np.abs(summary["sd"] - sd), K * summary["mcse_sd"])
 
 
-def test_posterior_matches_a_long_run_of_an_independent_numpyro_model():
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_posterior_matches_a_long_run_of_an_independent_numpyro_model(sampler):
+    # n = 60 and 4 parameters: visibly non-Gaussian, so for IMH this tests exactness, not
+    # the quality of the Laplace approximation.
     s = REFERENCE["settings"]
     data = simulate(s["n_samples"], s["coef"], intercept=s["intercept"], seed=s["seed"])
     post = sample_posterior(
@@ -72,6 +83,7 @@ def test_posterior_matches_a_long_run_of_an_independent_numpyro_model():
         prior=Normal(0, s["coef_scale"]),
         intercept_prior=Normal(0, s["intercept_scale"]),
         seed=1,
+        **SAMPLERS[sampler],
     )
     summary = post.summary()
     allowed_mean = K * np.hypot(summary["mcse_mean"], REFERENCE["mcse_mean"])

@@ -1,15 +1,36 @@
-"""JAX precision: bayeslogreg computes in float64 without changing the user's JAX config.
+"""JAX settings: float64 and the persistent compilation cache, without changing the user's.
 
 JAX's ``jax_enable_x64`` switch is global. Rather than flip it on import (which would
 silently change every other JAX program in the user's process), every public entry point
-that runs JAX code does so inside :func:`float64`, a thread-local context.
+that runs JAX code does so inside :func:`entry_point`: 64-bit mode as a thread-local
+context, and JAX's persistent compilation cache (:func:`use_compilation_cache`).
+
+Why the cache: a fresh process spends most of a small fit compiling. Measured on breast
+cancer (569 x 30, 2 cores): ``fit_map`` took 5.2 s in a fresh process, 3.8 s of it
+compiling 33 small programs (about 0.1 s each); NumPyro's NUTS compiled 149 more. JAX
+writes a program to its cache only when it took over a second to compile, which none
+of those did, so within bayeslogreg's calls the threshold is 0 (reading one back takes
+a few milliseconds).
 """
 
+import contextlib
 import functools
+import os
+import warnings
+from pathlib import Path
 
 import jax
 
-__all__ = ["float64", "in_float64"]
+__all__ = [
+    "COMPILATION_CACHE_ENV",
+    "entry_point",
+    "float64",
+    "use_compilation_cache",
+]
+
+#: Environment variable: the directory of JAX's persistent compilation cache, where
+#: compiled programs are kept between processes; an empty value turns the cache off.
+COMPILATION_CACHE_ENV = "BAYESLOGREG_JAX_CACHE_DIR"
 
 
 def float64():
@@ -17,12 +38,67 @@ def float64():
     return jax.enable_x64(True)
 
 
-def in_float64(func):
-    """Decorate ``func`` so that its JAX computations run in 64-bit mode."""
+def use_compilation_cache() -> Path | None:
+    """Keep compiled programs on disk between processes (JAX's persistent cache).
+
+    JAX can keep compiled programs in a directory and reuse them in later processes;
+    this points it at the directory named by the environment variable
+    ``BAYESLOGREG_JAX_CACHE_DIR``, by default ``$XDG_CACHE_HOME/bayeslogreg/jax``
+    (``~/.cache/bayeslogreg/jax``). The data are arguments of the compiled programs,
+    not constants in them, so the cache holds no data and serves every data set of the
+    same shape. A cached program is the same program: the same seed gives the same
+    numbers with or without it.
+
+    JAX's cache is one per process: this sets it only when the user has not
+    (``jax.config.jax_compilation_cache_dir`` is unset), and then it serves the
+    user's other JAX programs too (those that take over a second to compile). Set
+    ``BAYESLOGREG_JAX_CACHE_DIR=""`` to turn it off. Only the user should be able to
+    write to the directory: JAX trusts what it finds there.
+
+    Returns
+    -------
+    Path or None
+        The cache directory in use, or None when there is none.
+    """
+    configured = jax.config.jax_compilation_cache_dir
+    if configured:
+        return Path(configured)
+    setting = os.environ.get(COMPILATION_CACHE_ENV)
+    if setting == "":
+        return None
+    if setting is None:
+        setting = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        setting = setting / "bayeslogreg" / "jax"
+    path = Path(setting).expanduser()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        warnings.warn(
+            f"cannot create the compilation cache {path} ({error}); compiling without it. "
+            f"Set {COMPILATION_CACHE_ENV} to a writable directory, or to '' to silence this.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    return path
+
+
+def _cache_every_program():
+    """Thread-local: cache programs however fast they compiled (a no-op if JAX lacks it)."""
+    from jax._src import config  # JAX exposes this threshold's context only here
+
+    threshold = getattr(config, "persistent_cache_min_compile_time_secs", None)
+    return contextlib.nullcontext() if threshold is None else threshold(0.0)
+
+
+def entry_point(func):
+    """Decorate a public function that runs JAX: float64 and the compilation cache."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with float64():
+        use_compilation_cache()
+        with float64(), _cache_every_program():
             return func(*args, **kwargs)
 
     return wrapper

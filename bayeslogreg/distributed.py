@@ -34,7 +34,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from bayeslogreg import _sharding
-from bayeslogreg._jax import in_float64
+from bayeslogreg._jax import entry_point
 from bayeslogreg._provenance import data_hash, versions
 from bayeslogreg._sharding import AXIS, ShardedRows
 from bayeslogreg._validation import (
@@ -61,7 +61,7 @@ from bayeslogreg.priors import Flat, Laplace, Normal, Prior
 __all__ = ["AXIS", "ShardedRows", "fit_map", "fit_mle", "loglik_value_grad_hess", "shard_rows"]
 
 
-@in_float64
+@entry_point
 def shard_rows(X, y, mesh: Mesh | None = None) -> ShardedRows:
     """Split the rows of ``X`` and ``y`` over the devices of ``mesh``.
 
@@ -139,7 +139,7 @@ class _ShardedSums(NamedTuple):
         return float(out)
 
 
-@in_float64
+@entry_point
 def loglik_value_grad_hess(params, data: ShardedRows):
     """Log-likelihood, gradient and Hessian summed over the sharded rows of ``data``.
 
@@ -201,7 +201,7 @@ def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
             )
 
 
-@in_float64
+@entry_point
 def _fit(estimator, X, y, *, mesh, intercept_prior, prior, tol, max_iter, init, feature_names):
     start = time.perf_counter()
     columns = _column_names(X)

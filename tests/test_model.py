@@ -9,6 +9,7 @@ from bayeslogreg._jax import float64
 from bayeslogreg.model import (
     log_likelihood_rows,
     log_likelihood_sum,
+    log_likelihood_sum_feature_major,
     loglik_value_grad_hess,
 )
 
@@ -66,6 +67,25 @@ def test_blocked_sums_equal_one_block(well_posed):
             blocked = loglik_value_grad_hess(params, X, y, block_rows=block_rows)
             for a, b in zip(whole, blocked, strict=True):
                 np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_rows", [7, 5000])
+def test_feature_major_value_and_gradient_equal_the_row_major_ones(n_rows):
+    rng = np.random.default_rng(n_rows)
+    # Margins up to |40|: both branches of the shared exp(-|m|), and tails near 0.
+    X = rng.normal(size=(n_rows, 5)) * 8.0
+    y = rng.integers(0, 2, n_rows)
+    with float64():
+        params = jnp.asarray(rng.normal(size=6))
+        value, grad = jax.value_and_grad(log_likelihood_sum_feature_major)(
+            params, jnp.asarray(X.T.copy()), jnp.asarray(2.0 * y - 1.0)
+        )
+        expected, expected_grad = jax.value_and_grad(log_likelihood_sum)(
+            params, jnp.asarray(X), jnp.asarray(y)
+        )
+    # The same terms by other formulas and in another order: a few ulps per term.
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-11, atol=1e-10)
 
 
 def test_gradient_and_hessian_match_finite_differences(well_posed):

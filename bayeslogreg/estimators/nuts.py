@@ -1,30 +1,26 @@
 """The full posterior, sampled with NumPyro's NUTS.
 
-The NumPyro model reuses the prior objects and the log-likelihood of
-:mod:`bayeslogreg.model` (added with ``numpyro.factor``): MAP and NUTS share one
-definition of the model. Sampling starts from the MAP: each chain's first point is a
-draw from the Laplace approximation, whose variances are also the first inverse mass
-matrix, so warm-up starts well preconditioned.
+The sampler's target is the MAP objective itself: the prior objects' log-densities plus
+the log-likelihood of :mod:`bayeslogreg.model`, so MAP and NUTS share one definition of
+the model. Sampling starts from the MAP: each chain's first point is a draw from the
+Laplace approximation, whose covariance is also the inverse mass matrix. The chains run
+as compiled programs kept between processes (:mod:`._nuts_program`).
 """
 
 import html
-import os
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import numpyro
 import pandas as pd
-from numpyro.infer import MCMC, NUTS
 from scipy import special
 
 from bayeslogreg import _arviz, model
 from bayeslogreg._io import atomic_write
-from bayeslogreg._jax import in_float64
+from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
     check_choice,
@@ -36,6 +32,7 @@ from bayeslogreg._validation import (
     degenerate_columns,
 )
 from bayeslogreg.estimators import _large_posterior, _persist
+from bayeslogreg.estimators._nuts_program import CHAIN_METHODS, SamplerSettings, run_chains
 from bayeslogreg.estimators.point import (
     PointEstimate,
     find_unidentified,
@@ -49,10 +46,8 @@ __all__ = [
     "POSTERIOR_METHODS",
     "Posterior",
     "sample_posterior",
-    "use_compilation_cache",
 ]
 
-CHAIN_METHODS = ("vectorized", "sequential", "parallel")
 POSTERIOR_METHODS = ("nuts", "imh")
 #: Refuse to store more per-row log-likelihoods than this (float64: 2 GiB).
 MAX_POINTWISE_ELEMENTS = 2**28
@@ -62,25 +57,11 @@ RHAT_THRESHOLD = 1.01
 MIN_ESS_PER_CHAIN = 100
 #: Fewer draws per chain than this leave R-hat and ESS undefined (ArviZ's minimum).
 MIN_DRAWS_PER_CHAIN = 4
-#: Environment variable: the directory of JAX's persistent compilation cache, where
-#: compiled samplers are kept between processes; an empty value turns the cache off.
-COMPILATION_CACHE_ENV = "BAYESLOGREG_JAX_CACHE_DIR"
 # Per-draw log-likelihoods are computed this many numbers at a time.
 _CHUNK_ELEMENTS = 2**24
 # Saved files keep the fields other than these in a root attribute of this name.
 _METADATA_ATTR = "bayeslogreg"
 _IN_IDATA = ("idata", "draws")
-
-
-def logistic_model(X, y, intercept_prior: Prior, prior: Prior):
-    """NumPyro model: priors on ``intercept`` and ``coef``, the log-likelihood as a factor."""
-    intercept = numpyro.sample("intercept", intercept_prior.distribution(()))
-    if X.shape[1]:
-        coef = numpyro.sample("coef", prior.distribution((X.shape[1],)))
-        params = jnp.concatenate([intercept[None], coef])
-    else:
-        params = intercept[None]
-    numpyro.factor("log_likelihood", model.log_likelihood_sum(params, X, y))
 
 
 @dataclass(frozen=True, repr=False)
@@ -391,56 +372,6 @@ def _assemble(
     )
 
 
-def use_compilation_cache() -> Path | None:
-    """Keep compiled samplers on disk between processes (JAX's persistent cache).
-
-    Compiling NumPyro's NUTS takes much of a fresh process's time at small n: on
-    breast cancer (569 x 30, 4 vectorised chains, 2 cores) a fresh process took 40.6 s
-    with an empty cache and 33.3 s with a warm one (``benchmarks/bench_posterior.py``);
-    tracing the sampler in Python, which JAX does not cache, is most of the rest.
-    JAX can keep compiled programs in a directory and reuse them in later processes;
-    this points it at the directory named by the environment variable
-    ``BAYESLOGREG_JAX_CACHE_DIR``, by default ``$XDG_CACHE_HOME/bayeslogreg/jax``
-    (``~/.cache/bayeslogreg/jax``). The data are
-    arguments of the compiled program, not constants in it, so the cache holds no data
-    and serves every data set of the same shape. A cached program is the same program:
-    the same seed gives the same draws with or without it.
-
-    JAX's cache is one per process: this sets it only when the user has not
-    (``jax.config.jax_compilation_cache_dir`` is unset), and then it serves the
-    user's other JAX programs too (those that take over a second to compile). Set
-    ``BAYESLOGREG_JAX_CACHE_DIR=""`` to turn it off. Only the user should be able to
-    write to the directory: JAX trusts what it finds there.
-
-    Returns
-    -------
-    Path or None
-        The cache directory in use, or None when there is none.
-    """
-    configured = jax.config.jax_compilation_cache_dir
-    if configured:
-        return Path(configured)
-    setting = os.environ.get(COMPILATION_CACHE_ENV)
-    if setting == "":
-        return None
-    if setting is None:
-        setting = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        setting = setting / "bayeslogreg" / "jax"
-    path = Path(setting).expanduser()
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as error:
-        warnings.warn(
-            f"cannot create the compilation cache {path} ({error}); compiling without it. "
-            f"Set {COMPILATION_CACHE_ENV} to a writable directory, or to '' to silence this.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    return path
-
-
 def _warn_if_unreliable(posterior: Posterior) -> None:
     table = posterior.summary()
     problems = []
@@ -470,7 +401,7 @@ def _warn_if_unreliable(posterior: Posterior) -> None:
         )
 
 
-@in_float64
+@entry_point
 def sample_posterior(
     X,
     y,
@@ -485,7 +416,8 @@ def sample_posterior(
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
     dense_mass: bool = True,
-    chain_method: str = "vectorized",
+    adapt_mass_matrix: bool | None = None,
+    chain_method: str = "parallel",
     store_log_likelihood: bool = True,
     progress_bar: bool = False,
     method: str = "nuts",
@@ -503,12 +435,10 @@ def sample_posterior(
     num_chains, num_warmup, num_samples : int
         Chains, warm-up iterations per chain (discarded) and kept draws per chain.
         Warm-up is half the usual 1000 because the chains start at the MAP with the
-        Laplace covariance as mass matrix, so adaptation only refines them: on breast
-        cancer (569 x 30) 300 warm-up iterations gave the same ESS as 1000 and no
-        divergences (``benchmarks/bench_posterior.py``). Raise it when the warning about
-        R-hat, ESS or divergences appears.
+        Laplace covariance as mass matrix, so warm-up only tunes the step size. Raise it
+        when the warning about R-hat, ESS or divergences appears.
     seed : int
-        The same seed gives the same draws.
+        The same seed gives the same draws, on any machine and number of cores.
     feature_names : sequence of str, optional
     target_accept : float
         Target acceptance probability of step-size adaptation; raise it (e.g. 0.95)
@@ -516,17 +446,30 @@ def sample_posterior(
     max_tree_depth : int
         NUTS trajectories have at most ``2**max_tree_depth - 1`` leapfrog steps.
     dense_mass : bool
-        Adapt a dense mass matrix, started from the Laplace covariance. It removes the
+        Use the dense Laplace covariance as inverse mass matrix. It removes the
         correlation between coefficients (e.g. intercept and slope of an uncentred
         feature): on the effort data it needs 4 leapfrog steps per draw instead of 9
         and gives 4x the ESS. Set False for many features, where each step of a dense
-        matrix costs O(p^2).
-    chain_method : {"vectorized", "sequential", "parallel"}
-        How chains run; "parallel" needs one JAX device per chain.
+        matrix costs O(p^2); the Laplace variances are then the diagonal.
+    adapt_mass_matrix : bool, optional
+        Re-estimate the mass matrix from warm-up draws (NumPyro's windowed adaptation).
+        The default adapts only when the Laplace covariance is unavailable (a singular
+        Hessian at the MAP). Measured on breast cancer (569 x 30, 4 chains x 1000
+        draws): adaptation took the warm-up and sampling from 2.6 s to 6.1 s, and the
+        adapted matrix needed more leapfrog steps per draw (14.5 against 12.2) than the
+        Laplace covariance it started from.
+    chain_method : {"parallel", "sequential", "vectorized"}
+        "parallel": each chain is its own compiled program, the chains on parallel
+        threads (one per core). "sequential": the same programs one after another,
+        hence the same draws. "vectorized": all chains in one vectorised program, whose
+        draws differ in the last bits (XLA's arithmetic differs between batch sizes) and
+        which was slower on 2 cores (breast cancer, 4 chains: 3.2 s against 1.7 s for
+        warm-up and sampling). Each gives the same draws on any machine.
     store_log_likelihood : bool
         Store per-row log-likelihoods (chains x draws x n numbers) for LOO/WAIC.
     progress_bar : bool
-        Show NumPyro's progress bar.
+        Show a progress bar. The program then calls back into Python, which JAX does
+        not keep between processes, so it is compiled afresh each time (seconds).
     method : {"nuts", "imh"}
         "nuts": NumPyro's NUTS. "imh": independence Metropolis-Hastings with a Student-t
         proposal (50 degrees of freedom) centred at the MAP with the Laplace covariance
@@ -538,8 +481,8 @@ def sample_posterior(
         evaluation, so ``num_samples=300`` per chain gives a bulk ESS of several hundred
         when the acceptance rate (``sample_stats.acceptance_rate``) is high. For small n
         or a skewed posterior the acceptance rate and ESS drop; use NUTS there.
-        ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``chain_method`` and
-        ``progress_bar`` apply to NUTS only.
+        ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``adapt_mass_matrix``,
+        ``chain_method`` and ``progress_bar`` apply to NUTS only.
 
     Returns
     -------
@@ -596,7 +539,6 @@ def sample_posterior(
             "direction and the posterior does not integrate. Drop the redundant columns or "
             "use a proper prior, e.g. prior=Normal(0, 2.5)."
         )
-    use_compilation_cache()
     with warnings.catch_warnings():
         # The MAP fit runs the separation check; its warning becomes the error below.
         warnings.simplefilter("ignore", SeparationWarning)
@@ -627,56 +569,35 @@ def sample_posterior(
         return posterior
     init_key, mcmc_key = jax.random.split(jax.random.key(seed))
     starts = _initial_points(init_key, map_fit, num_chains)
-    init_params = {"intercept": jnp.asarray(starts[:, 0])}
-    sites = ("intercept", "coef") if names else ("intercept",)
-    if names:
-        init_params["coef"] = jnp.asarray(starts[:, 1:])
-    laplace_cov = map_fit.cov if np.isfinite(map_fit.cov).all() else np.eye(len(starts[0]))
-    kernel = NUTS(
-        logistic_model,
-        inverse_mass_matrix={sites: laplace_cov if dense_mass else np.diag(laplace_cov)},
-        dense_mass=[sites] if dense_mass else False,
-        target_accept_prob=target_accept,
-        max_tree_depth=max_tree_depth,
-    )
-    mcmc = MCMC(
-        kernel,
+    laplace = bool(np.isfinite(map_fit.cov).all())
+    laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
+    settings = SamplerSettings(
         num_warmup=num_warmup,
         num_samples=num_samples,
-        num_chains=num_chains,
-        chain_method=chain_method,
-        progress_bar=progress_bar,
-        # Data as arguments, not constants: one compiled program (and one entry of the
-        # persistent compilation cache) per shape, holding no data.
-        jit_model_args=True,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
+        dense_mass=dense_mass,
+        adapt_mass_matrix=not laplace if adapt_mass_matrix is None else bool(adapt_mass_matrix),
     )
-    if num_chains == 1:
-        init_params = {k: v[0] for k, v in init_params.items()}
-    mcmc.run(
+    draws, stats = run_chains(
         mcmc_key,
-        jnp.asarray(X),
-        jnp.asarray(y),
+        starts,
+        X,
+        y,
+        laplace_cov if dense_mass else np.diag(laplace_cov),
         intercept_prior,
         prior,
-        init_params=init_params,
-        extra_fields=(
-            "diverging",
-            "energy",
-            "num_steps",
-            "accept_prob",
-            "potential_energy",
-            "adapt_state.step_size",
-        ),
+        settings,
+        chain_method=chain_method,
+        cache_dir=use_compilation_cache(),
+        progress_bar=progress_bar,
     )
-    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    stats = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
-    draws = _stack_draws(samples["intercept"], samples["coef"] if names else None)
     sample_stats = {
         "diverging": stats["diverging"],
         "energy": stats["energy"],
         "lp": -stats["potential_energy"],
         "acceptance_rate": stats["accept_prob"],
-        "step_size": stats["adapt_state.step_size"],
+        "step_size": stats["step_size"],
         "n_steps": stats["num_steps"],
         "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
     }

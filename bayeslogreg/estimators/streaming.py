@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from bayeslogreg import model
 from bayeslogreg._io import atomic_write_text
-from bayeslogreg._jax import in_float64
+from bayeslogreg._jax import entry_point
 from bayeslogreg._provenance import versions
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
@@ -143,7 +143,7 @@ def _check_source(X, y, feature_names, chunk_rows):
     return y, check_feature_names(names, n_features), scale, mean_square_norm
 
 
-@in_float64
+@entry_point
 def fit_streaming(
     X,
     y,

@@ -1,16 +1,16 @@
-"""The speed options of sample_posterior: the persistent compilation cache."""
+"""What makes a fresh process fast: programs kept on disk, compiled code cached, threads."""
 
 import jax
 import numpy as np
 import pytest
 from jax._src import compilation_cache
 
-from bayeslogreg import sample_posterior
+from bayeslogreg import _programs, fit_map, sample_posterior
+from bayeslogreg._jax import COMPILATION_CACHE_ENV, use_compilation_cache
 from bayeslogreg.datasets import simulate
-from bayeslogreg.estimators.nuts import COMPILATION_CACHE_ENV, use_compilation_cache
+from bayeslogreg.estimators import _nuts_program, nuts
+from bayeslogreg.priors import Normal
 
-# NumPyro's compiled warm-up and sampling loop, as JAX names it in the cache.
-SAMPLER_PROGRAM = "jit__fori_collect_loop"
 SHORT = {"num_warmup": 100, "num_samples": 100, "num_chains": 2, "seed": 3}
 
 
@@ -26,6 +26,13 @@ def fresh_jax_cache(monkeypatch):
     jax.config.update("jax_persistent_cache_min_compile_time_secs", saved_time)
     compilation_cache.reset_cache()
     jax.clear_caches()
+    _programs.forget()
+
+
+def _forget_compiled_programs():
+    """What a new process starts with: nothing compiled in memory."""
+    jax.clear_caches()
+    _programs.forget()
 
 
 def test_cache_directory_comes_from_the_environment(fresh_jax_cache, tmp_path):
@@ -57,20 +64,31 @@ def test_an_unwritable_cache_directory_warns_and_samples_without(fresh_jax_cache
     assert jax.config.jax_compilation_cache_dir is None
 
 
-@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
-def test_cached_programs_give_the_same_draws_and_serve_new_data(fresh_jax_cache, tmp_path):
+def test_fast_compiling_programs_are_cached_inside_calls_only(fresh_jax_cache, tmp_path):
     cache = tmp_path / "jax"
     fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
-    # NUTS takes seconds to compile; 0.2 s keeps out the many tiny programs (~10 ms each)
-    # whose cache writes would only slow the test.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    threshold = jax.config.jax_persistent_cache_min_compile_time_secs
+    data = simulate(50, [0.5, -1.0], seed=2)
+    fit_map(data.X, data.y)
+    # Every program of a small fit compiles in well under JAX's 1 s threshold.
+    assert len(list(cache.glob("*-cache"))) > 5
+    assert jax.config.jax_persistent_cache_min_compile_time_secs == threshold
+    before = set(cache.glob("*-cache"))
+    jax.jit(lambda x: jax.numpy.cos(x) * 7.0)(1.0).block_until_ready()
+    assert set(cache.glob("*-cache")) == before, "a user's fast program was cached"
+
+
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
+def test_kept_programs_give_the_same_draws_and_serve_new_data(fresh_jax_cache, tmp_path):
+    cache = tmp_path / "jax"
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
     data = simulate(60, [1.0, -0.5], seed=4)
-    # Compiled afresh (and written to the cache) ...
+    # Traced, exported and compiled afresh (and written to disk) ...
     written = sample_posterior(data.X, data.y, **SHORT)
-    sampler = set(cache.glob(f"{SAMPLER_PROGRAM}-*"))
-    assert len(sampler) == 1, "the compiled sampler was not written to the cache"
-    # ... and loaded from it, once the in-memory programs are dropped: the same draws.
-    jax.clear_caches()
+    programs = set((cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport"))
+    assert len(programs) == 1, "the exported sampler was not written"
+    # ... and read back, with its compiled code, once nothing is left in memory.
+    _forget_compiled_programs()
     hits = []
 
     def listener(event, **kwargs):
@@ -83,8 +101,83 @@ def test_cached_programs_give_the_same_draws_and_serve_new_data(fresh_jax_cache,
         jax.monitoring.unregister_event_listener(listener)
     assert sum(hits) >= 1, "nothing was loaded from the cache"
     np.testing.assert_array_equal(read.draws, written.draws)
-    # Other data of the same shape reuse the same programs: the data are not baked in.
+    # Other data of the same shape, and other prior scales, reuse the same program.
     other = simulate(60, [0.5, 0.5], seed=5)
-    jax.clear_caches()
-    sample_posterior(other.X, other.y, **SHORT)
-    assert set(cache.glob(f"{SAMPLER_PROGRAM}-*")) == sampler
+    _forget_compiled_programs()
+    sample_posterior(other.X, other.y, prior=Normal(0.0, 1.0), **SHORT)
+    assert set((cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport")) == programs
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs"])
+def test_point_fits_run_kept_programs_with_the_same_results(fresh_jax_cache, tmp_path, method):
+    cache = tmp_path / "jax"
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+    data = simulate(70, [0.5, -1.0, 2.0], seed=9)
+    written = fit_map(data.X, data.y, method=method)
+    kept = set((cache / _programs.PROGRAM_DIR).glob(f"fit-{method}-*.jaxexport"))
+    assert len(kept) == 1
+    _forget_compiled_programs()
+    read = fit_map(data.X, data.y, method=method, prior=Normal(0.0, 1.0))
+    assert set((cache / _programs.PROGRAM_DIR).glob(f"fit-{method}-*.jaxexport")) == kept
+    _forget_compiled_programs()
+    again = fit_map(data.X, data.y, method=method)
+    np.testing.assert_array_equal(again.params, written.params)
+    np.testing.assert_array_equal(again.stderr, written.stderr)
+    assert not np.array_equal(read.params, written.params)
+
+
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
+def test_an_unreadable_kept_program_is_rebuilt(fresh_jax_cache, tmp_path):
+    cache = tmp_path / "jax"
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+    data = simulate(60, [1.0, -0.5], seed=4)
+    written = sample_posterior(data.X, data.y, **SHORT)
+    (program,) = (cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport")
+    program.write_bytes(b"truncated")
+    _forget_compiled_programs()
+    read = sample_posterior(data.X, data.y, **SHORT)
+    np.testing.assert_array_equal(read.draws, written.draws)
+    assert program.stat().st_size > 1000, "the unreadable file was not replaced"
+
+
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
+def test_draws_do_not_depend_on_the_cores_or_the_progress_bar(fresh_jax_cache, monkeypatch):
+    data = simulate(80, [0.3, 1.0, -1.0], seed=6)
+    settings = {**SHORT, "num_chains": 4}
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, "")
+    reference = sample_posterior(data.X, data.y, **settings)
+    monkeypatch.setattr(_nuts_program.os, "cpu_count", lambda: 1)
+    one_core = sample_posterior(data.X, data.y, **settings)
+    with_bar = sample_posterior(data.X, data.y, progress_bar=True, **settings)
+    np.testing.assert_array_equal(one_core.draws, reference.draws)
+    np.testing.assert_array_equal(with_bar.draws, reference.draws)
+
+
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
+def test_parallel_and_sequential_chains_are_the_same_programs():
+    data = simulate(80, [0.3, 1.0], seed=7)
+    runs = {
+        method: sample_posterior(data.X, data.y, chain_method=method, **{**SHORT, "num_chains": 3})
+        for method in ("parallel", "sequential", "vectorized")
+    }
+    assert runs["parallel"].draws.shape == (3, SHORT["num_samples"], data.X.shape[1] + 1)
+    np.testing.assert_array_equal(runs["parallel"].draws, runs["sequential"].draws)
+    assert runs["vectorized"].draws.shape == runs["parallel"].draws.shape
+    assert runs["vectorized"].idata.sample_stats["n_steps"].shape == (3, SHORT["num_samples"])
+
+
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
+def test_mass_matrix_is_adapted_only_on_request(monkeypatch):
+    seen = []
+    run_chains = _nuts_program.run_chains
+
+    def spy(*args, **kwargs):
+        seen.append(args[7].adapt_mass_matrix)
+        return run_chains(*args, **kwargs)
+
+    monkeypatch.setattr(nuts, "run_chains", spy)
+    data = simulate(200, [0.3, 1.0], seed=8)
+    kept = sample_posterior(data.X, data.y, **SHORT)
+    adapted = sample_posterior(data.X, data.y, adapt_mass_matrix=True, **SHORT)
+    assert seen == [False, True]
+    assert not np.array_equal(kept.draws, adapted.draws)

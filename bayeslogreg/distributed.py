@@ -45,7 +45,7 @@ from bayeslogreg._validation import (
     check_positive_int,
 )
 from bayeslogreg.estimators import _ascent, _chunked
-from bayeslogreg.estimators._objective import scale_from_sum_squares
+from bayeslogreg.estimators._objective import priors_log_density, scale_from_sum_squares
 from bayeslogreg.estimators.point import (
     _DEFAULT_MAX_ITER,
     _DEFAULT_TOL,
@@ -100,10 +100,6 @@ def shard_rows(X, y, mesh: Mesh | None = None) -> ShardedRows:
     """
     mesh = _sharding.check_mesh(mesh)
     return _sharding.place(*_sharding.checked_everywhere(X, y, mesh), mesh)
-
-
-def _log_prior(params, intercept_prior, prior):
-    return intercept_prior.log_density(params[0]) + prior.log_density(params[1:])
 
 
 @functools.partial(jax.jit, static_argnames="mesh")
@@ -233,7 +229,7 @@ def _fit(estimator, X, y, *, mesh, intercept_prior, prior, tol, max_iter, init, 
     # Inverted in the unit-scale coordinates, as bayeslogreg.fit_mle does.
     cov = _covariance(n * fit.hess / outer_scale, (INTERCEPT_NAME, *names), X) / outer_scale
     loglik = fit.log_likelihood
-    log_prior = float(_log_prior(params, intercept_prior, prior))
+    log_prior = float(priors_log_density(params, intercept_prior, prior))
     n_iter, status = int(result.n_iter), int(result.status)
     grad_norm = float(result.optimality)
     if status != _ascent.CONVERGED:

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
 __all__ = ["DEFAULT_DF", "IMHDraws", "log_posterior_batch", "sample_independence_mh"]
@@ -70,11 +71,7 @@ def _block_log_likelihood(X_block, y_block, params):
     return jnp.sum(_log_sigmoid(sign[:, None] * eta), axis=0)
 
 
-def _log_prior(params, intercept_prior: Prior, prior: Prior):
-    return intercept_prior.log_density(params[0]) + prior.log_density(params[1:])
-
-
-_batch_log_prior = jax.jit(jax.vmap(_log_prior, in_axes=(0, None, None)))
+_batch_log_prior = jax.jit(jax.vmap(priors_log_density, in_axes=(0, None, None)))
 
 
 def log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> np.ndarray:

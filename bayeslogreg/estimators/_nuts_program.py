@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from bayeslogreg import _programs, model
 from bayeslogreg._jax import float64
+from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
 __all__ = ["CHAIN_METHODS", "FIELDS", "SamplerSettings", "run_chains"]
@@ -61,9 +62,8 @@ def _log_posterior(z, X_t, signs, intercept_prior: Prior, prior: Prior):
 
     ``X_t`` is X transposed, shape (p, n); ``signs`` is 2y - 1, shape (n,).
     """
-    value = intercept_prior.log_density(z[0])
-    value = value + model.log_likelihood_sum_feature_major(z, X_t, signs)
-    return value + (prior.log_density(z[1:]) if X_t.shape[0] else 0.0)
+    log_prior = priors_log_density(z, intercept_prior, prior)
+    return log_prior + model.log_likelihood_sum_feature_major(z, X_t, signs)
 
 
 def _chain_group(settings: SamplerSettings, priors_treedef, tick=None):

@@ -96,6 +96,11 @@ def smooth_log_prior(params, problem: Problem):
     return priors_smooth_log_density(params, problem.intercept_prior, problem.prior)
 
 
+def priors_log_density(params, intercept_prior: Prior, prior: Prior):
+    """Log prior density of ``params`` = (intercept, coef...), shape (p + 1,): a scalar."""
+    return intercept_prior.log_density(params[0]) + prior.log_density(params[1:])
+
+
 def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
     """:func:`smooth_log_prior` from the two priors themselves (no data needed)."""
     total = 0.0

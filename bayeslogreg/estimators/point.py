@@ -35,7 +35,12 @@ from bayeslogreg._validation import (
     degenerate_columns,
 )
 from bayeslogreg.estimators import _ascent, _chunked, _persist
-from bayeslogreg.estimators._objective import Problem, parameter_scale, smooth_value_grad_hess
+from bayeslogreg.estimators._objective import (
+    Problem,
+    parameter_scale,
+    priors_log_density,
+    smooth_value_grad_hess,
+)
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Flat, Laplace, Normal, Prior
 from bayeslogreg.separation import Separation, detect_separation_validated
@@ -56,7 +61,7 @@ _DEFAULT_BATCH_SIZE = 32
 # fit, and seconds of compilation for every new data shape.
 _value_grad_hess = jax.jit(smooth_value_grad_hess)
 _log_likelihood = jax.jit(model.log_likelihood_sum, static_argnames="block_rows")
-_log_prior = jax.jit(lambda params, ip, pr: ip.log_density(params[0]) + pr.log_density(params[1:]))
+_log_prior = jax.jit(priors_log_density)
 _FULL_BATCH = {"newton": _ascent.newton, "lbfgs": _ascent.lbfgs, "gd": _ascent.gradient_ascent}
 _STATUS_MESSAGES = {
     _ascent.CONVERGED: "converged",
@@ -594,14 +599,15 @@ def _fit_in_memory(X, y, priors, scale, method, params0, tol, max_iter, **option
         loglik = _log_likelihood(result.params, problem.X, problem.y)
     else:
         max_iter = _max_iter(method, max_iter)
+        args = (problem, params0, jnp.asarray(tol, dtype=jnp.float64))
         fit = _programs.compiled(
             f"fit-{method}",
             _full_batch_fit(method, max_iter),
-            (problem, params0, jnp.asarray(tol, dtype=jnp.float64)),
+            args,
             settings=max_iter,
             cache_dir=use_compilation_cache(),
         )
-        *fields, hess, loglik = fit(problem, params0, jnp.asarray(tol, dtype=jnp.float64))
+        *fields, hess, loglik = fit(*args)
         result = _ascent.OptimizeResult(*fields)
     return result, np.asarray(hess), float(loglik)
 

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from bayeslogreg import _arviz, model
 from bayeslogreg._jax import float64
 from bayeslogreg._validation import check_positive_int, check_X, check_X_y
+from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
 __all__ = [
@@ -344,9 +345,7 @@ def _grid_values(intercepts, slopes, X, y, prior, intercept_prior, block_rows):
     intercept, slope = jnp.meshgrid(intercepts, slopes)
     params = jnp.stack([intercept.ravel(), slope.ravel()], axis=1)
     loglik = jax.vmap(lambda p: model.log_likelihood_sum(p, X, y, block_rows))(params)
-    logprior = jax.vmap(lambda p: intercept_prior.log_density(p[0]) + prior.log_density(p[1:]))(
-        params
-    )
+    logprior = jax.vmap(priors_log_density, in_axes=(0, None, None))(params, intercept_prior, prior)
     return loglik.reshape(intercept.shape), logprior.reshape(intercept.shape)
 
 

@@ -25,14 +25,26 @@ def fresh_jax_cache(monkeypatch):
     jax.config.update("jax_compilation_cache_dir", saved_dir)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", saved_time)
     compilation_cache.reset_cache()
-    jax.clear_caches()
-    _programs.forget()
+    _forget_compiled_programs()
+
+
+@pytest.fixture
+def cache(fresh_jax_cache, tmp_path):
+    """A fresh, empty cache directory that bayeslogreg uses."""
+    path = tmp_path / "jax"
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(path))
+    return path
 
 
 def _forget_compiled_programs():
     """What a new process starts with: nothing compiled in memory."""
     jax.clear_caches()
     _programs.forget()
+
+
+def _kept(cache, name: str) -> set:
+    """The exported programs of ``name`` kept in ``cache``."""
+    return set((cache / _programs.PROGRAM_DIR).glob(f"{name}-*.jaxexport"))
 
 
 def test_cache_directory_comes_from_the_environment(fresh_jax_cache, tmp_path):
@@ -64,9 +76,7 @@ def test_an_unwritable_cache_directory_warns_and_samples_without(fresh_jax_cache
     assert jax.config.jax_compilation_cache_dir is None
 
 
-def test_fast_compiling_programs_are_cached_inside_calls_only(fresh_jax_cache, tmp_path):
-    cache = tmp_path / "jax"
-    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+def test_fast_compiling_programs_are_cached_inside_calls_only(cache):
     threshold = jax.config.jax_persistent_cache_min_compile_time_secs
     data = simulate(50, [0.5, -1.0], seed=2)
     fit_map(data.X, data.y)
@@ -79,13 +89,11 @@ def test_fast_compiling_programs_are_cached_inside_calls_only(fresh_jax_cache, t
 
 
 @pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
-def test_kept_programs_give_the_same_draws_and_serve_new_data(fresh_jax_cache, tmp_path):
-    cache = tmp_path / "jax"
-    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+def test_kept_programs_give_the_same_draws_and_serve_new_data(cache):
     data = simulate(60, [1.0, -0.5], seed=4)
     # Traced, exported and compiled afresh (and written to disk) ...
     written = sample_posterior(data.X, data.y, **SHORT)
-    programs = set((cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport"))
+    programs = _kept(cache, "nuts")
     assert len(programs) == 1, "the exported sampler was not written"
     # ... and read back, with its compiled code, once nothing is left in memory.
     _forget_compiled_programs()
@@ -105,20 +113,18 @@ def test_kept_programs_give_the_same_draws_and_serve_new_data(fresh_jax_cache, t
     other = simulate(60, [0.5, 0.5], seed=5)
     _forget_compiled_programs()
     sample_posterior(other.X, other.y, prior=Normal(0.0, 1.0), **SHORT)
-    assert set((cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport")) == programs
+    assert _kept(cache, "nuts") == programs
 
 
 @pytest.mark.parametrize("method", ["newton", "lbfgs"])
-def test_point_fits_run_kept_programs_with_the_same_results(fresh_jax_cache, tmp_path, method):
-    cache = tmp_path / "jax"
-    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+def test_point_fits_run_kept_programs_with_the_same_results(cache, method):
     data = simulate(70, [0.5, -1.0, 2.0], seed=9)
     written = fit_map(data.X, data.y, method=method)
-    kept = set((cache / _programs.PROGRAM_DIR).glob(f"fit-{method}-*.jaxexport"))
+    kept = _kept(cache, f"fit-{method}")
     assert len(kept) == 1
     _forget_compiled_programs()
     read = fit_map(data.X, data.y, method=method, prior=Normal(0.0, 1.0))
-    assert set((cache / _programs.PROGRAM_DIR).glob(f"fit-{method}-*.jaxexport")) == kept
+    assert _kept(cache, f"fit-{method}") == kept
     _forget_compiled_programs()
     again = fit_map(data.X, data.y, method=method)
     np.testing.assert_array_equal(again.params, written.params)
@@ -127,12 +133,10 @@ def test_point_fits_run_kept_programs_with_the_same_results(fresh_jax_cache, tmp
 
 
 @pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
-def test_an_unreadable_kept_program_is_rebuilt(fresh_jax_cache, tmp_path):
-    cache = tmp_path / "jax"
-    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(cache))
+def test_an_unreadable_kept_program_is_rebuilt(cache):
     data = simulate(60, [1.0, -0.5], seed=4)
     written = sample_posterior(data.X, data.y, **SHORT)
-    (program,) = (cache / _programs.PROGRAM_DIR).glob("nuts-*.jaxexport")
+    (program,) = _kept(cache, "nuts")
     program.write_bytes(b"truncated")
     _forget_compiled_programs()
     read = sample_posterior(data.X, data.y, **SHORT)

@@ -25,12 +25,17 @@ __all__ = [
     "COMPILATION_CACHE_ENV",
     "entry_point",
     "float64",
+    "prune_cache",
     "use_compilation_cache",
 ]
 
 #: Environment variable: the directory of JAX's persistent compilation cache, where
 #: compiled programs are kept between processes; an empty value turns the cache off.
 COMPILATION_CACHE_ENV = "BAYESLOGREG_JAX_CACHE_DIR"
+#: Size bound of the cache directory bayeslogreg sets up, in bytes: past it, the files
+#: written or used longest ago are deleted down to 3/4 of it (a program costs ~10 kB to
+#: ~1 MB; a deleted one is traced and compiled again when next needed).
+CACHE_MAX_BYTES = 2**30
 
 
 def float64():
@@ -53,7 +58,9 @@ def use_compilation_cache() -> Path | None:
     (``jax.config.jax_compilation_cache_dir`` is unset), and then it serves the
     user's other JAX programs too (those that take over a second to compile). Set
     ``BAYESLOGREG_JAX_CACHE_DIR=""`` to turn it off. Only the user should be able to
-    write to the directory: JAX trusts what it finds there.
+    write to the directory: JAX trusts what it finds there. Its size is bounded by
+    :data:`CACHE_MAX_BYTES` (:func:`prune_cache`, once per process) unless JAX's own
+    bound, ``jax_compilation_cache_max_size``, is set.
 
     Returns
     -------
@@ -80,8 +87,34 @@ def use_compilation_cache() -> Path | None:
             stacklevel=3,
         )
         return None
+    if getattr(jax.config, "jax_compilation_cache_max_size", -1) == -1:  # else JAX's LRU
+        prune_cache(path, CACHE_MAX_BYTES)
     jax.config.update("jax_compilation_cache_dir", str(path))
     return path
+
+
+def prune_cache(path: Path, max_bytes: int = CACHE_MAX_BYTES) -> None:
+    """Bound a cache directory: past ``max_bytes``, delete its oldest files to 3/4 of it.
+
+    "Oldest" is by modification time: when JAX wrote a compiled program, and when
+    bayeslogreg last loaded a kept program (it touches the file). Files another
+    process deletes meanwhile are skipped.
+    """
+    files = []
+    for file in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if file.is_file():
+                stat = file.stat()
+                files.append((stat.st_mtime_ns, stat.st_size, file))
+    total = sum(size for _, size, _ in files)
+    if total <= max_bytes:
+        return
+    for _, size, file in sorted(files, key=lambda entry: entry[0]):
+        if total <= max_bytes * 3 // 4:
+            break
+        with contextlib.suppress(OSError):
+            file.unlink()
+        total -= size
 
 
 def _cache_every_program():

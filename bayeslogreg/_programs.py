@@ -15,8 +15,10 @@ Every call goes through the exported program, kept or not, so results do not dep
 on whether a file was there.
 """
 
+import contextlib
 import functools
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -67,9 +69,13 @@ def _export(function, treedef, leaves, path: Path | None) -> export.Exported:
     """Read the exported program at ``path``, or trace it (and save it there)."""
     if path is not None and path.is_file():
         try:
-            return export.deserialize(bytearray(path.read_bytes()))
+            program = export.deserialize(bytearray(path.read_bytes()))
         except Exception:  # noqa: BLE001 - an unreadable file is traced again below
             pass
+        else:
+            with contextlib.suppress(OSError):  # used now: the last to be pruned
+                os.utime(path)
+            return program
 
     def flat(*flat_args):
         return jax.tree.leaves(function(*jax.tree.unflatten(treedef, flat_args)))

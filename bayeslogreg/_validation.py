@@ -201,6 +201,20 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_bool(value, name: str, *, allow_none: bool = False) -> bool | None:
+    """Return ``value`` as a bool (``None`` too where allowed), or raise naming the argument.
+
+    Only True/False (NumPy's included): a string such as ``"False"`` would otherwise be
+    taken as true.
+    """
+    if allow_none and value is None:
+        return None
+    if not isinstance(value, bool | np.bool_):
+        allowed = "True, False or None" if allow_none else "True or False"
+        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+    return bool(value)
+
+
 def check_positive_float(value, name: str) -> float:
     """Return ``value`` as a finite float > 0, or raise naming the argument."""
     try:

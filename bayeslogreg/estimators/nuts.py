@@ -23,6 +23,7 @@ from bayeslogreg._io import atomic_write
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
+    check_bool,
     check_choice,
     check_level,
     check_positive_float,
@@ -518,6 +519,10 @@ def sample_posterior(
     max_tree_depth = check_positive_int(max_tree_depth, "max_tree_depth")
     check_choice(chain_method, "chain_method", CHAIN_METHODS)
     check_choice(method, "method", POSTERIOR_METHODS)
+    dense_mass = check_bool(dense_mass, "dense_mass")
+    adapt_mass_matrix = check_bool(adapt_mass_matrix, "adapt_mass_matrix", allow_none=True)
+    store_log_likelihood = check_bool(store_log_likelihood, "store_log_likelihood")
+    progress_bar = check_bool(progress_bar, "progress_bar")
     pointwise = num_chains * num_samples * X.shape[0]
     if store_log_likelihood and pointwise > MAX_POINTWISE_ELEMENTS:
         raise ValueError(
@@ -577,7 +582,7 @@ def sample_posterior(
         target_accept=target_accept,
         max_tree_depth=max_tree_depth,
         dense_mass=dense_mass,
-        adapt_mass_matrix=not laplace if adapt_mass_matrix is None else bool(adapt_mass_matrix),
+        adapt_mass_matrix=not laplace if adapt_mass_matrix is None else adapt_mass_matrix,
     )
     draws, stats = run_chains(
         mcmc_key,

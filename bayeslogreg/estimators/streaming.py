@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from bayeslogreg import model
 from bayeslogreg._io import atomic_write_text
 from bayeslogreg._jax import entry_point
-from bayeslogreg._provenance import versions
+from bayeslogreg._provenance import ChunkedDataHash, versions
 from bayeslogreg._validation import (
     INTERCEPT_NAME,
     check_feature_names,
@@ -126,21 +126,29 @@ def _load_checkpoint(path: Path, settings: dict) -> dict:
 
 
 def _check_source(X, y, feature_names, chunk_rows):
-    """Validate a chunk at a time.
+    """Validate (and hash) a chunk at a time.
 
-    Returns y (float64), the feature names, the parameter scale and the mean squared
-    norm of a row ``(1, x)`` in the unit-scale coordinates (for the step size).
+    Returns y (float64), the feature names, the parameter scale, the mean squared norm
+    of a row ``(1, x)`` in the unit-scale coordinates (for the step size), and the
+    data's SHA-256 as ``fit_mle`` reports it (X, then y as 0/1 in X's dtype).
     """
     n_samples, n_features = X.shape
     y = check_y(y, n_samples=n_samples)
     sum_squares = np.zeros(n_features)
+    digest = ChunkedDataHash()
+    digest.start(X.shape, X.dtype)
     for start in range(0, n_samples, chunk_rows):
         chunk = check_X(X[start : start + chunk_rows], name="X")
+        digest.update(chunk)
         sum_squares += np.einsum("ij,ij->j", chunk, chunk, dtype=np.float64)
+    labels = y.astype(X.dtype)
+    digest.start(labels.shape, labels.dtype)
+    digest.update(labels)
     names = [f"x{j + 1}" for j in range(n_features)] if feature_names is None else feature_names
     scale = scale_from_sum_squares(sum_squares, n_samples)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
-    return y, check_feature_names(names, n_features), scale, mean_square_norm
+    names = check_feature_names(names, n_features)
+    return y, names, scale, mean_square_norm, digest.hexdigest()
 
 
 @entry_point
@@ -240,7 +248,7 @@ def fit_streaming(
     rate = check_positive_float(learning_rate, "learning_rate")
     tol = check_positive_float(tol, "tol")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-    y, names, scale, mean_square_norm = _check_source(X, y, feature_names, chunk_rows)
+    y, names, scale, mean_square_norm, digest = _check_source(X, y, feature_names, chunk_rows)
     n_samples, n_features = X.shape
     priors = (intercept_prior, prior)
     separation = find_separation(X, y, names, *priors)
@@ -312,7 +320,7 @@ def fit_streaming(
     bar.close()
     if path is not None:
         _save_checkpoint(path, settings, _as_json(state))
-    return _result(objective, names, state, tol, separation, start_time, seed, n_passes + 1)
+    return _result(objective, names, state, tol, separation, start_time, seed, n_passes + 1, digest)
 
 
 def _as_json(state: dict) -> dict:
@@ -322,7 +330,7 @@ def _as_json(state: dict) -> dict:
     }
 
 
-def _result(objective, names, state, tol, separation, start_time, seed, n_passes):
+def _result(objective, names, state, tol, separation, start_time, seed, n_passes, digest):
     """One full pass at the last iterate: log-likelihood, gradient, covariance."""
     X, scale, priors = objective.data.X, objective.scale, objective.priors
     n_samples = X.shape[0]
@@ -371,6 +379,6 @@ def _result(objective, names, state, tol, separation, start_time, seed, n_passes
         fit_time=time.perf_counter() - start_time,
         seed=seed,
         separation=separation,
-        data_sha256=None,
+        data_sha256=digest,
         versions=versions(),
     )

@@ -1,12 +1,14 @@
 """What makes a fresh process fast: programs kept on disk, compiled code cached, threads."""
 
+import os
+
 import jax
 import numpy as np
 import pytest
 from jax._src import compilation_cache
 
-from bayeslogreg import _programs, fit_map, sample_posterior
-from bayeslogreg._jax import COMPILATION_CACHE_ENV, use_compilation_cache
+from bayeslogreg import _jax, _programs, fit_map, sample_posterior
+from bayeslogreg._jax import COMPILATION_CACHE_ENV, prune_cache, use_compilation_cache
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _nuts_program, nuts
 from bayeslogreg.priors import Normal
@@ -74,6 +76,44 @@ def test_an_unwritable_cache_directory_warns_and_samples_without(fresh_jax_cache
     with pytest.warns(RuntimeWarning, match="cannot create the compilation cache"):
         assert use_compilation_cache() is None
     assert jax.config.jax_compilation_cache_dir is None
+
+
+def _files_aged(directory, sizes):
+    """Files of the given sizes in ``directory`` (one nested), oldest first; their paths."""
+    paths = []
+    for age, size in enumerate(sizes):
+        path = directory / ("nested" if age % 2 else "") / f"file{age}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * size)
+        os.utime(path, ns=(10**18 + age, 10**18 + age))
+        paths.append(path)
+    return paths
+
+
+def test_a_cache_past_its_bound_loses_its_oldest_files_down_to_three_quarters(tmp_path):
+    paths = _files_aged(tmp_path, [100] * 5)
+    prune_cache(tmp_path, max_bytes=500)
+    assert all(path.exists() for path in paths)
+    prune_cache(tmp_path, max_bytes=400)
+    assert [path.exists() for path in paths] == [False, False, True, True, True]
+
+
+def test_the_cache_bayeslogreg_sets_up_is_bounded(fresh_jax_cache, tmp_path):
+    paths = _files_aged(tmp_path / "jax", [100] * 4)
+    fresh_jax_cache.setattr(_jax, "CACHE_MAX_BYTES", 200)
+    fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(tmp_path / "jax"))
+    assert use_compilation_cache() == tmp_path / "jax"
+    assert [path.exists() for path in paths] == [False, False, False, True]
+
+
+def test_loading_a_kept_program_marks_it_used(cache):
+    data = simulate(200, [1.0, -0.5], seed=0)
+    fit_map(data.X, data.y, prior=Normal(0.0, 1.0))
+    (program,) = _kept(cache, "fit-newton")
+    os.utime(program, ns=(10**18, 10**18))
+    _forget_compiled_programs()
+    fit_map(data.X, data.y, prior=Normal(0.0, 1.0))
+    assert program.stat().st_mtime_ns > 10**18
 
 
 def test_fast_compiling_programs_are_cached_inside_calls_only(cache):

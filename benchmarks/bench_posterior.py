@@ -19,6 +19,9 @@ numpyro-default    a plain NumPyro model, ``NUTS()`` with its defaults (uniform(
                    initialisation, diagonal mass matrix), chains run sequentially.
 pystan-cold        PyStan 3 with the compiled model removed from httpstan's cache.
 pystan-warm        PyStan 3 with the model cache warm (chains in parallel processes).
+                   httpstan also keeps every fit made with a random seed and hands it
+                   back, without sampling, when the same model, data, seed and settings
+                   come again: its kept fits are deleted before every PyStan run.
 
 Columns: minimum bulk ESS over parameters (ArviZ, computed here from the saved draws
 so that every tool is scored alike), ESS per second of wall time, the ratio of that to
@@ -173,11 +176,16 @@ def _run_fresh(dataset: str, tool: str, seed: int, env: dict) -> tuple[float, np
         return wall, saved["draws"], json.loads(str(saved["info"]))
 
 
-def _clear_stan_model() -> None:
+def _clear_stan(model: bool) -> None:
+    """Delete httpstan's kept fits of the model, and the compiled model too if ``model``."""
     import httpstan.cache
     import httpstan.models
 
-    httpstan.cache.delete_model_directory(httpstan.models.calculate_model_name(STAN_CODE))
+    name = httpstan.models.calculate_model_name(STAN_CODE)
+    if model:
+        httpstan.cache.delete_model_directory(name)
+    else:
+        shutil.rmtree(httpstan.cache.model_directory(name) / "fits", ignore_errors=True)
 
 
 def reference(dataset: str, X, y, cache: Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -224,8 +232,8 @@ def main(argv=None) -> None:
         for tool in args.tools or DEFAULT_TOOLS[dataset]:
             if tool == "bayeslogreg-cold":
                 shutil.rmtree(jax_cache, ignore_errors=True)
-            if tool == "pystan-cold":
-                _clear_stan_model()
+            if tool.startswith("pystan"):
+                _clear_stan(model=tool == "pystan-cold")
             wall, draws, info = _run_fresh(dataset, tool, args.seed, env)
             ess = float(np.min(arviz.ess(arviz.from_dict(posterior={"t": draws}))["t"].values))
             pooled = draws.reshape(-1, draws.shape[-1])

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from bayeslogreg.diagnostics.classification import (
     _check_choice,
@@ -103,7 +103,7 @@ def _bin_ids(probs: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _wilson_interval(successes: np.ndarray, count: np.ndarray, level: float):
     """Wilson score interval for a binomial proportion, clipped against rounding."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = special.ndtri(0.5 + level / 2)
     z2 = z * z
     centre = (successes + z2 / 2) / (count + z2)
     half = z / (count + z2) * np.sqrt(successes * (count - successes) / count + z2 / 4)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from bayeslogreg.diagnostics._roc import _ascending_ranks, _auc
 from bayeslogreg.diagnostics.classification import (
@@ -195,7 +195,7 @@ def auc_ci(
         _check_delong_sizes(n_positive, n_negative)
         auc, v10, v01 = _delong_placements(y, scores)
         se = np.sqrt(_covariance(v10, v10) / n_positive + _covariance(v01, v01) / n_negative)
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = special.ndtri(0.5 + level / 2)
         lower, upper = np.clip(auc - z * se, 0, 1), np.clip(auc + z * se, 0, 1)
     else:
         n_bootstrap = _check_positive_int(n_bootstrap, "n_bootstrap", minimum=2)
@@ -266,7 +266,7 @@ def delong_test(y: ArrayLike, y_score_a: ArrayLike, y_score_b: ArrayLike) -> Del
     degenerate = se == 0
     z = np.where(difference == 0, 0.0, np.copysign(np.inf, difference))
     z = np.divide(difference, se, out=z, where=~degenerate)
-    p_value = 2 * stats.norm.sf(np.abs(z))
+    p_value = 2 * special.ndtr(-np.abs(z))
     undefined = (var_a == 0) | (var_b == 0)
     correlation = np.divide(
         cov_ab, np.sqrt(var_a * var_b), out=np.full(se.shape, np.nan), where=~undefined

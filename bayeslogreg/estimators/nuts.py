@@ -7,6 +7,7 @@ Laplace approximation, whose covariance is also the inverse mass matrix. The cha
 as compiled programs kept between processes (:mod:`._nuts_program`).
 """
 
+import functools
 import html
 import time
 import warnings
@@ -279,13 +280,24 @@ def _stack_draws(intercept: np.ndarray, coef: np.ndarray | None) -> np.ndarray:
     return np.concatenate([intercept[..., None]] + ([] if coef is None else [coef]), axis=-1)
 
 
-def _initial_points(key, map_fit: PointEstimate, num_chains: int) -> np.ndarray:
-    """One start per chain, drawn from the Laplace approximation at the MAP."""
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _chain_randomness(seed, num_chains: int, n_params: int):
+    """Draw the starts' standard normals (chains, n_params) and the chains' raw keys.
+
+    Keys are (chains, 2), from ``seed`` by ``jax.random``; all in one program (eagerly,
+    each operation would be a program of its own to load in a fresh process).
+    """
+    init_key, chains_key = jax.random.split(jax.random.key(seed))
+    normals = jax.random.normal(init_key, (num_chains, n_params))
+    return normals, jax.random.key_data(jax.random.split(chains_key, num_chains))
+
+
+def _initial_points(normals: np.ndarray, map_fit: PointEstimate) -> np.ndarray:
+    """One start per chain (a row of ``normals`` each) from the Laplace approximation."""
     cov = map_fit.cov
     if not np.isfinite(cov).all():
         cov = np.diag(np.full(len(map_fit.params), 1e-2))
-    z = np.asarray(jax.random.normal(key, (num_chains, len(map_fit.params))))
-    return map_fit.params + z @ np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov))).T
+    return map_fit.params + normals @ np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov))).T
 
 
 def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:
@@ -572,8 +584,8 @@ def sample_posterior(
         )
         _warn_if_unreliable(posterior)
         return posterior
-    init_key, mcmc_key = jax.random.split(jax.random.key(seed))
-    starts = _initial_points(init_key, map_fit, num_chains)
+    normals, key_data = _chain_randomness(seed, num_chains, len(map_fit.params))
+    starts = _initial_points(np.asarray(normals), map_fit)
     laplace = bool(np.isfinite(map_fit.cov).all())
     laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
     settings = SamplerSettings(
@@ -585,7 +597,7 @@ def sample_posterior(
         adapt_mass_matrix=not laplace if adapt_mass_matrix is None else adapt_mass_matrix,
     )
     draws, stats = run_chains(
-        mcmc_key,
+        np.asarray(key_data),
         starts,
         X,
         y,

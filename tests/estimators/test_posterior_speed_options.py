@@ -120,8 +120,9 @@ def test_fast_compiling_programs_are_cached_inside_calls_only(cache):
     threshold = jax.config.jax_persistent_cache_min_compile_time_secs
     data = simulate(50, [0.5, -1.0], seed=2)
     fit_map(data.X, data.y)
-    # Every program of a small fit compiles in well under JAX's 1 s threshold.
-    assert len(list(cache.glob("*-cache"))) > 5
+    # The fit's programs (the kept fit and its log prior) compile in well under JAX's
+    # 1 s threshold, and are cached all the same.
+    assert len(list(cache.glob("*-cache"))) >= 2
     assert jax.config.jax_persistent_cache_min_compile_time_secs == threshold
     before = set(cache.glob("*-cache"))
     jax.jit(lambda x: jax.numpy.cos(x) * 7.0)(1.0).block_until_ready()

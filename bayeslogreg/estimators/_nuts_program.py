@@ -3,10 +3,12 @@
 NumPyro's ``MCMC`` traces its sampler afresh in every process (measured on breast
 cancer, 569 x 30: 4.6 s of tracing plus 149 small programs compiled one operation at a
 time while the chains are set up), and JAX's persistent cache only saves the compile.
-Here one function runs chains from start to last draw: NumPyro's NUTS kernel
-(``numpyro.infer.hmc.hmc``) with its warm-up adaptation. It is kept on disk by
-:mod:`bayeslogreg._programs`, so a later process loads it and its compiled code (0.6 s)
-instead of tracing (6 s) and compiling (7 s).
+Here two functions run the chains: one starts them (NumPyro's NUTS kernel,
+``numpyro.infer.hmc.hmc``, initialised with its warm-up adaptation), the other runs a
+stretch of iterations from a state, called SEGMENTS times (warm-up, then draws, as the
+state counts them; a progress bar moves between calls, so the draws do not depend on
+it). Both are kept on disk by :mod:`bayeslogreg._programs`, so a later process loads
+them and their compiled code instead of tracing (6 s) and compiling (7 s).
 
 Each chain is its own program (``chain_method="parallel"``), run on as many threads as
 there are cores; a chain's draws do not depend on the thread it ran on, so the same seed
@@ -43,6 +45,9 @@ __all__ = ["CHAIN_METHODS", "FIELDS", "SamplerSettings", "run_chains"]
 CHAIN_METHODS = ("parallel", "sequential", "vectorized")
 #: What each draw records beside the position: NumPyro's names.
 FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size")
+#: A run is this many calls of a kept program per chain (group), the progress bar moving
+#: after each: the draws are the same with and without the bar.
+SEGMENTS = 20
 
 
 @dataclass(frozen=True)
@@ -66,66 +71,72 @@ def _log_posterior(z, X_t, signs, intercept_prior: Prior, prior: Prior):
     return log_prior + model.log_likelihood_sum_feature_major(z, X_t, signs)
 
 
-def _chain_group(settings: SamplerSettings, priors_treedef, tick=None):
-    """Build the program: (keys, starts, X_t, signs, inverse mass, prior leaves) -> draws...
+def _kernels(settings: SamplerSettings, priors_treedef, X_t, signs, inverse_mass, prior_leaves):
+    """NumPyro's NUTS ``(init, step)`` for this target, vectorised over chains.
 
-    ``tick(n)``, when given, is called from the compiled loop every ``n`` iterations.
+    ``init(key_data, starts)`` takes raw keys (chains, 2) and starts (chains, p + 1).
+    NumPyro's step reads settings that its init stores: init must be traced first.
     """
-    total = settings.num_warmup + settings.num_samples
-    every = max(1, total // 100)
+    intercept_prior, prior = jax.tree.unflatten(priors_treedef, prior_leaves)
 
-    def report(i):
-        if tick is not None:
-            lax.cond((i + 1) % every == 0, lambda: jax.debug.callback(tick, every), lambda: None)
+    def potential(z):
+        return -_log_posterior(z, X_t, signs, intercept_prior, prior)
 
-    def run(key_data, starts, X_t, signs, inverse_mass, prior_leaves):
-        intercept_prior, prior = jax.tree.unflatten(priors_treedef, prior_leaves)
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
 
-        def potential(z):
-            return -_log_posterior(z, X_t, signs, intercept_prior, prior)
+    def init(key, z):
+        return init_kernel(
+            z,
+            settings.num_warmup,
+            inverse_mass_matrix=inverse_mass,
+            adapt_mass_matrix=settings.adapt_mass_matrix,
+            dense_mass=settings.dense_mass,
+            target_accept_prob=settings.target_accept,
+            max_tree_depth=settings.max_tree_depth,
+            rng_key=key,
+        )
 
-        init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    return jax.vmap(init), jax.vmap(sample_kernel)
 
-        def init(key, z):
-            return init_kernel(
-                z,
-                settings.num_warmup,
-                inverse_mass_matrix=inverse_mass,
-                adapt_mass_matrix=settings.adapt_mass_matrix,
-                dense_mass=settings.dense_mass,
-                target_accept_prob=settings.target_accept,
-                max_tree_depth=settings.max_tree_depth,
-                rng_key=jax.random.wrap_key_data(key),
-            )
 
-        kernel = jax.vmap(sample_kernel)
-        state = jax.vmap(init)(key_data, starts)
+def _start_program(settings: SamplerSettings, priors_treedef):
+    """(keys, starts, X_t, signs, inverse mass, prior leaves) -> the chains' state leaves."""
 
-        def warm_up(i, s):
-            report(i)
-            return kernel(s)
+    def start(key_data, starts, *target):
+        init, _ = _kernels(settings, priors_treedef, *target)
+        return jax.tree.leaves(init(key_data, starts))
 
-        def draw(s, i):
-            report(i)
-            s = kernel(s)
+    return start
+
+
+def _steps_program(settings: SamplerSettings, priors_treedef, n_steps: int):
+    """(state leaves, keys, starts, target...) -> (state leaves, the steps' FIELDS...).
+
+    Runs ``n_steps`` iterations (warm-up ones adapt, as NumPyro's state counts them);
+    outputs are (chains, n_steps, ...): the position, then FIELDS.
+    """
+
+    def steps(state_leaves, key_data, starts, *target):
+        init, step = _kernels(settings, priors_treedef, *target)
+        # Traced for NumPyro's settings and the state's structure; its values are unused.
+        state = jax.tree.unflatten(jax.tree.structure(init(key_data, starts)), state_leaves)
+
+        def one(s, _):
+            s = step(s)
             fields = (s.diverging, s.energy, s.num_steps, s.accept_prob, s.potential_energy)
             return s, (s.z, *fields, s.adapt_state.step_size)
 
-        state = lax.fori_loop(0, settings.num_warmup, warm_up, state)
-        _, out = lax.scan(draw, state, jnp.arange(settings.num_warmup, total))
-        # (draws, chains, ...) -> (chains, draws, ...)
-        return tuple(jnp.swapaxes(x, 0, 1) for x in out)
+        state, out = lax.scan(one, state, length=n_steps)
+        # (steps, chains, ...) -> (chains, steps, ...)
+        return jax.tree.leaves(state), tuple(jnp.swapaxes(x, 0, 1) for x in out)
 
-    return run
+    return steps
 
 
-def _compiled_with_progress(settings, priors_treedef, args, bar):
-    """Compile the same program reporting to a tqdm ``bar``, afresh on every call.
-
-    JAX neither exports nor caches programs that call back into Python.
-    """
-    program = _chain_group(settings, priors_treedef, tick=lambda n: bar.update(int(n)))
-    return jax.jit(program).lower(*args).compile()
+def _segments(total: int) -> list[int]:
+    """Split ``total`` iterations into SEGMENTS calls of equal length (the last may be shorter)."""
+    length = -(-total // SEGMENTS)
+    return [length] * (total // length) + ([total % length] if total % length else [])
 
 
 def run_chains(
@@ -162,29 +173,51 @@ def run_chains(
             tuple(np.asarray(leaf, dtype=np.float64) for leaf in leaves),
         )
     )
-    # One program: all chains vectorised, or one chain (run on parallel threads or not).
+    # Programs for all chains vectorised, or for one chain (on parallel threads or not).
     chains = np.arange(num_chains)
     groups = [chains] if chain_method == "vectorized" else chains[:, None]
 
     def group_args(chains):
         return (*jax.device_put((key_data[chains], starts[chains].astype(np.float64))), *shared)
 
-    total = num_chains * (settings.num_warmup + settings.num_samples)
-    with tqdm(total=total, desc="NUTS iterations", disable=not progress_bar) as bar:
-        if progress_bar:
-            program = _compiled_with_progress(settings, treedef, group_args(groups[0]), bar)
-        else:
-            program = _programs.compiled(
-                "nuts",
-                _chain_group(settings, treedef),
-                group_args(groups[0]),
-                settings=settings,
-                cache_dir=cache_dir,
-            )
+    example = group_args(groups[0])
+    start = _programs.compiled(
+        "nuts-start",
+        _start_program(settings, treedef),
+        example,
+        settings=settings,
+        cache_dir=cache_dir,
+    )
+    example_state = start(*example)
+    lengths = _segments(settings.num_warmup + settings.num_samples)
+    steps = {
+        length: _programs.compiled(
+            "nuts-steps",
+            _steps_program(settings, treedef, length),
+            (example_state, *example),
+            settings=(settings, length),
+            cache_dir=cache_dir,
+        )
+        for length in set(lengths)
+    }
+    n_state, n_out = len(example_state), 1 + len(FIELDS)
+    with tqdm(
+        total=num_chains * sum(lengths), desc="NUTS iterations", disable=not progress_bar
+    ) as bar:
 
         def run_group(chains):
             with float64():  # x64 is thread-local
-                return [np.asarray(x) for x in program(*group_args(chains))]
+                args = group_args(chains)
+                state, parts = start(*args), []
+                for length in lengths:
+                    leaves = steps[length](state, *args)
+                    state, out = leaves[:n_state], leaves[n_state:]
+                    parts.append([np.asarray(x) for x in out])
+                    bar.update(length * len(chains))
+            return [
+                np.concatenate([part[k] for part in parts], axis=1)[:, settings.num_warmup :]
+                for k in range(n_out)
+            ]
 
         threads = min(num_chains, os.cpu_count() or 1) if chain_method == "parallel" else 1
         with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -135,7 +135,9 @@ def test_kept_programs_give_the_same_draws_and_serve_new_data(cache):
     # Traced, exported and compiled afresh (and written to disk) ...
     written = sample_posterior(data.X, data.y, **SHORT)
     programs = _kept(cache, "nuts")
-    assert len(programs) == 1, "the exported sampler was not written"
+    # One program starts the chains, one runs a stretch of 10 of the 200 iterations.
+    assert len(_kept(cache, "nuts-start")) == len(_kept(cache, "nuts-steps")) == 1
+    assert len(programs) == 2, "the exported sampler was not written"
     # ... and read back, with its compiled code, once nothing is left in memory.
     _forget_compiled_programs()
     hits = []
@@ -177,7 +179,7 @@ def test_point_fits_run_kept_programs_with_the_same_results(cache, method):
 def test_an_unreadable_kept_program_is_rebuilt(cache):
     data = simulate(60, [1.0, -0.5], seed=4)
     written = sample_posterior(data.X, data.y, **SHORT)
-    (program,) = _kept(cache, "nuts")
+    (program,) = _kept(cache, "nuts-steps")
     program.write_bytes(b"truncated")
     _forget_compiled_programs()
     read = sample_posterior(data.X, data.y, **SHORT)
@@ -185,10 +187,17 @@ def test_an_unreadable_kept_program_is_rebuilt(cache):
     assert program.stat().st_size > 1000, "the unreadable file was not replaced"
 
 
+def test_runs_are_split_into_stretches_of_equal_length():
+    assert _nuts_program._segments(1500) == [75] * 20
+    assert _nuts_program._segments(1001) == [51] * 19 + [32]
+    assert _nuts_program._segments(5) == [1] * 5
+
+
 @pytest.mark.filterwarnings("ignore::bayeslogreg.ConvergenceWarning")
 def test_draws_do_not_depend_on_the_cores_or_the_progress_bar(fresh_jax_cache, monkeypatch):
     data = simulate(80, [0.3, 1.0, -1.0], seed=6)
-    settings = {**SHORT, "num_chains": 4}
+    # 157 iterations: 19 stretches of 8 and one of 5 (two programs).
+    settings = {**SHORT, "num_chains": 4, "num_warmup": 57}
     fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, "")
     reference = sample_posterior(data.X, data.y, **settings)
     monkeypatch.setattr(_nuts_program.os, "cpu_count", lambda: 1)

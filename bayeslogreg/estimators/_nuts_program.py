@@ -180,37 +180,38 @@ def run_chains(
     def group_args(chains):
         return (*jax.device_put((key_data[chains], starts[chains].astype(np.float64))), *shared)
 
-    example = group_args(groups[0])
+    args = [group_args(chains) for chains in groups]
     start = _programs.compiled(
         "nuts-start",
         _start_program(settings, treedef),
-        example,
+        args[0],
         settings=settings,
         cache_dir=cache_dir,
     )
-    example_state = start(*example)
+    # Starting is one gradient evaluation per chain: done here, it also gives the state
+    # that shapes the steps programs.
+    states = [start(*group) for group in args]
     lengths = _segments(settings.num_warmup + settings.num_samples)
     steps = {
         length: _programs.compiled(
             "nuts-steps",
             _steps_program(settings, treedef, length),
-            (example_state, *example),
+            (states[0], *args[0]),
             settings=(settings, length),
             cache_dir=cache_dir,
         )
         for length in set(lengths)
     }
-    n_state, n_out = len(example_state), 1 + len(FIELDS)
+    n_state, n_out = len(states[0]), 1 + len(FIELDS)
     with tqdm(
         total=num_chains * sum(lengths), desc="NUTS iterations", disable=not progress_bar
     ) as bar:
 
-        def run_group(chains):
+        def run_group(index):
+            chains, state, parts = groups[index], states[index], []
             with float64():  # x64 is thread-local
-                args = group_args(chains)
-                state, parts = start(*args), []
                 for length in lengths:
-                    leaves = steps[length](state, *args)
+                    leaves = steps[length](state, *args[index])
                     state, out = leaves[:n_state], leaves[n_state:]
                     parts.append([np.asarray(x) for x in out])
                     bar.update(length * len(chains))
@@ -221,6 +222,6 @@ def run_chains(
 
         threads = min(num_chains, os.cpu_count() or 1) if chain_method == "parallel" else 1
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(run_group, groups))
+            results = list(pool.map(run_group, range(len(groups))))
     out = [np.concatenate([r[k] for r in results]) for k in range(len(results[0]))]
     return out[0], dict(zip(FIELDS, out[1:], strict=True))

@@ -147,8 +147,7 @@ def _check_source(X, y, feature_names, chunk_rows):
     names = [f"x{j + 1}" for j in range(n_features)] if feature_names is None else feature_names
     scale = scale_from_sum_squares(sum_squares, n_samples)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
-    names = check_feature_names(names, n_features)
-    return y, names, scale, mean_square_norm, digest.hexdigest()
+    return y, check_feature_names(names, n_features), scale, mean_square_norm, digest.hexdigest()
 
 
 @entry_point

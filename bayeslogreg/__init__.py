@@ -12,7 +12,7 @@ does not switch on JAX's global 64-bit mode.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bayeslogreg import datasets, distributed, priors
+from bayeslogreg import datasets, distributed, priors, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
@@ -41,4 +41,5 @@ __all__ = [
     "log_likelihood",
     "priors",
     "sample_posterior",
+    "solvers",
 ]

@@ -95,7 +95,12 @@ def _add_data_arguments(parser) -> None:
         "--intercept-prior", default="normal:10", help="intercept prior (default normal:10)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of split, optimizer, sampler")
-    parser.add_argument("--method", default="auto", help="optimizer for MLE/MAP (default auto)")
+    parser.add_argument(
+        "--solver",
+        "--method",
+        default="auto",
+        help="optimizer for MLE/MAP (default auto); --method is its former name",
+    )
     parser.add_argument(
         "--standardize", action="store_true", help="scale features by the training mean and sd"
     )
@@ -164,7 +169,7 @@ def _run_compare(args) -> int:
         standardize_features=args.standardize,
         threshold=args.threshold,
         level=args.level,
-        method=args.method,
+        solver=args.solver,
         num_chains=args.num_chains,
         num_warmup=args.num_warmup,
         num_samples=args.num_samples,
@@ -195,7 +200,7 @@ def _run_fit(args) -> int:
         prior=prior,
         intercept_prior=intercept_prior,
         seed=args.seed,
-        method=args.method,
+        solver=args.solver,
         num_chains=args.num_chains,
         num_warmup=args.num_warmup,
         num_samples=args.num_samples,

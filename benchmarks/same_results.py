@@ -142,9 +142,10 @@ def compare(before: dict, after: dict, rtol: float) -> int:
         elif old.shape != new.shape:
             rows.append((key, f"shape {old.shape} -> {new.shape}", False))
         else:
-            both_inf = np.isinf(old) & (old == new)
-            scale = np.maximum(np.abs(old), 1e-300)
-            diff = np.where(both_inf, 0.0, np.abs(old - new) / scale)
+            same = (old == new) | (np.isnan(old) & np.isnan(new))  # infinities included
+            with np.errstate(invalid="ignore"):
+                diff = np.abs(old - new) / np.maximum(np.abs(old), 1e-300)
+            diff = np.where(same, 0.0, np.where(np.isnan(diff), np.inf, diff))
             ok = old.shape == new.shape and np.nanmax(diff, initial=0.0) <= rtol
             rows.append((key, f"max rel diff {np.nanmax(diff, initial=0.0):.3g}", ok))
         failures += not ok

@@ -4,7 +4,7 @@ JAX fixes the device count and the process group when it starts, so the multi-de
 multi-process runs happen in fresh processes (tests/_distributed_worker.py) with 4 host
 CPU devices (``--xla_force_host_platform_device_count``) or 2 processes joined by
 ``jax.distributed`` on 127.0.0.1. Their results are compared here with
-``model.loglik_value_grad_hess`` and ``bayeslogreg.fit_mle/fit_map(method="newton")``
+``model.loglik_value_grad_hess`` and ``bayeslogreg.fit_mle/fit_map(solver="newton")``
 on all the rows in this process.
 
 Tolerance 1e-10 (relative; absolute where a quantity is near 0): sharding changes only
@@ -127,8 +127,8 @@ def reference():
             )
             sums[name] = {"value": float(value), "grad": np.asarray(grad), "hess": np.asarray(hess)}
     fits = {
-        "mle": bayeslogreg.fit_mle(X, y, method="newton"),
-        "map": bayeslogreg.fit_map(X, y, method="newton"),
+        "mle": bayeslogreg.fit_mle(X, y, solver="newton"),
+        "map": bayeslogreg.fit_map(X, y, solver="newton"),
     }
     return sums, fits
 

@@ -15,6 +15,7 @@ from bayeslogreg._jax import float64
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators._objective import parameter_scale
 from bayeslogreg.model import log_likelihood_rows
+from bayeslogreg.solvers import SGD, GradientAscent, Newton
 
 CI = settings(
     deadline=None,  # the first example pays for JAX compilation
@@ -66,7 +67,7 @@ def test_mle_with_features_in_wildly_different_units_matches_statsmodels(method)
     # Before the optimizers worked in unit-scale coordinates, Newton stopped at max_iter
     # with the micro-unit coefficient 1e10 times too small (and a false "singular
     # information matrix" warning), and gd never converged.
-    fit = fit_mle(X_WILD, DATA.y, method=method)
+    fit = fit_mle(X_WILD, DATA.y, solver=method)
     reference = statsmodels_mle(X_UNIT, DATA.y)  # statsmodels fails on X_WILD itself
     assert fit.converged
     assert np.isfinite(fit.params).all() and np.isfinite(fit.cov).all()
@@ -92,7 +93,7 @@ def test_gradient_descent_reports_a_badly_scaled_prior_as_not_converged():
     # A prior of sd 2.5 on a micro-unit coefficient has a curvature ~1e9 times that of
     # the data: first-order methods cannot finish, and must say so (Newton can).
     with pytest.warns(ConvergenceWarning, match="did not converge.*standardise the features"):
-        fit = fit_map(X_WILD, DATA.y, method="gd")
+        fit = fit_map(X_WILD, DATA.y, solver="gd")
     assert not fit.converged and fit.grad_norm > 1e-8
     assert np.isfinite(fit.params).all()
 
@@ -197,17 +198,17 @@ def test_float32_features_give_the_float64_fit_within_rounding(fit):
 # --- Non-convergence is reported ------------------------------------------------------------
 
 LIMITED = {
-    "newton": {"max_iter": 1},
-    "gd": {"max_iter": 1},
-    "sgd": {"epochs": 1},
-    "minibatch": {"epochs": 1},
+    "newton": Newton(max_iter=1),
+    "gd": GradientAscent(max_iter=1),
+    "sgd": SGD(epochs=1),
+    "minibatch": SGD(batch_size=32, epochs=1),
 }
 
 
 @pytest.mark.parametrize("method", list(LIMITED))
 def test_stopping_early_is_reported_as_not_converged(method):
     with pytest.warns(ConvergenceWarning) as record:
-        fit = fit_mle(DATA.X, DATA.y, method=method, **LIMITED[method])
+        fit = fit_mle(DATA.X, DATA.y, solver=LIMITED[method])
     message = str(record[0].message)
     assert "did not converge: stopped at the iteration limit" in message
     assert "standardise the features" in message

@@ -18,6 +18,7 @@ from bayeslogreg.estimators._objective import Problem, smooth_value
 from bayeslogreg.metrics import roc_auc
 from bayeslogreg.model import log_likelihood_rows, log_likelihood_sum
 from bayeslogreg.priors import Cauchy, Flat, Normal, StudentT
+from bayeslogreg.solvers import Newton
 
 # deadline=None: the first example of a test pays for JAX compilation.
 CI = settings(
@@ -120,7 +121,7 @@ perturbations = hnp.arrays(np.float64, N_FEATURES + 1, elements=st.floats(-1, 1)
 @given(features, labels, perturbations, st.integers(-7, 0))
 def test_mle_has_the_largest_log_likelihood(X, y, direction, exponent):
     X, y = non_separated(X, y)
-    fit = fit_mle(X, y, tol=1e-12)
+    fit = fit_mle(X, y, solver=Newton(tol=1e-12))
     assert fit.converged
     other = fit.params + 10.0**exponent * direction
     best = log_likelihood(X, y, fit.intercept, fit.coef)
@@ -135,9 +136,12 @@ def test_mle_has_the_largest_log_likelihood(X, y, direction, exponent):
 @given(features, labels)
 def test_map_tends_to_the_mle_as_the_prior_widens(X, y):
     X, y = non_separated(X, y)
-    mle = fit_mle(X, y, tol=1e-12)
+    mle = fit_mle(X, y, solver=Newton(tol=1e-12))
     shifts = {
-        s: fit_map(X, y, prior=Normal(0, s), intercept_prior=Flat(), tol=1e-12).params - mle.params
+        s: fit_map(
+            X, y, prior=Normal(0, s), intercept_prior=Flat(), solver=Newton(tol=1e-12)
+        ).params
+        - mle.params
         for s in (1e1, 1e2, 1e3, 1e4)
     }
     gaps = [np.abs(shift).max() for shift in shifts.values()]
@@ -156,8 +160,10 @@ def test_row_order_does_not_change_the_estimates(X, y, order):
     X, y = non_separated(X, y)
     order = np.asarray(order)
     for fit in (
-        lambda X, y: fit_mle(X, y, tol=1e-12),
-        lambda X, y: fit_map(X, y, prior=Normal(0, 1.0), intercept_prior=Flat(), tol=1e-12),
+        lambda X, y: fit_mle(X, y, solver=Newton(tol=1e-12)),
+        lambda X, y: fit_map(
+            X, y, prior=Normal(0, 1.0), intercept_prior=Flat(), solver=Newton(tol=1e-12)
+        ),
     ):
         a, b = fit(X, y), fit(X[order], y[order])
         # Only the order of the sums changes (~1e-16 relative per sum, amplified by the

@@ -8,6 +8,7 @@ from bayeslogreg import fit_map, fit_mle, log_likelihood, sample_posterior
 from bayeslogreg.datasets import simulate, train_test_split
 from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.priors import Flat, Laplace, Normal
+from bayeslogreg.solvers import LBFGS, SGD, GradientAscent, Newton
 
 GOOD = simulate(50, [1.0, -1.0], seed=3)
 X, Y = GOOD.X, GOOD.y
@@ -73,22 +74,49 @@ def test_bad_feature_names(names, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "bfgs"}, r"method must be one of \['auto', 'gd', 'lbfgs'"),
-        ({"tol": 0}, "tol must be a positive finite number"),
-        ({"tol": -1e-3}, "tol must be a positive finite number"),
-        ({"max_iter": 0}, "max_iter must be a positive integer"),
-        ({"max_iter": 2.5}, "max_iter must be a positive integer"),
-        ({"method": "minibatch", "batch_size": 0}, "batch_size must be a positive integer"),
-        ({"method": "sgd", "epochs": -3}, "epochs must be a positive integer"),
-        ({"method": "sgd", "learning_rate": -0.1}, "learning_rate must be a positive"),
-        ({"method": "sgd", "batch_size": 8}, "use 'minibatch' for batches"),
-        ({"method": "newton", "batch_size": 8}, r"\['batch_size'\] apply only to method='sgd'"),
-        ({"method": "lbfgs", "epochs": 8}, r"\['epochs'\] apply only"),
+        ({"solver": "bfgs"}, r"solver must be one of \['auto', 'gd', 'lbfgs'"),
+        ({"solver": 3}, "solver must be a solver from bayeslogreg.solvers"),
         ({"init": [0.0, 1.0]}, r"init must be a finite array of shape \(3,\)"),
         ({"init": [0.0, np.nan, 1.0]}, "init must be a finite array"),
     ],
 )
 def test_bad_optimizer_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit_mle(X, Y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Newton(tol=0), "tol must be a positive finite number"),
+        (lambda: Newton(tol=-1e-3), "tol must be a positive finite number"),
+        (lambda: Newton(max_iter=0), "max_iter must be a positive integer"),
+        (lambda: GradientAscent(max_iter=2.5), "max_iter must be a positive integer"),
+        (lambda: LBFGS(memory_size=0), "memory_size must be a positive integer"),
+        (lambda: SGD(batch_size=0), "batch_size must be a positive integer"),
+        (lambda: SGD(epochs=-3), "epochs must be a positive integer"),
+        (lambda: SGD(learning_rate=-0.1), "learning_rate must be a positive"),
+        (lambda: SGD(average="no"), "average must be True or False"),
+    ],
+)
+def test_bad_solver_options_are_refused_when_the_solver_is_built(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"method": "newton", "batch_size": 8},
+            r"\['batch_size'\] do not apply to solver 'newton'",
+        ),
+        ({"method": "lbfgs", "epochs": 8}, r"\['epochs'\] do not apply to solver 'lbfgs'"),
+        ({"tol": 1e-6, "solver": Newton()}, r"give \['tol'\] in the solver object"),
+        ({"method": "gd", "solver": "newton"}, "pass the solver once"),
+    ],
+)
+def test_deprecated_optimizer_keywords_that_do_not_apply_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         fit_mle(X, Y, **kwargs)
 
@@ -100,7 +128,7 @@ def test_bad_optimizer_settings(kwargs, message):
         ({"intercept_prior": "normal"}, "intercept_prior must be a prior"),
         ({"prior": Normal(0, [1.0, 2.0, 3.0])}, "3 values of 'scale' but coef has 2 entries"),
         ({"intercept_prior": Normal(0, [1.0, 2.0])}, "but the intercept has 1 entries"),
-        ({"prior": Laplace(0, 1), "method": "lbfgs"}, "method='lbfgs' needs a smooth objective"),
+        ({"prior": Laplace(0, 1), "solver": "lbfgs"}, "solver 'lbfgs' needs a smooth objective"),
     ],
 )
 def test_bad_map_settings(kwargs, message):

@@ -130,6 +130,11 @@ def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_sam
     return jnp.concatenate(weights) / n_samples, jnp.concatenate(centres)
 
 
+def soft_threshold(x, threshold):
+    """``sign(x) max(|x| - threshold, 0)``: the proximal map of ``threshold |x|``."""
+    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
+
+
 def l1_penalty(params, weights, centres):
     """Evaluate the L1 part ``sum_j w_j |params_j - c_j|``."""
     return jnp.sum(weights * jnp.abs(params - centres))
@@ -174,3 +179,124 @@ def optimality(params, grad, weights, centres):
     at_kink = (params == centres) & (weights > 0)
     away = jnp.abs(grad + weights * jnp.sign(params - centres))
     return jnp.max(jnp.where(at_kink, jnp.maximum(jnp.abs(grad) - weights, 0.0), away))
+
+
+class ScaledObjective(NamedTuple):
+    """``f`` of ``problem`` (data on the device) as a function of ``z = params * scale``.
+
+    ``scale`` holds powers of two, so ``z / scale`` is exact: values are those at
+    ``params``, gradients those in ``params`` divided by ``scale``, Hessians divided by
+    ``outer(scale, scale)``, and the L1 part ``w |params - c|`` is
+    ``(w / scale) |z - c * scale|``.
+    """
+
+    problem: Problem
+    scale: jax.Array
+
+    @classmethod
+    def of(cls, problem: Problem, n_params: int) -> "ScaledObjective":
+        """Build the objective of ``problem``, with unit scale where it has none."""
+        scale = jnp.ones(n_params) if problem.scale is None else problem.scale
+        return cls(problem, scale)
+
+    def value(self, z):
+        """``f`` at ``z``."""
+        return smooth_value(z / self.scale, self.problem)
+
+    def value_and_grad(self, z):
+        """``f`` and its gradient in ``z``, by autodiff."""
+        value, grad = smooth_value_and_grad(z / self.scale, self.problem)
+        return value, grad / self.scale
+
+    def value_grad_hess(self, z):
+        """``f``, its gradient and its Hessian in ``z``."""
+        value, grad, hess = smooth_value_grad_hess(z / self.scale, self.problem)
+        return value, grad / self.scale, hess / jnp.outer(self.scale, self.scale)
+
+    def batch_value_and_grad(self, z, X_batch, y_batch):
+        """Unbiased estimate of ``f`` and its gradient in ``z`` from a batch of rows."""
+        value, grad = batch_value_and_grad(z / self.scale, X_batch, y_batch, self.problem)
+        return value, grad / self.scale
+
+    def l1_weights(self):
+        """Weights and centres of the L1 part in ``z``."""
+        weights, centres = l1_weights(self.problem, self.scale.shape[0])
+        return weights / self.scale, centres * self.scale
+
+
+@jax.jit
+def _prior_value_grad_hess(params, intercept_prior: Prior, prior: Prior):
+    value, grad = jax.value_and_grad(priors_smooth_log_density)(params, intercept_prior, prior)
+    return value, grad, jax.hessian(priors_smooth_log_density)(params, intercept_prior, prior)
+
+
+_smooth_log_prior = jax.jit(priors_smooth_log_density)
+_l1_weights = jax.jit(priors_l1_weights, static_argnums=2)
+
+
+class HostObjective:
+    """``f`` in ``z = params * scale`` over a data source the host drives pass by pass.
+
+    ``source`` offers the log-likelihood summed over its rows, alone
+    (``loglik(params)``), with its gradient (``loglik_grad``) or with its gradient and
+    Hessian (``loglik_grad_hess``), as NumPy values, and ``n_samples``, the number of
+    rows it stands for: row chunks of a memory map
+    (:class:`~bayeslogreg.estimators._chunked.ChunkedData`) or rows sharded over
+    devices and processes. The prior's terms are added here, on the host.
+    """
+
+    def __init__(self, source, intercept_prior: Prior, prior: Prior, scale):
+        self.source, self.scale = source, np.asarray(scale, dtype=np.float64)
+        self.priors = (intercept_prior, prior)
+        #: Log-likelihood at the point of the last evaluation with the Hessian.
+        self.last_loglik = np.nan
+
+    @property
+    def has_l1(self) -> bool:
+        """Whether a prior is Laplace, so that F has an L1 part."""
+        return any(isinstance(prior, Laplace) for prior in self.priors)
+
+    def l1_weights(self):
+        """Weights and centres (each (p + 1,)) of the L1 part in ``z``, as NumPy arrays."""
+        weights, centres = _l1_weights(*self.priors, len(self.scale), self.source.n_samples)
+        return np.asarray(weights) / self.scale, np.asarray(centres) * self.scale
+
+    def evaluate(self, z, request: int):
+        """``(value, grad, hess)`` of ``f`` at ``z``: what ``request`` asks, zeros for the rest.
+
+        ``request`` is 0 (value), 1 (value and gradient) or 2 (all three), as
+        :mod:`~bayeslogreg.estimators._newton` asks.
+        """
+        n_params = len(self.scale)
+        if request == 0:
+            return self.value(z), np.zeros(n_params), np.zeros((n_params, n_params))
+        if request == 1:
+            return (*self.value_grad(z), np.zeros((n_params, n_params)))
+        return self.value_grad_hess(z)
+
+    def value(self, z) -> float:
+        """``f`` at ``z`` (one pass)."""
+        params = z / self.scale
+        loglik = self.source.loglik(params)
+        return -(loglik + float(_smooth_log_prior(params, *self.priors))) / self.source.n_samples
+
+    def value_grad(self, z):
+        """``f`` and its gradient in ``z`` (one pass, no Hessian)."""
+        params = z / self.scale
+        loglik, grad = self.source.loglik_grad(params)
+        prior_value, prior_grad, _ = _prior_value_grad_hess(params, *self.priors)
+        n = self.source.n_samples
+        value = -(loglik + float(prior_value)) / n
+        return value, -(grad + np.asarray(prior_grad)) / n / self.scale
+
+    def value_grad_hess(self, z):
+        """``f``, its gradient and its Hessian in ``z`` (one pass)."""
+        params = z / self.scale
+        loglik, grad, hess = self.source.loglik_grad_hess(params)
+        prior_value, prior_grad, prior_hess = _prior_value_grad_hess(params, *self.priors)
+        self.last_loglik = float(loglik)
+        n = self.source.n_samples
+        value = -(loglik + float(prior_value)) / n
+        grad = -(grad + np.asarray(prior_grad)) / n / self.scale
+        hess = -(hess + np.asarray(prior_hess)) / n / np.outer(self.scale, self.scale)
+        return value, grad, hess

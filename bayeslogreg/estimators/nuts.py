@@ -35,11 +35,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import CHAIN_METHODS, SamplerSettings, run_chains
-from bayeslogreg.estimators.point import (
-    PointEstimate,
-    find_unidentified,
-    fit_map,
-)
+from bayeslogreg.estimators.point import PointEstimate, find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Normal, Prior
 
@@ -560,7 +556,7 @@ def sample_posterior(
         # The MAP fit runs the separation check; its warning becomes the error below.
         warnings.simplefilter("ignore", SeparationWarning)
         map_fit = fit_map(
-            X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, method="newton"
+            X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, solver="newton"
         )
     if map_fit.separation is not None:
         raise ValueError(

@@ -9,16 +9,18 @@ of ``batch_size`` rows, each step using the batch's gradient at the parameters m
 gradient at the snapshot plus the full one. That estimate's noise vanishes at the
 optimum, so a constant step converges to the full-batch optimum itself (linearly),
 where plain stochastic ascent stalls at a noise floor. All batches of a chunk run in one
-jitted ``lax.scan``. The state after each chunk is everything the run needs, so it can
-be checkpointed to a file and resumed with the same result as an uninterrupted run.
+jitted ``lax.scan``. The run is a :class:`StreamingState` (a NamedTuple) changed only
+by pure functions (:func:`init_state`, :func:`start_epoch`, :func:`chunk_step`,
+:func:`end_epoch`); the state after each chunk is everything the run needs, so it is
+the checkpoint, and a resumed run gives the same result as an uninterrupted one.
 """
 
 import json
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,33 +30,68 @@ from tqdm.auto import tqdm
 from bayeslogreg import model
 from bayeslogreg._io import atomic_write_text
 from bayeslogreg._jax import entry_point
-from bayeslogreg._provenance import ChunkedDataHash, versions
+from bayeslogreg._provenance import ChunkedDataHash
 from bayeslogreg._validation import (
-    INTERCEPT_NAME,
     check_feature_names,
     check_positive_float,
     check_positive_int,
     check_X,
     check_y,
 )
-from bayeslogreg.estimators import _chunked
+from bayeslogreg.estimators._chunked import ChunkedData
 from bayeslogreg.estimators._objective import (
+    HostObjective,
     priors_smooth_log_density,
     scale_from_sum_squares,
 )
-from bayeslogreg.estimators.point import (
-    PointEstimate,
-    _covariance,
-    _initial_params,
-    find_separation,
-)
-from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
+from bayeslogreg.estimators._optimizer import OptimizeResult, next_status
+from bayeslogreg.estimators._point_estimate import PointEstimate, build
+from bayeslogreg.estimators.point import find_separation, initial_params
 from bayeslogreg.priors import Flat, Laplace, Prior
 
-__all__ = ["fit_streaming"]
+__all__ = [
+    "StreamingState",
+    "chunk_step",
+    "end_epoch",
+    "fit_streaming",
+    "init_state",
+    "start_epoch",
+]
 
 _FORMAT = "bayeslogreg-streaming-checkpoint"
 _VERSION = 2
+#: What fit_streaming's result says when it did not converge.
+_REMEDY = "Increase epochs, or lower learning_rate if the history does not rise."
+
+
+class StreamingState(NamedTuple):
+    """Where a streaming run is: the whole of what a checkpoint holds.
+
+    z : (p + 1,) the iterate, in unit-scale coordinates; snapshot : (p + 1,) SVRG's
+    snapshot and full_grad : (p + 1,) the full per-row gradient there; epoch : epochs
+    finished; chunk : chunks of the current epoch done; step : stochastic steps taken;
+    history : ``f`` at the start of each epoch begun.
+    """
+
+    z: np.ndarray
+    snapshot: np.ndarray
+    full_grad: np.ndarray
+    epoch: int
+    chunk: int
+    step: int
+    history: tuple[float, ...]
+
+
+class StreamingSettings(NamedTuple):
+    """What a run fixes; a checkpoint resumes only a run with the same."""
+
+    n_samples: int
+    n_features: int
+    batch_size: int
+    chunk_rows: int
+    learning_rate: float
+    seed: int
+    priors: tuple[str, str]
 
 
 def _batch_grad(z, X, y, scale, n_samples, priors):
@@ -81,46 +118,105 @@ def _chunk_steps(z, X_batches, y_batches, snapshot, full_grad, scale, n_samples,
     return jax.lax.scan(step, z, (X_batches, y_batches))[0]
 
 
-def _settings(n_samples, n_features, batch_size, chunk_rows, rate, seed, priors) -> dict:
-    return {
-        "n_samples": n_samples,
-        "n_features": n_features,
-        "batch_size": batch_size,
-        "chunk_rows": chunk_rows,
-        "learning_rate": rate,
-        "seed": seed,
-        "priors": [repr(prior) for prior in priors],
+def init_state(z0) -> StreamingState:
+    """Return the state of a run that has not begun, at ``z0`` (unit-scale coordinates)."""
+    z0 = np.asarray(z0, dtype=np.float64)
+    return StreamingState(z0, z0, np.zeros_like(z0), 0, 0, 0, ())
+
+
+def start_epoch(state: StreamingState, value: float, full_grad) -> StreamingState:
+    """Record ``f`` at the epoch's start and take the iterate as SVRG's snapshot."""
+    history = state.history
+    if len(history) == state.epoch:  # not yet recorded (a resumed run may have it)
+        history = (*history, float(value))
+    return state._replace(snapshot=state.z, full_grad=np.asarray(full_grad), history=history)
+
+
+def _chunk_order(settings: StreamingSettings, epoch: int, n_chunks: int) -> np.ndarray:
+    return np.random.default_rng([settings.seed, epoch]).permutation(n_chunks)
+
+
+def chunk_step(state: StreamingState, X, y, scale, step_size, settings, priors) -> StreamingState:
+    """Take the SVRG steps of the epoch's next chunk (in the epoch's seeded chunk order).
+
+    The chunk's rows are visited in a seeded random order in batches of
+    ``settings.batch_size``; rows left over are visited in other epochs.
+    """
+    chunk_rows, n_samples = settings.chunk_rows, settings.n_samples
+    index = int(_chunk_order(settings, state.epoch, math.ceil(n_samples / chunk_rows))[state.chunk])
+    rows = slice(index * chunk_rows, min((index + 1) * chunk_rows, n_samples))
+    X_chunk, y_chunk = np.asarray(X[rows]), y[rows]
+    perm = np.random.default_rng([settings.seed, state.epoch, index]).permutation(len(y_chunk))
+    n_batches = len(y_chunk) // settings.batch_size
+    if not n_batches:
+        return state._replace(chunk=state.chunk + 1)
+    used = perm[: n_batches * settings.batch_size]
+    z = _chunk_steps(
+        state.z,
+        X_chunk[used].reshape(n_batches, settings.batch_size, settings.n_features),
+        y_chunk[used].reshape(n_batches, settings.batch_size),
+        state.snapshot,
+        state.full_grad,
+        jnp.asarray(scale),
+        n_samples,
+        priors,
+        step_size,
+    )
+    return state._replace(z=np.asarray(z), chunk=state.chunk + 1, step=state.step + n_batches)
+
+
+def end_epoch(state: StreamingState) -> StreamingState:
+    """Begin the next epoch."""
+    return state._replace(epoch=state.epoch + 1, chunk=0)
+
+
+def _save_checkpoint(path: Path, settings: StreamingSettings, state: StreamingState) -> None:
+    fields = {
+        name: value.tolist() if isinstance(value, np.ndarray) else value
+        for name, value in state._asdict().items()
     }
-
-
-def _save_checkpoint(path: Path, settings: dict, state: dict) -> None:
-    document = {"format": _FORMAT, "version": _VERSION, "settings": settings, "state": state}
+    fields["history"] = list(state.history)
+    document = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "settings": _settings_json(settings),
+        "state": fields,
+    }
     atomic_write_text(path, json.dumps(document) + "\n")
 
 
-def _load_checkpoint(path: Path, settings: dict) -> dict:
+def _settings_json(settings: StreamingSettings) -> dict:
+    return {**settings._asdict(), "priors": list(settings.priors)}
+
+
+def _load_checkpoint(path: Path, settings: StreamingSettings) -> StreamingState:
     try:
         document = json.loads(path.read_text())
         if document.get("format") != _FORMAT or document.get("version") != _VERSION:
             raise ValueError("not a checkpoint of this version")
-        state = document["state"]
-        n_params = settings["n_features"] + 1
-        for key in ("z", "snapshot", "full_grad"):
-            state[key] = np.asarray(state[key], dtype=np.float64)
-            if state[key].shape != (n_params,):
-                raise ValueError(f"{key} has the wrong shape")
-        state["history"] = [float(v) for v in state["history"]]
-        for key in ("epoch", "chunk", "step"):
-            state[key] = int(state[key])
+        fields = document["state"]
+        vectors = {}
+        for name in ("z", "snapshot", "full_grad"):
+            vectors[name] = np.asarray(fields[name], dtype=np.float64)
+            if vectors[name].shape != (settings.n_features + 1,):
+                raise ValueError(f"{name} has the wrong shape")
+        state = StreamingState(
+            **vectors,
+            epoch=int(fields["epoch"]),
+            chunk=int(fields["chunk"]),
+            step=int(fields["step"]),
+            history=tuple(float(value) for value in fields["history"]),
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(
             f"{path} is not a readable fit_streaming checkpoint ({error}); delete it or pass "
             "another checkpoint path to start afresh."
         ) from None
-    if document["settings"] != settings:
+    if document["settings"] != _settings_json(settings):
         raise ValueError(
             f"{path} was written by a run with other settings ({document['settings']}); "
-            f"this run has {settings}. Delete it or pass another checkpoint path."
+            f"this run has {_settings_json(settings)}. Delete it or pass another checkpoint "
+            "path."
         )
     return state
 
@@ -237,9 +333,11 @@ def fit_streaming(
             "X must be a 2-D float32/float64 array or memory map (np.load(path, "
             f"mmap_mode='r')); got {type(X).__name__}."
         )
-    prior = Flat() if prior is None else prior
-    intercept_prior = Flat() if intercept_prior is None else intercept_prior
-    if isinstance(prior, Laplace) or isinstance(intercept_prior, Laplace):
+    priors = (
+        Flat() if intercept_prior is None else intercept_prior,
+        Flat() if prior is None else prior,
+    )
+    if any(isinstance(part, Laplace) for part in priors):
         raise ValueError("fit_streaming needs smooth priors; use fit_map for Laplace priors.")
     epochs = check_positive_int(epochs, "epochs")
     chunk_rows = check_positive_int(chunk_rows, "chunk_rows")
@@ -249,135 +347,78 @@ def fit_streaming(
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     y, names, scale, mean_square_norm, digest = _check_source(X, y, feature_names, chunk_rows)
     n_samples, n_features = X.shape
-    priors = (intercept_prior, prior)
     separation = find_separation(X, y, names, *priors)
     n_chunks = math.ceil(n_samples / chunk_rows)
-    settings = _settings(n_samples, n_features, batch_size, chunk_rows, rate, seed, priors)
+    settings = StreamingSettings(
+        n_samples, n_features, batch_size, chunk_rows, rate, seed, tuple(map(repr, priors))
+    )
     path = None if checkpoint is None else Path(checkpoint)
     if path is not None and path.exists():
         state = _load_checkpoint(path, settings)
     else:
-        z0 = _initial_params(None, float(np.mean(y)), n_features + 1) * scale
-        state = {
-            "z": z0,
-            "snapshot": z0,
-            "full_grad": np.zeros_like(z0),
-            "epoch": 0,
-            "chunk": 0,
-            "step": 0,
-            "history": [],
-        }
+        state = init_state(initial_params(None, float(np.mean(y)), n_features + 1) * scale)
     step_size = rate / (0.25 * mean_square_norm)
-    objective = _chunked._Objective(_chunked.ChunkedData(X, y), *priors, scale)
-    scale_j = jnp.asarray(scale)
-    bar = tqdm(
+    objective = HostObjective(ChunkedData(X, y), *priors, scale)
+    last_saved, n_passes = state.step, 0
+    with tqdm(
         total=epochs * n_chunks,
-        initial=min(state["epoch"] * n_chunks + state["chunk"], epochs * n_chunks),
+        initial=min(state.epoch * n_chunks + state.chunk, epochs * n_chunks),
         disable=not progress,
         file=sys.stderr,
         desc="fit_streaming",
-    )
-    last_saved, n_passes = state["step"], 0
-    while state["epoch"] < epochs:
-        if state["chunk"] == 0:  # a new epoch: the full gradient at the snapshot
-            value, full_grad = objective.value_grad(state["z"])
+    ) as bar:
+        while state.epoch < epochs:
+            if state.chunk == 0:  # a new epoch: the full gradient at the snapshot
+                value, full_grad = objective.value_grad(state.z)
+                n_passes += 1
+                state = start_epoch(state, value, full_grad)
+                if np.max(np.abs(full_grad)) <= tol:  # smooth priors: the gradient is all
+                    break
+            while state.chunk < n_chunks:
+                state = chunk_step(state, X, y, scale, step_size, settings, priors)
+                bar.update(1)
+                if path is not None and state.step - last_saved >= checkpoint_every:
+                    _save_checkpoint(path, settings, state)
+                    last_saved = state.step
             n_passes += 1
-            if len(state["history"]) == state["epoch"]:
-                state["history"].append(value)
-            if np.max(np.abs(full_grad)) <= tol:  # smooth priors: the gradient is all
-                break
-            state.update(snapshot=state["z"], full_grad=full_grad)
-        order = np.random.default_rng([seed, state["epoch"]]).permutation(n_chunks)
-        while state["chunk"] < n_chunks:
-            index = int(order[state["chunk"]])
-            rows = slice(index * chunk_rows, min((index + 1) * chunk_rows, n_samples))
-            X_chunk, y_chunk = np.asarray(X[rows]), y[rows]
-            perm = np.random.default_rng([seed, state["epoch"], index]).permutation(len(y_chunk))
-            n_batches = len(y_chunk) // batch_size
-            used = perm[: n_batches * batch_size]
-            if n_batches:
-                z = _chunk_steps(
-                    state["z"],
-                    X_chunk[used].reshape(n_batches, batch_size, n_features),
-                    y_chunk[used].reshape(n_batches, batch_size),
-                    state["snapshot"],
-                    state["full_grad"],
-                    scale_j,
-                    n_samples,
-                    priors,
-                    step_size,
-                )
-                state.update(z=np.asarray(z), step=state["step"] + n_batches)
-            state["chunk"] += 1
-            bar.update(1)
-            if path is not None and state["step"] - last_saved >= checkpoint_every:
-                _save_checkpoint(path, settings, _as_json(state))
-                last_saved = state["step"]
-        n_passes += 1
-        state["epoch"] += 1
-        state["chunk"] = 0
-    bar.close()
+            state = end_epoch(state)
     if path is not None:
-        _save_checkpoint(path, settings, _as_json(state))
+        _save_checkpoint(path, settings, state)
     return _result(objective, names, state, tol, separation, start_time, seed, n_passes + 1, digest)
-
-
-def _as_json(state: dict) -> dict:
-    return {
-        key: value.tolist() if isinstance(value, np.ndarray) else value
-        for key, value in state.items()
-    }
 
 
 def _result(objective, names, state, tol, separation, start_time, seed, n_passes, digest):
     """One full pass at the last iterate: log-likelihood, gradient, covariance."""
-    X, scale, priors = objective.data.X, objective.scale, objective.priors
-    n_samples = X.shape[0]
-    _, grad_z, hess_z = objective.value_grad_hess(state["z"])
-    loglik, params = objective.last_loglik, state["z"] / scale
-    log_prior = float(_chunked._prior_value(params, *priors))
+    X, scale, priors = objective.source.X, objective.scale, objective.priors
+    value, grad_z, hess_z = objective.value_grad_hess(state.z)
     grad_norm = float(np.max(np.abs(grad_z)))  # smooth priors: the gradient is all
-    param_names = (INTERCEPT_NAME, *names)
-    # Inverted in unit-scale coordinates, as fit_mle does; the columns shown to the
-    # singular-matrix warning are those of the first 100k rows (X may not fit in memory).
-    cov = _covariance(n_samples * hess_z, param_names, X[: min(n_samples, 100_000)])
-    cov = cov / np.outer(scale, scale)
-    converged = grad_norm <= tol and separation is None
-    estimator = "map" if any(prior.is_proper for prior in priors) else "mle"
-    if separation is not None:
-        message = f"{separation}: the estimate does not exist (see fit_mle)."
-        warnings.warn(message, SeparationWarning, stacklevel=4)
-    elif not converged:
-        message = f"largest gradient entry {grad_norm:.3g} > tol {tol:g}"
-        warnings.warn(
-            f"fit_streaming did not converge: {message} after {state['epoch']} epochs. "
-            "Increase epochs, or lower learning_rate if the history does not rise.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    else:
-        message = "converged"
-    history = -n_samples * np.asarray(state["history"])
-    return PointEstimate(
-        estimator=estimator,
-        method="streaming",
-        params=params,
-        cov=cov,
-        feature_names=names,
-        log_likelihood=float(loglik),
-        log_posterior=float(loglik + log_prior) if estimator == "map" else None,
-        converged=converged,
-        n_iter=state["epoch"],
+    outcome = OptimizeResult(
+        params=state.z / scale,
+        value=value,
+        optimality=grad_norm,
+        n_iter=state.epoch,
         n_passes=n_passes,
-        grad_norm=grad_norm,
-        history=history,
-        message=message,
-        prior=priors[1],
-        intercept_prior=priors[0],
-        n_samples=n_samples,
-        fit_time=time.perf_counter() - start_time,
-        seed=seed,
+        status=next_status(state.epoch, value, grad_norm, tol, state.epoch),
+        history=np.asarray(state.history),
+    )
+    return build(
+        estimator="map" if any(prior.is_proper for prior in priors) else "mle",
+        method="streaming",
+        outcome=outcome,
+        hess=hess_z * np.outer(scale, scale),
+        log_likelihood=objective.last_loglik,
+        n_rows=X.shape[0],
+        scale=scale,
+        feature_names=names,
+        priors=priors,
+        # The columns shown to the singular-matrix warning are those of the first 100k
+        # rows: X may not fit in memory.
+        X_sample=X[: min(X.shape[0], 100_000)],
         separation=separation,
+        tol=tol,
+        iteration_unit="epochs",
+        remedy=_REMEDY,
+        seed=seed,
+        start_time=start_time,
         data_sha256=digest,
-        versions=versions(),
     )

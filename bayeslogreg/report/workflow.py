@@ -44,14 +44,14 @@ def fit_one(
     prior: Prior,
     intercept_prior: Prior,
     seed: int = 0,
-    method: str = "auto",
+    solver="auto",
     num_chains: int = 4,
     num_warmup: int = 1000,
     num_samples: int = 1000,
 ):
     """Fit one estimator ("mle", "map" or "nuts") with the report's settings."""
     if estimator == "mle":
-        return fit_mle(X, y, feature_names=feature_names, method=method, seed=seed)
+        return fit_mle(X, y, feature_names=feature_names, solver=solver, seed=seed)
     if estimator == "map":
         return fit_map(
             X,
@@ -59,7 +59,7 @@ def fit_one(
             prior=prior,
             intercept_prior=intercept_prior,
             feature_names=feature_names,
-            method=method,
+            solver=solver,
             seed=seed,
         )
     if estimator == "nuts":
@@ -88,7 +88,7 @@ def compare_estimators(
     standardize_features: bool = False,
     threshold: float = 0.5,
     level: float = 0.95,
-    method: str = "auto",
+    solver="auto",
     num_chains: int = 4,
     num_warmup: int = 1000,
     num_samples: int = 1000,
@@ -124,7 +124,7 @@ def compare_estimators(
             prior=prior,
             intercept_prior=intercept_prior,
             seed=seed,
-            method=method,
+            solver=solver,
             num_chains=num_chains,
             num_warmup=num_warmup,
             num_samples=num_samples,

@@ -12,10 +12,12 @@ from bayeslogreg._provenance import data_hash
 from bayeslogreg._validation import check_X, check_y
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _chunked
-from bayeslogreg.estimators._ascent import CONVERGED
-from bayeslogreg.estimators._objective import parameter_scale
+from bayeslogreg.estimators._newton import minimize_on_host
+from bayeslogreg.estimators._objective import HostObjective, parameter_scale
+from bayeslogreg.estimators._optimizer import CONVERGED
 from bayeslogreg.exceptions import SeparationWarning
 from bayeslogreg.priors import Cauchy, Flat, Laplace, Normal
+from bayeslogreg.solvers import Newton
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_memmap_input_is_accepted(data, chunked, tmp_path):
 def test_chunked_separation_and_iteration_limit(chunked):
     X = np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])
     with pytest.warns(SeparationWarning):
-        fit = fit_mle(X, [0, 0, 0, 1, 1, 1], max_iter=5)
+        fit = fit_mle(X, [0, 0, 0, 1, 1, 1], solver=Newton(max_iter=5))
     assert not fit.converged and fit.n_iter == 5
 
 
@@ -164,10 +166,11 @@ def test_newton_from_a_poor_hessian_guess_reaches_the_exact_newton_optimum(data,
     chunks = _chunked.ChunkedData(X, y, 700)
     scale = parameter_scale(X)
     start = np.zeros(X.shape[1] + 1)
+    objective = HostObjective(chunks, Flat(), Flat(), scale)
     with float64():
-        exact = _chunked.newton(chunks, Flat(), Flat(), scale, start, 1e-10, 100)
+        exact, exact_hess = minimize_on_host(objective, start, 1e-10, 100)
         hess0 = -hess_factor * chunks.loglik_grad_hess(start)[2] / len(y)  # f = -loglik / n
-        guessed = _chunked.newton(chunks, Flat(), Flat(), scale, start, 1e-10, 100, hess0)
-    assert guessed.result.status == exact.result.status == CONVERGED
-    np.testing.assert_allclose(guessed.result.params, exact.result.params, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(guessed.hess, exact.hess, rtol=1e-8)
+        guessed, guessed_hess = minimize_on_host(objective, start, 1e-10, 100, hess0)
+    assert guessed.status == exact.status == CONVERGED
+    np.testing.assert_allclose(guessed.params, exact.params, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(guessed_hess, exact_hess, rtol=1e-8)

@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from bayeslogreg import ConvergenceWarning, fit_map, fit_mle
 from bayeslogreg.datasets import simulate
 from bayeslogreg.priors import Cauchy, Flat, Laplace, Normal, StudentT
+from bayeslogreg.solvers import SGD, GradientAscent
 
 FULL_BATCH = ["newton", "lbfgs", "gd"]
 
@@ -26,7 +27,7 @@ def spector():
 
 @pytest.mark.parametrize("method", FULL_BATCH)
 def test_mle_matches_statsmodels_on_simulated_data(well_posed, method):
-    fit = fit_mle(well_posed.X, well_posed.y, method=method)
+    fit = fit_mle(well_posed.X, well_posed.y, solver=method)
     reference = statsmodels_fit(well_posed.X, well_posed.y)
     assert fit.converged
     # The issue's bar: coefficients to 1e-6 relative, standard errors to 1e-5. Both fits
@@ -55,7 +56,7 @@ def test_mle_matches_statsmodels_on_spector_data():
 @pytest.mark.parametrize("method", FULL_BATCH)
 def test_normal_prior_map_matches_sklearn_l2(well_posed, scale, method):
     X, y = well_posed.X, well_posed.y
-    fit = fit_map(X, y, prior=Normal(0, scale), intercept_prior=Flat(), method=method)
+    fit = fit_map(X, y, prior=Normal(0, scale), intercept_prior=Flat(), solver=method)
     reference = LogisticRegression(C=scale**2, tol=1e-12, max_iter=10_000).fit(X, y)
     expected = np.r_[reference.intercept_, reference.coef_.ravel()]
     # Issue bar 1e-5; both optimizers stop within ~1e-8 of the common optimum.
@@ -66,7 +67,7 @@ def test_normal_prior_map_matches_sklearn_l2(well_posed, scale, method):
 @pytest.mark.parametrize("method", ["newton", "gd"])
 def test_laplace_prior_map_matches_sklearn_l1(well_posed, scale, method):
     X, y = well_posed.X, well_posed.y
-    fit = fit_map(X, y, prior=Laplace(0, scale), intercept_prior=Flat(), method=method)
+    fit = fit_map(X, y, prior=Laplace(0, scale), intercept_prior=Flat(), solver=method)
     reference = LogisticRegression(
         C=scale, l1_ratio=1.0, solver="saga", tol=1e-12, max_iter=100_000
     ).fit(X, y)
@@ -88,8 +89,8 @@ def test_laplace_prior_sets_the_null_coefficient_exactly_to_zero(well_posed):
 def test_full_batch_methods_reach_the_newton_optimum(well_posed, prior, method):
     if method == "lbfgs" and isinstance(prior, Laplace):
         pytest.skip("lbfgs refuses the non-smooth Laplace prior")
-    newton = fit_map(well_posed.X, well_posed.y, prior=prior, method="newton")
-    other = fit_map(well_posed.X, well_posed.y, prior=prior, method=method)
+    newton = fit_map(well_posed.X, well_posed.y, prior=prior, solver="newton")
+    other = fit_map(well_posed.X, well_posed.y, prior=prior, solver=method)
     assert other.converged
     np.testing.assert_allclose(other.params, newton.params, atol=1e-5)
     assert other.log_posterior == pytest.approx(newton.log_posterior, abs=1e-8)
@@ -99,8 +100,9 @@ def test_full_batch_methods_reach_the_newton_optimum(well_posed, prior, method):
 @pytest.mark.parametrize("prior", [Flat(), Normal(0, 1.0), Laplace(0, 0.5)], ids=repr)
 def test_stochastic_methods_reach_the_newton_optimum(well_posed, method, prior):
     X, y = well_posed.X, well_posed.y
-    newton = fit_map(X, y, prior=prior, method="newton")
-    fit = fit_map(X, y, prior=prior, method=method, tol=1e-4, epochs=300, seed=7)
+    newton = fit_map(X, y, prior=prior, solver="newton")
+    solver = SGD(batch_size=1 if method == "sgd" else 32, tol=1e-4, epochs=300)
+    fit = fit_map(X, y, prior=prior, solver=solver, seed=7)
     # Looser bound for stochastic methods: with a 1/epoch learning-rate decay and
     # averaging of the last epoch's iterates, 2000 rows leave noise of ~1e-3 in each
     # coefficient; 5e-3 is about five times what we see.
@@ -110,24 +112,24 @@ def test_stochastic_methods_reach_the_newton_optimum(well_posed, method, prior):
 
 def test_ascent_histories_increase_to_the_reported_optimum(well_posed):
     for method in ["newton", "gd"]:
-        fit = fit_mle(well_posed.X, well_posed.y, method=method)
+        fit = fit_mle(well_posed.X, well_posed.y, solver=method)
         assert len(fit.history) == fit.n_iter + 1
         assert np.all(np.diff(fit.history) >= -1e-9)
         assert fit.history[-1] == pytest.approx(fit.log_likelihood, rel=1e-12)
-    fit = fit_map(well_posed.X, well_posed.y, prior=Laplace(0, 0.1), method="newton")
+    fit = fit_map(well_posed.X, well_posed.y, prior=Laplace(0, 0.1), solver="newton")
     assert fit.history[-1] == pytest.approx(fit.log_posterior, rel=1e-12)
 
 
 def test_gradient_ascent_takes_more_iterations_than_newton(well_posed):
-    newton = fit_mle(well_posed.X, well_posed.y, method="newton")
-    gd = fit_mle(well_posed.X, well_posed.y, method="gd")
+    newton = fit_mle(well_posed.X, well_posed.y, solver="newton")
+    gd = fit_mle(well_posed.X, well_posed.y, solver="gd")
     assert newton.n_iter < 10 < gd.n_iter
     assert gd.n_passes >= gd.n_iter
 
 
 def test_iteration_limit_is_reported_not_hidden(well_posed):
     with pytest.warns(ConvergenceWarning, match="did not converge: stopped at the iteration limit"):
-        fit = fit_mle(well_posed.X, well_posed.y, method="gd", max_iter=3)
+        fit = fit_mle(well_posed.X, well_posed.y, solver=GradientAscent(max_iter=3))
     assert not fit.converged
     assert fit.n_iter == 3
     assert fit.grad_norm > 1e-8
@@ -214,7 +216,7 @@ def test_float32_data_match_float64(well_posed):
 
 @pytest.mark.parametrize("method", ["sgd", "minibatch"])
 def test_same_seed_gives_bit_identical_stochastic_fits(well_posed, method):
-    kwargs = {"method": method, "epochs": 5, "seed": 3}
+    kwargs = {"solver": SGD(batch_size=1 if method == "sgd" else 32, epochs=5), "seed": 3}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = fit_mle(well_posed.X, well_posed.y, **kwargs)
@@ -239,7 +241,7 @@ def test_optax_schedule_as_learning_rate(well_posed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = fit_mle(
-            well_posed.X, well_posed.y, method="minibatch", learning_rate=schedule, epochs=30
+            well_posed.X, well_posed.y, solver=SGD(learning_rate=schedule, batch_size=32, epochs=30)
         )
     newton = fit_mle(well_posed.X, well_posed.y)
     np.testing.assert_allclose(fit.params, newton.params, atol=2e-2)

@@ -162,14 +162,14 @@ def test_kept_programs_give_the_same_draws_and_serve_new_data(cache):
 @pytest.mark.parametrize("method", ["newton", "lbfgs"])
 def test_point_fits_run_kept_programs_with_the_same_results(cache, method):
     data = simulate(70, [0.5, -1.0, 2.0], seed=9)
-    written = fit_map(data.X, data.y, method=method)
+    written = fit_map(data.X, data.y, solver=method)
     kept = _kept(cache, f"fit-{method}")
     assert len(kept) == 1
     _forget_compiled_programs()
-    read = fit_map(data.X, data.y, method=method, prior=Normal(0.0, 1.0))
+    read = fit_map(data.X, data.y, solver=method, prior=Normal(0.0, 1.0))
     assert _kept(cache, f"fit-{method}") == kept
     _forget_compiled_programs()
-    again = fit_map(data.X, data.y, method=method)
+    again = fit_map(data.X, data.y, solver=method)
     np.testing.assert_array_equal(again.params, written.params)
     np.testing.assert_array_equal(again.stderr, written.stderr)
     assert not np.array_equal(read.params, written.params)

@@ -1,0 +1,333 @@
+"""The sharded MLE and MAP fits (public face and documentation: :mod:`bayeslogreg.distributed`)."""
+
+import functools
+import time
+from typing import NamedTuple
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh
+
+from bayeslogreg._jax import entry_point
+from bayeslogreg._provenance import data_hash
+from bayeslogreg._validation import _column_names, check_feature_names
+from bayeslogreg.estimators import _sharding
+from bayeslogreg.estimators import _solvers as solvers
+from bayeslogreg.estimators._newton import minimize_on_host
+from bayeslogreg.estimators._objective import HostObjective, scale_from_sum_squares
+from bayeslogreg.estimators._point_estimate import PointEstimate, build
+from bayeslogreg.estimators._sharding import AXIS, ShardedRows
+from bayeslogreg.estimators.point import check_priors, default_priors, initial_params
+from bayeslogreg.priors import Flat, Laplace, Prior
+
+__all__ = ["AXIS", "ShardedRows", "fit_map", "fit_mle", "loglik_value_grad_hess", "shard_rows"]
+
+
+@entry_point
+def shard_rows(X, y, mesh: Mesh | None = None) -> ShardedRows:
+    """Split the rows of ``X`` and ``y`` over the devices of ``mesh``.
+
+    In a multi-process run (after ``jax.distributed.initialize``) every process calls
+    this with *its own* rows; together they form the data set, in process order.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_rows, n_features)
+        This process's rows; float32 stays float32 on the devices.
+    y : array_like of shape (n_rows,)
+        Their 0/1 labels.
+    mesh : Mesh, optional
+        A mesh with an axis named ``"rows"`` (other axes hold copies). Default: every
+        device of every process on one axis.
+
+    Returns
+    -------
+    ShardedRows
+        Global arrays with ``NamedSharding(mesh, PartitionSpec("rows"))``, padded with
+        weight-0 rows to the same number of rows on every device.
+
+    Raises
+    ------
+    ValueError
+        For bad X or y, a mesh without a ``"rows"`` axis, or processes whose X differ in
+        number of columns or dtype (then every process raises it).
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> sharded = shard_rows(data.X, data.y)
+    >>> sharded.n_samples == len(data.y), sharded.X.shape[0] % len(sharded.mesh.devices.flat)
+    (True, 0)
+    """
+    mesh = _sharding.check_mesh(mesh)
+    return _sharding.place(*_sharding.checked_everywhere(X, y, mesh), mesh)
+
+
+@functools.partial(jax.jit, static_argnames="mesh")
+def _jit_loglik_value(params, X, y, weight, mesh):
+    return _sharding.sharded(_sharding.weighted_rows_sum, mesh)(params, X, y, weight)
+
+
+class _ShardedSums(NamedTuple):
+    """The sums a :class:`~._objective.HostObjective` asks of its source, over shards."""
+
+    data: ShardedRows
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows over all shards (padding excluded)."""
+        return self.data.n_samples
+
+    def _params(self, params):
+        return _sharding.replicated(np.asarray(params, dtype=np.float64), self.data.mesh)
+
+    def loglik_grad_hess(self, params):
+        """Log-likelihood, gradient (p + 1,) and Hessian (p + 1, p + 1)."""
+        out = _jit_loglik(self._params(params), *self.data[:3], mesh=self.data.mesh)
+        return tuple(np.asarray(part) for part in out)
+
+    def loglik_grad(self, params):
+        """Log-likelihood and gradient (p + 1,)."""
+        return self.loglik_grad_hess(params)[:2]
+
+    def loglik(self, params) -> float:
+        """Log-likelihood."""
+        out = _jit_loglik_value(self._params(params), *self.data[:3], mesh=self.data.mesh)
+        return float(out)
+
+
+@entry_point
+def loglik_value_grad_hess(params, data: ShardedRows):
+    """Log-likelihood, gradient and Hessian summed over the sharded rows of ``data``.
+
+    Parameters
+    ----------
+    params : array_like of shape (n_features + 1,)
+        Intercept first, then the coefficients.
+    data : ShardedRows
+
+    Returns
+    -------
+    value : float
+        Log-likelihood in nats.
+    grad : ndarray of shape (n_features + 1,)
+    hess : ndarray of shape (n_features + 1, n_features + 1)
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> value, grad, hess = loglik_value_grad_hess([-5.0, 3.0], shard_rows(data.X, data.y))
+    >>> value < 0, grad.shape, hess.shape
+    (True, (2,), (2, 2))
+    """
+    params = np.asarray(params, dtype=np.float64)
+    if params.shape != (data.n_features + 1,):
+        raise ValueError(
+            f"params must have shape ({data.n_features + 1},) (intercept first); "
+            f"got {params.shape}."
+        )
+    value, grad, hess = _jit_loglik(
+        _sharding.replicated(params, data.mesh), *data[:3], mesh=data.mesh
+    )
+    return float(value), np.asarray(grad), np.asarray(hess)
+
+
+@functools.partial(jax.jit, static_argnames="mesh")
+def _jit_loglik(params, X, y, weight, mesh):
+    return _sharding.sharded(_sharding.weighted_value_grad_hess, mesh)(params, X, y, weight)
+
+
+def _parameter_scale(data: ShardedRows, X_local: np.ndarray) -> np.ndarray:
+    """:func:`~bayeslogreg.estimators._objective.parameter_scale` over all processes' rows."""
+    sum_squares = np.einsum("ij,ij->j", X_local, X_local, dtype=np.float64)
+    if jax.process_count() > 1:
+        sum_squares = np.asarray(multihost_utils.process_allgather(sum_squares)).sum(axis=0)
+    return scale_from_sum_squares(sum_squares, data.n_samples)
+
+
+def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
+    """:func:`bayeslogreg.fit_map`'s checks, and no Laplace prior (Newton needs smooth ones)."""
+    check_priors(intercept_prior, prior, n_features)
+    for name, value in (("prior", prior), ("intercept_prior", intercept_prior)):
+        if isinstance(value, Laplace):
+            raise ValueError(
+                f"{name}={value!r}: the sharded fit takes Newton steps, which need smooth "
+                "priors; for a Laplace prior use bayeslogreg.fit_map (proximal Newton) on "
+                "one device, or a Normal prior here."
+            )
+
+
+def _newton(solver, deprecated: dict, n_params: int) -> solvers.Newton:
+    """Return the Newton solver of a sharded fit, from ``solver`` and deprecated keywords."""
+    solver = solvers.from_arguments(solver, deprecated, n_params, False, stacklevel=6)
+    if not isinstance(solver, solvers.Newton):
+        raise ValueError(
+            f"the sharded fit runs Newton's method only; got solver {solver.name!r}. Pass "
+            "solver='newton' or bayeslogreg.solvers.Newton(...)."
+        )
+    return solver
+
+
+@entry_point
+def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecated):
+    start = time.perf_counter()
+    columns = _column_names(X)
+    mesh = _sharding.check_mesh(mesh)
+    X, y, table = _sharding.checked_everywhere(X, y, mesh)
+    n_features = X.shape[1]
+    names = check_feature_names(
+        feature_names or columns or [f"x{j + 1}" for j in range(n_features)], n_features
+    )
+    _check_fit_priors(*priors, n_features)
+    solver = _newton(solver, deprecated, n_features + 1)
+    data = _sharding.place(X, y, table, mesh)
+    n = data.n_samples
+    if n < n_features + 1:
+        raise ValueError(
+            f"fewer rows ({n}) than parameters ({n_features + 1}: intercept and "
+            f"{n_features} coefficients); the model is not identified."
+        )
+    params0 = initial_params(init, table[:, 3].sum() / n, n_features + 1)
+    scale = _parameter_scale(data, X)
+    objective = HostObjective(_ShardedSums(data), *priors, scale)
+    outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
+    return build(
+        estimator=estimator,
+        method=solver.name,
+        outcome=outcome,
+        hess=hess,
+        log_likelihood=objective.last_loglik,
+        n_rows=n,
+        scale=scale,
+        feature_names=names,
+        priors=priors,
+        X_sample=X,
+        separation=None,
+        tol=solver.tol,
+        iteration_unit=solver.iteration_unit,
+        remedy=solver.remedy,
+        seed=0,
+        start_time=start,
+        # Hashing needs every row in one place: only a single process can.
+        data_sha256=data_hash(X, y) if jax.process_count() == 1 else None,
+    )
+
+
+def fit_mle(
+    X,
+    y,
+    *,
+    mesh: Mesh | None = None,
+    solver="newton",
+    init=None,
+    feature_names=None,
+    **deprecated,
+) -> PointEstimate:
+    """Maximum-likelihood fit by Newton's method with the rows sharded over devices.
+
+    Gives the estimate of ``bayeslogreg.fit_mle(X, y, solver="newton")`` on all the
+    rows. In a multi-process run every process calls it with its own rows and the same
+    other arguments, and every process gets the whole result.
+
+    Parameters
+    ----------
+    X : array_like or DataFrame of shape (n_rows, n_features)
+        This process's rows (all rows in a single process).
+    y : array_like of shape (n_rows,)
+        Their 0/1 labels.
+    mesh : Mesh, optional
+        Mesh with an axis ``"rows"``; default every device of every process.
+    solver : Newton or "newton"
+        Newton's options (``bayeslogreg.solvers.Newton(tol=..., max_iter=...)``); the
+        sharded fit runs no other solver.
+    init : array_like of shape (n_features + 1,), optional
+        Start, intercept first; default coefficients 0 and intercept ``logit(mean(y))``.
+    feature_names : sequence of str, optional
+    **deprecated
+        ``tol`` and ``max_iter`` still work, with a ``FutureWarning`` saying to pass
+        ``solver=Newton(tol=..., max_iter=...)`` instead.
+
+    Returns
+    -------
+    PointEstimate
+        As from :func:`bayeslogreg.fit_mle` with ``solver="newton"``; ``seed`` is 0 and
+        ``data_sha256`` is None in multi-process runs. Separation is not tested for
+        (that needs all rows in one place): a separated fit shows up as a
+        :class:`~bayeslogreg.exceptions.ConvergenceWarning` (no convergence, or a
+        singular information matrix); check with
+        :func:`bayeslogreg.separation.detect_separation` on one host.
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> fit_mle(data.X, data.y).params.round(2)
+    array([-4.51,  2.74])
+    """
+    return _fit(
+        "mle",
+        X,
+        y,
+        mesh=mesh,
+        priors=(Flat(), Flat()),
+        solver=solver,
+        init=init,
+        feature_names=feature_names,
+        deprecated=deprecated,
+    )
+
+
+def fit_map(
+    X,
+    y,
+    *,
+    prior: Prior | None = None,
+    intercept_prior: Prior | None = None,
+    mesh: Mesh | None = None,
+    solver="newton",
+    init=None,
+    feature_names=None,
+    **deprecated,
+) -> PointEstimate:
+    """Maximum a posteriori fit by Newton's method with the rows sharded over devices.
+
+    Gives the estimate of ``bayeslogreg.fit_map(X, y, solver="newton")`` with the same
+    priors; multi-process use as in :func:`fit_mle`.
+
+    Parameters
+    ----------
+    X, y, mesh, solver, init, feature_names, **deprecated
+        As in :func:`fit_mle`.
+    prior : Prior, optional
+        Smooth prior of the coefficients (not Laplace); default ``Normal(0, 2.5)``.
+    intercept_prior : Prior, optional
+        Smooth prior of the intercept; default ``Normal(0, 10)``.
+
+    Returns
+    -------
+    PointEstimate
+        ``cov`` is the Laplace-approximation covariance, as from
+        :func:`bayeslogreg.fit_map`.
+
+    Examples
+    --------
+    >>> from bayeslogreg.datasets import load_effort
+    >>> from bayeslogreg.priors import Normal
+    >>> data = load_effort()
+    >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
+    array([-4.49,  2.73])
+    """
+    return _fit(
+        "map",
+        X,
+        y,
+        mesh=mesh,
+        priors=default_priors(intercept_prior, prior),
+        solver=solver,
+        init=init,
+        feature_names=feature_names,
+        deprecated=deprecated,
+    )

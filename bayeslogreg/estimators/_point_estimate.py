@@ -1,0 +1,354 @@
+"""The result of a point fit, and the one place that builds it from an optimizer's outcome.
+
+Every path that fits a point estimate (in memory, over row chunks, over sharded rows,
+streaming from disk) ends in :func:`build`: it inverts the information matrix into the
+covariance (in the optimizer's unit-scale coordinates, so that the singularity test
+does not depend on the units of X), adds the log prior, and words the warnings about
+separation and non-convergence the same way for all of them.
+"""
+
+import html
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from bayeslogreg._io import atomic_write_text
+from bayeslogreg._provenance import versions
+from bayeslogreg._validation import INTERCEPT_NAME, check_level, check_X, degenerate_columns
+from bayeslogreg.estimators import _persist
+from bayeslogreg.estimators._objective import priors_log_density
+from bayeslogreg.estimators._optimizer import CONVERGED, STATUS_MESSAGES, OptimizeResult
+from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
+from bayeslogreg.priors import Prior
+from bayeslogreg.separation import Separation
+
+__all__ = ["PointEstimate", "build", "null_space", "separation_message"]
+
+_log_prior = jax.jit(priors_log_density)
+
+
+@dataclass(frozen=True, repr=False)
+class PointEstimate:
+    """Result of :func:`fit_mle` or :func:`fit_map`.
+
+    Attributes
+    ----------
+    estimator : {"mle", "map"}
+    method : str
+        Optimizer used.
+    params : ndarray of shape (p + 1,)
+        Intercept first, then the coefficients.
+    cov : ndarray of shape (p + 1, p + 1)
+        Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
+    feature_names : tuple of str
+    log_likelihood : float
+        At ``params``, in nats.
+    log_posterior : float or None
+        Unnormalised log posterior at ``params`` (MAP only).
+    converged : bool
+        False when ``tol`` was not reached, or when the estimate does not exist
+        (``separation``).
+    n_iter : int
+        Iterations (epochs for sgd and minibatch).
+    n_passes : int
+        Full passes over the data, line searches included.
+    grad_norm : float
+        Largest entry of the (sub)gradient of the per-row log posterior at ``params``,
+        with respect to the coefficients of the columns of X rescaled to unit root mean
+        square (by the nearest power of two): the quantity ``tol`` bounds.
+    history : ndarray of shape (n_iter + 1,)
+        Objective (log-likelihood for MLE, log posterior for MAP) at the start and after
+        each iteration: gradient *ascent* makes it increase.
+    message : str
+    prior, intercept_prior : Prior
+    n_samples : int
+    fit_time : float
+        Seconds, compilation included.
+    seed : int
+    separation : Separation or None
+        Set when the classes are separated along parameters with a flat prior (every
+        parameter for the MLE): the estimate does not exist, ``params`` only went as
+        far as the optimizer did. See :func:`bayeslogreg.separation.detect_separation`.
+    data_sha256 : str or None
+        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype),
+        to tell later which data a saved result came from.
+    versions : dict or None
+        Versions of Python, bayeslogreg, jax, numpyro, arviz, numpy and optax that fitted it.
+    """
+
+    estimator: str
+    method: str
+    params: np.ndarray
+    cov: np.ndarray
+    feature_names: tuple[str, ...]
+    log_likelihood: float
+    log_posterior: float | None
+    converged: bool
+    n_iter: int
+    n_passes: int
+    grad_norm: float
+    history: np.ndarray
+    message: str
+    prior: Prior
+    intercept_prior: Prior
+    n_samples: int
+    fit_time: float
+    seed: int
+    separation: Separation | None = None
+    data_sha256: str | None = None
+    versions: dict | None = None
+
+    @property
+    def intercept(self) -> float:
+        """Fitted intercept."""
+        return float(self.params[0])
+
+    @property
+    def coef(self) -> np.ndarray:
+        """Fitted coefficients, shape (p,)."""
+        return self.params[1:]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """``("intercept", *feature_names)``."""
+        return (INTERCEPT_NAME, *self.feature_names)
+
+    @property
+    def stderr(self) -> np.ndarray:
+        """Standard errors, shape (p + 1,): square roots of the diagonal of ``cov``."""
+        return np.sqrt(np.diag(self.cov))
+
+    def conf_int(self, level: float = 0.95) -> np.ndarray:
+        """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
+        z = special.ndtri(0.5 + check_level(level) / 2)
+        return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability that y = 1 for each row of X, shape (n_samples,)."""
+        X = check_X(X, n_features=len(self.feature_names))
+        return special.expit(self.intercept + X @ self.coef)
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Table of estimate, std_err, z, p_value and the interval, one row per parameter.
+
+        ``z`` and ``p_value`` test each parameter against 0 with the normal approximation.
+        """
+        z = self.params / self.stderr
+        lower, upper = self.conf_int(level).T
+        return pd.DataFrame(
+            {
+                "estimate": self.params,
+                "std_err": self.stderr,
+                "z": z,
+                "p_value": 2 * special.ndtr(-np.abs(z)),
+                "ci_lower": lower,
+                "ci_upper": upper,
+            },
+            index=pd.Index(self.param_names, name="parameter"),
+        )
+
+    def _title(self) -> str:
+        title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "
+        return title + f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_samples})"
+
+    def __repr__(self) -> str:
+        table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{self._title()}\n{table}"
+
+    def _repr_html_(self) -> str:
+        table = self.summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
+        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
+
+    def save(self, path) -> Path:
+        """Write this result to ``path`` as a JSON document, atomically.
+
+        Every field is kept exactly: floats bit for bit (infinite or NaN entries of
+        ``cov`` included), priors by class name and parameters. The file is written
+        beside ``path`` and renamed over it, so a failed save leaves an older file intact.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Examples
+        --------
+        >>> from bayeslogreg.datasets import load_effort
+        >>> data = load_effort()
+        >>> fit = fit_mle(data.X, data.y)
+        >>> path = fit.save("effort_mle.json")  # doctest: +SKIP
+        >>> np.array_equal(PointEstimate.load(path).cov, fit.cov)  # doctest: +SKIP
+        True
+        """
+        return atomic_write_text(path, _persist.dumps(self) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "PointEstimate":
+        """Read a result written by :meth:`save`.
+
+        Nothing in the file is executed or unpickled; it can only name the built-in
+        priors.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is empty, cut short, not a PointEstimate file, or written in a
+            newer format version than this bayeslogreg reads.
+        """
+        return _persist.read(path, cls)
+
+
+def null_space(matrix: np.ndarray, rel_tol: float):
+    """Eigen-decomposition of a symmetric PSD matrix and where it is singular.
+
+    Returns ``eigenvalues``, ``vectors``, ``singular`` (eigenvalues at most ``rel_tol``
+    times the largest) and ``involved``: the coordinates with a loading above 0.1 on a
+    singular eigenvector, i.e. the parameters that the matrix does not pin down.
+    """
+    eigenvalues, vectors = np.linalg.eigh(matrix)
+    singular = eigenvalues <= rel_tol * max(eigenvalues.max(), 0.0)
+    involved = np.abs(vectors[:, singular]).max(axis=1, initial=0.0) > 0.1
+    return eigenvalues, vectors, singular, involved
+
+
+def separation_message(separation: Separation, estimator: str) -> str:
+    estimate = "maximum-likelihood estimate" if estimator == "mle" else "MAP under flat priors"
+    return (
+        f"{separation}, so the {estimate} does not exist: the coefficients diverge, and the "
+        "reported values and standard errors are meaningless. Use fit_map with a proper "
+        "prior (e.g. prior=Normal(0, 2.5) on standardised features) or sample_posterior."
+    )
+
+
+def _covariance(information: np.ndarray, param_names, X: np.ndarray) -> np.ndarray:
+    """Inverse of the (symmetric) information matrix, warning where it is singular.
+
+    The warning names the parameters involved and, where X shows why, the constant or
+    repeated columns.
+    """
+    eigenvalues, vectors, singular, involved = null_space(information, rel_tol=1e-12)
+    if not singular.any():
+        return (vectors / eigenvalues) @ vectors.T
+    names = [name for name, flag in zip(param_names, involved, strict=True) if flag]
+    causes = degenerate_columns(X, param_names[1:]) or ["collinear columns?"]
+    warnings.warn(
+        f"the information matrix is singular: parameters {names} are not identified by "
+        f"the data ({'; '.join(causes)}). Their standard errors are reported as infinite; "
+        "drop redundant columns or use fit_map with a proper prior.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )
+    kept = ~singular
+    cov = (vectors[:, kept] / eigenvalues[kept]) @ vectors[:, kept].T
+    cov[involved, involved] = np.inf
+    return cov
+
+
+def build(
+    *,
+    estimator: str,
+    method: str,
+    outcome: OptimizeResult,
+    hess: np.ndarray,
+    log_likelihood: float,
+    n_rows: int,
+    scale: np.ndarray,
+    feature_names: tuple[str, ...],
+    priors: tuple[Prior, Prior],
+    X_sample: np.ndarray,
+    separation: Separation | None,
+    tol: float,
+    iteration_unit: str,
+    remedy: str,
+    seed: int,
+    start_time: float,
+    data_sha256: str | None,
+) -> PointEstimate:
+    """Build the :class:`PointEstimate` of an optimizer's ``outcome``, with its warnings.
+
+    Parameters
+    ----------
+    estimator : {"mle", "map"}
+    method : str
+        The solver's name, for the result and the messages.
+    outcome : OptimizeResult
+        In ``params`` (NumPy or JAX values).
+    hess : ndarray of shape (p + 1, p + 1)
+        Per-row Hessian of ``f`` (minus the log posterior over n) at ``outcome.params``.
+    log_likelihood : float
+        At ``outcome.params``, in nats.
+    n_rows : int
+    scale : ndarray of shape (p + 1,)
+        The optimizer's coordinate scale (powers of two).
+    feature_names : tuple of str
+    priors : (intercept_prior, prior)
+    X_sample : ndarray of shape (m, p)
+        Rows of X (all, or the first ones of data too big to scan) in which the
+        singular-information warning looks for constant and repeated columns.
+    separation : Separation or None
+    tol : float
+    iteration_unit : str
+        What ``n_iter`` counts ("iterations" or "epochs"), for the warning.
+    remedy : str
+        What to try when the fit did not converge, for the warning.
+    seed : int
+    start_time : float
+        ``time.perf_counter()`` when the fit began.
+    data_sha256 : str or None
+    """
+    params = np.asarray(outcome.params, dtype=np.float64)
+    param_names = (INTERCEPT_NAME, *feature_names)
+    outer_scale = np.outer(scale, scale)
+    with warnings.catch_warnings():
+        if separation is not None:  # the separation warning below says why it is singular
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        cov = _covariance(n_rows * np.asarray(hess) / outer_scale, param_names, X_sample)
+    cov = cov / outer_scale
+    intercept_prior, prior = priors
+    n_iter, status = int(outcome.n_iter), int(outcome.status)
+    optimality = float(outcome.optimality)
+    converged = status == CONVERGED
+    message = STATUS_MESSAGES[status]
+    if separation is not None:
+        converged, message = False, separation_message(separation, estimator)
+        warnings.warn(message, SeparationWarning, stacklevel=4)
+    elif not converged:
+        warnings.warn(
+            f"{estimator.upper()} fit with solver {method!r} did not converge: {message} "
+            f"(largest gradient entry {optimality:.3g} > tol {tol:g} after {n_iter} "
+            f"{iteration_unit}). {remedy}",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    log_prior = float(_log_prior(params, intercept_prior, prior))
+    return PointEstimate(
+        estimator=estimator,
+        method=method,
+        params=params,
+        cov=cov,
+        feature_names=feature_names,
+        log_likelihood=float(log_likelihood),
+        log_posterior=float(log_likelihood) + log_prior if estimator == "map" else None,
+        converged=converged,
+        n_iter=n_iter,
+        n_passes=int(outcome.n_passes),
+        grad_norm=optimality,
+        history=-n_rows * np.asarray(outcome.history)[: n_iter + 1],
+        message=message,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        n_samples=n_rows,
+        fit_time=time.perf_counter() - start_time,
+        seed=seed,
+        separation=separation,
+        data_sha256=data_sha256,
+        versions=versions(),
+    )

@@ -24,9 +24,9 @@ from scipy import special
 from bayeslogreg import _arviz
 from bayeslogreg._arviz import ElpdEstimate
 from bayeslogreg._validation import check_level, check_positive_int, check_X, check_y
-from bayeslogreg.diagnostics._calibration import _bin_ids
-from bayeslogreg.diagnostics._roc import _auc, _descending_counts
-from bayeslogreg.diagnostics.classification import _check_both_classes, _check_threshold, _ratio
+from bayeslogreg.metrics._calibration import _bin_ids
+from bayeslogreg.metrics._classification import _check_both_classes, _check_threshold, _ratio
+from bayeslogreg.metrics._roc import _auc, _descending_counts
 
 __all__ = [
     "MAX_LOO_ELEMENTS",

@@ -9,10 +9,13 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from bayeslogreg import metrics
-from bayeslogreg.diagnostics import classification
 from bayeslogreg.metrics import (
     ConfusionMatrix,
     UndefinedMetricWarning,
+    _calibration,
+    _classification,
+    _roc,
+    _roc_delong,
     accuracy,
     auc_ci,
     balanced_accuracy,
@@ -245,7 +248,8 @@ def test_bad_input_raises_value_error(call, message):
 
 
 def test_public_api_is_reexported():
-    assert set(classification.__all__) <= set(metrics.__all__)
+    private = (_calibration, _classification, _roc, _roc_delong)
+    assert set(metrics.__all__) == {name for module in private for name in module.__all__}
     for name in metrics.__all__:
         assert getattr(metrics, name).__doc__, name
     assert issubclass(UndefinedMetricWarning, UserWarning)

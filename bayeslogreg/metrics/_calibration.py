@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from bayeslogreg.diagnostics.classification import (
+from bayeslogreg.metrics._classification import (
     _check_choice,
     _check_level,
     _check_positive_int,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bayeslogreg.diagnostics.classification import (
+from bayeslogreg.metrics._classification import (
     _check_both_classes,
     _check_costs,
     _check_number,

@@ -22,8 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from bayeslogreg.diagnostics._roc import _ascending_ranks, _auc
-from bayeslogreg.diagnostics.classification import (
+from bayeslogreg.metrics._classification import (
     UndefinedMetricWarning,
     _check_both_classes,
     _check_choice,
@@ -33,6 +32,7 @@ from bayeslogreg.diagnostics.classification import (
     _check_y,
     _to_output,
 )
+from bayeslogreg.metrics._roc import _ascending_ranks, _auc
 
 __all__ = ["AucInterval", "DelongTest", "auc_ci", "delong_test"]
 

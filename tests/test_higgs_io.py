@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from bayeslogreg import _higgs, fit_mle
-from bayeslogreg.datasets import HIGGS_FEATURES, Dataset, load_higgs, write_higgs_like
+from bayeslogreg import fit_mle
+from bayeslogreg.datasets import HIGGS_FEATURES, Dataset, _higgs, load_higgs, write_higgs_like
 
 FIELD = re.compile(r"-?[0-9]\.[0-9]{18}e[+-][0-9]{2}")
 LABELS = ("0.000000000000000000e+00", "1.000000000000000000e+00")

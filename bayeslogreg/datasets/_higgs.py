@@ -23,17 +23,23 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from bayeslogreg._io import atomic_write, atomic_write_text
 from bayeslogreg._validation import check_positive_int
+from bayeslogreg.datasets._dataset import Dataset
 
-if TYPE_CHECKING:
-    from bayeslogreg.datasets import Dataset
-
-__all__ = ["HIGGS_FEATURES", "HiggsLikeFile", "HiggsSplit", "load_higgs", "write_higgs_like"]
+__all__ = [
+    "HIGGS_FEATURES",
+    "HIGGS_LIKE_COEF",
+    "HIGGS_LIKE_INTERCEPT",
+    "HiggsLikeFile",
+    "HiggsSplit",
+    "load_higgs",
+    "write_higgs_like",
+]
 
 HIGGS_FEATURES: tuple[str, ...] = (
     "lepton_pT",
@@ -563,8 +569,6 @@ def load_higgs(
     >>> train.X.shape, test.X.shape, train.feature_names[:2]
     ((2100, 28), (100, 28), ('lepton_pT', 'lepton_eta'))
     """
-    from bayeslogreg.datasets import Dataset
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(

@@ -254,13 +254,13 @@ def test_missing_file_and_bad_arguments(tmp_path):
     path = write_higgs_like(tmp_path / "h.csv", 30, seed=1).path
     with pytest.raises(ValueError, match="dtype must be float64 or float32"):
         load_higgs(path, dtype=np.int32, progress=False)
-    with pytest.raises(ValueError, match="n_rows must be a positive integer"):
+    with pytest.raises(ValueError, match="n_rows must be an integer >= 1; got 0"):
         load_higgs(path, n_rows=0, progress=False)
-    with pytest.raises(ValueError, match="test_size must be from 0 to 29"):
+    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 30"):
         load_higgs(path, test_size=30, progress=False)
-    with pytest.raises(ValueError, match="test_size must be a number of rows"):
+    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 0.1"):
         load_higgs(path, test_size=0.1, progress=False)
-    with pytest.raises(ValueError, match="n_rows must be a positive integer"):
+    with pytest.raises(ValueError, match="n_rows must be an integer >= 1"):
         write_higgs_like(tmp_path / "x.csv", 0)
     with pytest.raises(ValueError, match="compresslevel must be an integer from 1 to 9"):
         write_higgs_like(tmp_path / "x.csv.gz", 5, compresslevel=0)

@@ -9,6 +9,7 @@ from bayeslogreg._validation import (
     check_choice,
     check_positive_float,
     check_positive_int,
+    check_test_size,
     check_y,
 )
 from bayeslogreg.datasets._dataset import Dataset
@@ -124,8 +125,7 @@ def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: 
     X_train, X_test, y_train, y_test
         Same types as the inputs (DataFrames and Series keep their index).
     """
-    if not 0.0 < float(test_size) < 1.0:
-        raise ValueError(f"test_size must be between 0 and 1; got {test_size!r}.")
+    test_size = check_test_size(test_size)
     labels = np.asarray(y)
     n_samples = labels.shape[0]
     if len(X) != n_samples:

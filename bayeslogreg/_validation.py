@@ -1,8 +1,20 @@
 """Input checks with messages that say what is wrong and what to do.
 
-This module imports nothing from the package, so every layer can use it.
+Every argument check of the package is here, once, with one wording: a message names the
+argument, says what was expected and what it got, and where it helps, what to do. This
+module imports nothing from the package, so every layer can use it.
+
+Examples
+--------
+>>> check_level(0.9)
+0.9
+>>> check_level(95)
+Traceback (most recent call last):
+...
+ValueError: level must be a number in (0, 1), e.g. 0.95 for 95%; got 95.0.
 """
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +29,11 @@ def _describe_values(values: np.ndarray, limit: int = 5) -> str:
     shown = [v.item() if hasattr(v, "item") else v for v in values[:limit]]
     more = "" if len(values) <= limit else f" and {len(values) - limit} more"
     return f"{shown}{more}"
+
+
+def _shown(value):
+    """``value`` as a message shows it: NumPy scalars as the Python number they hold."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _column_names(X) -> tuple[str, ...] | None:
@@ -62,12 +79,7 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
                 "(for example one-hot indicator columns) before fitting."
             )
         X = X.to_numpy()
-    X = np.asarray(X)
-    if X.dtype == object or not _is_real_dtype(X.dtype):
-        raise ValueError(
-            f"{name} must hold real numbers; got dtype {X.dtype}. Convert it, e.g. "
-            f"{name} = np.asarray({name}, dtype=float)."
-        )
+    X = check_real_dtype(X, name)
     if X.ndim != 2:
         hint = " For a single feature use X.reshape(-1, 1)." if X.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}.{hint}")
@@ -79,31 +91,51 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         )
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    _check_finite(X, name)
+    check_finite(X, name, "Remove or impute them.")
     return X
-
-
-def _check_finite(X: np.ndarray, name: str) -> None:
-    starts = range(0, X.shape[0], FINITE_BLOCK_ROWS)
-    bad_starts = [i for i in starts if not np.isfinite(X[i : i + FINITE_BLOCK_ROWS]).all()]
-    if not bad_starts:
-        return
-    n_bad_rows, first = 0, None
-    for start in bad_starts:
-        rows, cols = np.nonzero(~np.isfinite(X[start : start + FINITE_BLOCK_ROWS]))
-        n_bad_rows += len(np.unique(rows))
-        if first is None:
-            first = start + rows[0], cols[0]
-    kind = "NaN" if np.isnan(X[first]) else "inf"
-    raise ValueError(
-        f"{name} contains non-finite values (NaN or inf) in {n_bad_rows} rows; "
-        f"the first is {kind} at row {first[0]}, column {first[1]}. Remove or impute them."
-    )
 
 
 def _is_real_dtype(dtype) -> bool:
     # Also for pandas extension dtypes (strings, categoricals), which carry a ``kind``.
     return getattr(dtype, "kind", "O") in "biuf"
+
+
+def check_real_dtype(values, name: str) -> np.ndarray:
+    """Return ``values`` as an array of booleans, integers or floats, or raise."""
+    values = np.asarray(values)
+    if not _is_real_dtype(values.dtype):
+        raise ValueError(
+            f"{name} must hold real numbers; got dtype {values.dtype}. Convert it, e.g. "
+            f"{name} = np.asarray({name}, dtype=float)."
+        )
+    return values
+
+
+def check_finite(values: np.ndarray, name: str, advice: str) -> None:
+    """Raise unless every value of a 1-D or 2-D array is finite, saying where and what to do.
+
+    The message counts the rows (entries of a 1-D array) that hold NaN or inf and names the
+    first; ``advice`` ends it. Blocks of ``FINITE_BLOCK_ROWS`` rows keep the temporary
+    small, and an array without NaN or inf is read once.
+    """
+    starts = range(0, values.shape[0], FINITE_BLOCK_ROWS)
+    bad_starts = [i for i in starts if not np.isfinite(values[i : i + FINITE_BLOCK_ROWS]).all()]
+    if not bad_starts:
+        return
+    n_bad_rows, first = 0, None
+    for start in bad_starts:
+        block = ~np.isfinite(values[start : start + FINITE_BLOCK_ROWS])
+        rows = np.flatnonzero(block if block.ndim == 1 else block.any(axis=1))
+        n_bad_rows += len(rows)
+        if first is None:
+            first = (start + rows[0],) + tuple(np.argwhere(block[rows[0]])[0])
+    kind = "NaN" if np.isnan(values[first]) else "inf"
+    where = ", column ".join(str(i) for i in first)
+    rows = "row" if n_bad_rows == 1 else "rows"
+    raise ValueError(
+        f"{name} contains non-finite values (NaN or inf) in {n_bad_rows} {rows}; "
+        f"the first is {kind} at row {where}. {advice}"
+    )
 
 
 def check_y(
@@ -127,8 +159,8 @@ def check_y(
             f"y must contain only 0 and 1; got values {_describe_values(values)}. "
             "Encode the positive class as 1, e.g. y = (labels == 'yes')."
         )
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or inf; drop those rows first.")
+    if y.dtype.kind == "f":
+        check_finite(y, "y", "Drop those rows first.")
     is_one = y == 1
     if ((y == 0) | is_one).all():  # one pass instead of np.unique's sort (1 s at 11M rows)
         values = np.flatnonzero([not is_one.all(), is_one.any()]).astype(y.dtype)
@@ -139,12 +171,29 @@ def check_y(
             f"y must contain only 0 and 1; got values {_describe_values(values)}. "
             "Labels are never remapped: encode the positive class as 1 yourself."
         )
-    if require_both_classes and len(values) < 2:
-        raise ValueError(
-            f"y contains only class {values[0].item():g} ({y.shape[0]} rows); logistic "
-            "regression needs both 0s and 1s."
-        )
+    if require_both_classes:
+        check_both_classes(is_one)
     return y.astype(dtype)
+
+
+def check_labels(y) -> np.ndarray:
+    """Return 0/1 labels of shape (n_samples,) as booleans; one class is enough (metrics)."""
+    return check_y(y, dtype=bool, require_both_classes=False)
+
+
+def check_both_classes(y: np.ndarray, what: str = "logistic regression") -> tuple[int, int]:
+    """Return (n_positive, n_negative) of 0/1 labels; raise when one class is missing.
+
+    ``what`` names what needs both classes, e.g. ``"roc_auc"``.
+    """
+    n_positive = int(np.count_nonzero(y))
+    n_negative = y.shape[0] - n_positive
+    if n_positive == 0 or n_negative == 0:
+        only = 1 if n_negative == 0 else 0
+        raise ValueError(
+            f"y contains only class {only} ({y.shape[0]} rows); {what} needs both 0s and 1s."
+        )
+    return n_positive, n_negative
 
 
 def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -194,11 +243,32 @@ def degenerate_columns(X: np.ndarray, feature_names: Sequence[str]) -> list[str]
     return problems
 
 
+def check_int(value, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` as an int from ``minimum`` to ``maximum`` (inclusive), or raise.
+
+    Booleans and integral floats such as 2.0 are refused: they are usually a mistake.
+    """
+    is_int = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not (is_int and minimum <= value and (maximum is None or value <= maximum)):
+        expected = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ValueError(f"{name} must be an integer {expected}; got {_shown(value)!r}.")
+    return int(value)
+
+
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
+    return check_int(value, name, minimum=1)
+
+
+def check_draws_per_chain(num_samples, minimum: int) -> int:
+    """Return ``num_samples`` if each chain keeps enough draws for R-hat and ESS."""
+    num_samples = check_positive_int(num_samples, "num_samples")
+    if num_samples < minimum:
+        raise ValueError(
+            f"num_samples={num_samples} is too few draws per chain for R-hat and ESS (at "
+            f"least {minimum}; the default 1000 gives stable diagnostics)."
+        )
+    return num_samples
 
 
 def check_bool(value, name: str, *, allow_none: bool = False) -> bool | None:
@@ -211,31 +281,131 @@ def check_bool(value, name: str, *, allow_none: bool = False) -> bool | None:
         return None
     if not isinstance(value, bool | np.bool_):
         allowed = "True, False or None" if allow_none else "True or False"
-        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+        raise ValueError(f"{name} must be {allowed}; got {_shown(value)!r}.")
     return bool(value)
+
+
+def check_choice(value, name: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the strings ``allowed``; otherwise raise listing them."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}; got {_shown(value)!r}.")
+    return value
+
+
+def check_number(value, name: str) -> float:
+    """Return ``value`` as a float (NaN and inf included); refuse text and arrays."""
+    if isinstance(value, str) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a single number; got {_shown(value)!r}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a single number; got {_shown(value)!r}.") from None
 
 
 def check_positive_float(value, name: str) -> float:
     """Return ``value`` as a finite float > 0, or raise naming the argument."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}.") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-    return value
+    number = check_number(value, name)
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a positive finite number; got {number!r}.")
+    return number
 
 
-def check_level(level) -> float:
+def check_nonnegative_float(value, name: str) -> float:
+    """Return ``value`` as a finite float >= 0, or raise naming the argument."""
+    number = check_number(value, name)
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {number!r}.")
+    return number
+
+
+def check_unit_interval(
+    value, name: str, *, open_low: bool = False, open_high: bool = False, example: str = ""
+) -> float:
+    """Return ``value`` as a float in [0, 1], (0, 1], [0, 1) or (0, 1), or raise.
+
+    ``example`` (such as ``", e.g. 0.5"``) follows the interval in the message.
+    """
+    number = check_number(value, name)
+    above = number > 0 if open_low else number >= 0
+    below = number < 1 if open_high else number <= 1
+    if not (above and below):
+        interval = f"{'(' if open_low else '['}0, 1{')' if open_high else ']'}"
+        raise ValueError(f"{name} must be a number in {interval}{example}; got {number!r}.")
+    return number
+
+
+def check_level(level, name: str = "level") -> float:
     """Return a confidence/credible level strictly between 0 and 1."""
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
-    return level
+    example = ", e.g. 0.95 for 95%"
+    return check_unit_interval(level, name, open_low=True, open_high=True, example=example)
 
 
-def check_choice(value, name: str, allowed: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``allowed``; otherwise raise listing them."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}; got {value!r}.")
-    return value
+def check_threshold(threshold) -> float:
+    """Return a decision threshold in [0, 1]: a row is predicted 1 when ``y_prob > threshold``."""
+    return check_unit_interval(threshold, "threshold")
+
+
+def check_test_size(test_size) -> float:
+    """Return the fraction of rows held out for testing, strictly between 0 and 1."""
+    example = ", e.g. 0.25 to hold out a quarter of the rows"
+    return check_unit_interval(
+        test_size, "test_size", open_low=True, open_high=True, example=example
+    )
+
+
+def check_costs(cost_fp, cost_fn) -> tuple[float, float]:
+    """Return the costs of a false positive and a false negative: >= 0, not both 0."""
+    costs = check_nonnegative_float(cost_fp, "cost_fp"), check_nonnegative_float(cost_fn, "cost_fn")
+    if costs[0] + costs[1] == 0:
+        raise ValueError("cost_fp and cost_fn are both 0; at least one error must cost more.")
+    return costs
+
+
+def check_zero_division(zero_division) -> float | str:
+    """Return what an undefined (0/0) rate becomes: 0.0, 1.0, or ``"warn"`` (0.0 and a warning)."""
+    if isinstance(zero_division, str):
+        if zero_division == "warn":
+            return zero_division
+    elif np.ndim(zero_division) == 0 and zero_division in (0, 1):
+        return float(zero_division)
+    raise ValueError(f"zero_division must be 0.0, 1.0 or 'warn'; got {_shown(zero_division)!r}.")
+
+
+# ---------------------------------------------------------------------------------------
+# Scores and probabilities of the metrics, one per element of y.
+
+
+def check_scores(
+    values, n_samples: int, name: str = "y_score", *, allow_2d: bool = True
+) -> np.ndarray:
+    """Return finite float64 scores of shape (n_samples,) or (n_draws, n_samples)."""
+    values = check_real_dtype(values, name)
+    if values.ndim not in ((1, 2) if allow_2d else (1,)):
+        expected = "(n_samples,) or 2-D (n_draws, n_samples)" if allow_2d else "(n_samples,)"
+        hint = "" if allow_2d else " For posterior draws pass one row, e.g. the mean over draws."
+        raise ValueError(f"{name} must be 1-D {expected}; got shape {values.shape}.{hint}")
+    if values.shape[-1] != n_samples:
+        raise ValueError(
+            f"{name} has {values.shape[-1]} entries per row but y has {n_samples}; "
+            "give one value per element of y."
+        )
+    if values.ndim == 2 and values.shape[0] == 0:
+        raise ValueError(f"{name} has no rows: shape {values.shape}.")
+    values = values.astype(np.float64, copy=False)
+    check_finite(values, name, "Remove or impute them.")
+    return values
+
+
+def check_unit_values(values: np.ndarray, name: str, what: str = "probabilities") -> np.ndarray:
+    """Return ``values`` if all lie in [0, 1] (NaN does not); ``what`` says what they are."""
+    low, high = values.min(), values.max()
+    if not (low >= 0 and high <= 1):
+        raise ValueError(f"{name} must be {what} in [0, 1]; got values from {low:g} to {high:g}.")
+    return values
+
+
+def check_probabilities(
+    values, n_samples: int, name: str = "y_prob", *, allow_2d: bool = True
+) -> np.ndarray:
+    """Like :func:`check_scores`, and every value must lie in [0, 1]."""
+    return check_unit_values(check_scores(values, n_samples, name, allow_2d=allow_2d), name)

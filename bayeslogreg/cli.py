@@ -7,6 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from bayeslogreg._validation import (
+    check_draws_per_chain,
+    check_level,
+    check_positive_int,
+    check_test_size,
+    check_threshold,
+)
+
 __all__ = ["main"]
 
 
@@ -18,36 +26,26 @@ def _parse(text: str, kind: type):
         raise argparse.ArgumentTypeError(f"must be {noun}; got {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
-    value = _parse(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
-    return value
+def _option(kind: type, check, *args):
+    """Build an argparse ``type``: parse the text as ``kind``, then run a ``_validation`` check."""
+
+    def parse(text: str):
+        try:
+            return check(_parse(text, kind), *args)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _positive_int(name: str):
+    return _option(int, check_positive_int, name)
 
 
 def _draws(text: str) -> int:
     from bayeslogreg.estimators.nuts import MIN_DRAWS_PER_CHAIN
 
-    value = _positive_int(text)
-    if value < MIN_DRAWS_PER_CHAIN:
-        raise argparse.ArgumentTypeError(
-            f"must be at least {MIN_DRAWS_PER_CHAIN} for R-hat and ESS; got {text}"
-        )
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _parse(text, float)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1; got {text}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _parse(text, float)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1]; got {text}")
-    return value
+    return _option(int, check_draws_per_chain, MIN_DRAWS_PER_CHAIN)(text)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -66,12 +64,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "MAP (Normal(0, 2.5) prior) and NUTS, and print them side by side.",
     )
     demo.add_argument(
-        "--n-samples", type=_positive_int, default=1000, help="rows of data (default 1000)"
+        "--n-samples",
+        type=_positive_int("n_samples"),
+        default=1000,
+        help="rows of data (default 1000)",
     )
     demo.add_argument("--seed", type=int, default=0, help="seed of data and sampler (default 0)")
-    demo.add_argument("--num-chains", type=_positive_int, default=4, help="NUTS chains")
-    demo.add_argument("--num-warmup", type=_positive_int, default=1000, help="warm-up per chain")
-    demo.add_argument("--num-samples", type=_draws, default=1000, help="draws per chain")
+    _add_sampler_arguments(demo)
     demo.add_argument(
         "--out", type=Path, help="folder to save the tables (CSV and text) and the figure in"
     )
@@ -104,10 +103,13 @@ def _add_data_arguments(parser) -> None:
     parser.add_argument(
         "--standardize", action="store_true", help="scale features by the training mean and sd"
     )
-    parser.add_argument("--num-chains", type=_positive_int, default=4, help="NUTS chains")
-    parser.add_argument(
-        "--num-warmup", type=_positive_int, default=1000, help="NUTS warm-up per chain"
-    )
+    _add_sampler_arguments(parser)
+
+
+def _add_sampler_arguments(parser) -> None:
+    chains, warmup = _positive_int("num_chains"), _positive_int("num_warmup")
+    parser.add_argument("--num-chains", type=chains, default=4, help="NUTS chains")
+    parser.add_argument("--num-warmup", type=warmup, default=1000, help="NUTS warm-up per chain")
     parser.add_argument("--num-samples", type=_draws, default=1000, help="NUTS draws per chain")
 
 
@@ -120,9 +122,15 @@ def _add_compare(commands) -> None:
         "the report (HTML, Markdown, JSON, CSV, PNG).",
     )
     _add_data_arguments(compare)
-    compare.add_argument("--test-size", type=_fraction, default=0.25, help="held-out fraction")
-    compare.add_argument("--threshold", type=_probability, default=0.5, help="p > threshold is 1")
-    compare.add_argument("--level", type=_fraction, default=0.95, help="interval probability")
+    compare.add_argument(
+        "--test-size", type=_option(float, check_test_size), default=0.25, help="held-out fraction"
+    )
+    compare.add_argument(
+        "--threshold", type=_option(float, check_threshold), default=0.5, help="p > threshold is 1"
+    )
+    compare.add_argument(
+        "--level", type=_option(float, check_level), default=0.95, help="interval probability"
+    )
     compare.add_argument("--title", help="report title")
     compare.add_argument(
         "--out",

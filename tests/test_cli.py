@@ -144,13 +144,13 @@ def test_missing_file_and_text_columns_are_explained(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--threshold", "1.5"], "--threshold: must be a probability in [0, 1]; got 1.5"),
+        (["--threshold", "1.5"], "--threshold: threshold must be a number in [0, 1]; got 1.5."),
         (["--threshold", "abc"], "--threshold: must be a number; got 'abc'"),
-        (["--test-size", "0"], "--test-size: must be strictly between 0 and 1"),
-        (["--level", "95"], "--level: must be strictly between 0 and 1"),
-        (["--num-chains", "0"], "--num-chains: must be a positive integer"),
+        (["--test-size", "0"], "--test-size: test_size must be a number in (0, 1), e.g. 0.25"),
+        (["--level", "95"], "--level: level must be a number in (0, 1), e.g. 0.95 for 95%"),
+        (["--num-chains", "0"], "--num-chains: num_chains must be an integer >= 1; got 0."),
         (["--num-chains", "2.5"], "--num-chains: must be an integer; got '2.5'"),
-        (["--num-samples", "2"], "--num-samples: must be at least 4 for R-hat and ESS"),
+        (["--num-samples", "2"], "--num-samples: num_samples=2 is too few draws per chain"),
     ],
 )
 def test_settings_are_checked_before_any_fitting(tmp_path, capsys, option, message):

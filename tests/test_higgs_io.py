@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from bayeslogreg import _higgs, fit_mle
-from bayeslogreg.datasets import HIGGS_FEATURES, Dataset, load_higgs, write_higgs_like
+from bayeslogreg import fit_mle
+from bayeslogreg.datasets import HIGGS_FEATURES, Dataset, _higgs, load_higgs, write_higgs_like
 
 FIELD = re.compile(r"-?[0-9]\.[0-9]{18}e[+-][0-9]{2}")
 LABELS = ("0.000000000000000000e+00", "1.000000000000000000e+00")
@@ -254,13 +254,13 @@ def test_missing_file_and_bad_arguments(tmp_path):
     path = write_higgs_like(tmp_path / "h.csv", 30, seed=1).path
     with pytest.raises(ValueError, match="dtype must be float64 or float32"):
         load_higgs(path, dtype=np.int32, progress=False)
-    with pytest.raises(ValueError, match="n_rows must be a positive integer"):
+    with pytest.raises(ValueError, match="n_rows must be an integer >= 1; got 0"):
         load_higgs(path, n_rows=0, progress=False)
-    with pytest.raises(ValueError, match="test_size must be from 0 to 29"):
+    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 30"):
         load_higgs(path, test_size=30, progress=False)
-    with pytest.raises(ValueError, match="test_size must be a number of rows"):
+    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 0.1"):
         load_higgs(path, test_size=0.1, progress=False)
-    with pytest.raises(ValueError, match="n_rows must be a positive integer"):
+    with pytest.raises(ValueError, match="n_rows must be an integer >= 1"):
         write_higgs_like(tmp_path / "x.csv", 0)
     with pytest.raises(ValueError, match="compresslevel must be an integer from 1 to 9"):
         write_higgs_like(tmp_path / "x.csv.gz", 5, compresslevel=0)

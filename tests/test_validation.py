@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslogreg import fit_map, fit_mle, log_likelihood, sample_posterior
+from bayeslogreg import (
+    compare,
+    diagnostics,
+    fit_map,
+    fit_mle,
+    log_likelihood,
+    metrics,
+    sample_posterior,
+)
 from bayeslogreg.datasets import simulate, train_test_split
 from bayeslogreg.exceptions import ConvergenceWarning
 from bayeslogreg.priors import Flat, Laplace, Normal
@@ -31,7 +39,7 @@ BAD_INPUTS = [
     ("X complex", X.astype(complex), Y, "X must hold real numbers; got dtype complex128"),
     ("y 2-D", X, Y[:, None], r"y must be 1-D \(n_samples,\); got shape \(50, 1\)"),
     ("length mismatch", X, Y[:-1], "X has 50 rows but y has 49 entries"),
-    ("y NaN", X, _with_nan(Y), "y contains NaN or inf"),
+    ("y NaN", X, _with_nan(Y), r"y contains non-finite values \(NaN or inf\) in 1 row; .* 7"),
     ("y 1/2", X, Y + 1, r"y must contain only 0 and 1; got values \[1, 2\]"),
     ("y -1/1", X, 2 * Y - 1, r"y must contain only 0 and 1; got values \[-1, 1\]"),
     ("y 0.5", X, np.where(Y == 1, 0.5, 0.0), r"got values \[0\.0, 0\.5\]"),
@@ -90,11 +98,11 @@ def test_bad_optimizer_settings(kwargs, message):
     [
         (lambda: Newton(tol=0), "tol must be a positive finite number"),
         (lambda: Newton(tol=-1e-3), "tol must be a positive finite number"),
-        (lambda: Newton(max_iter=0), "max_iter must be a positive integer"),
-        (lambda: GradientAscent(max_iter=2.5), "max_iter must be a positive integer"),
-        (lambda: LBFGS(memory_size=0), "memory_size must be a positive integer"),
-        (lambda: SGD(batch_size=0), "batch_size must be a positive integer"),
-        (lambda: SGD(epochs=-3), "epochs must be a positive integer"),
+        (lambda: Newton(max_iter=0), "max_iter must be an integer >= 1"),
+        (lambda: GradientAscent(max_iter=2.5), "max_iter must be an integer >= 1"),
+        (lambda: LBFGS(memory_size=0), "memory_size must be an integer >= 1"),
+        (lambda: SGD(batch_size=0), "batch_size must be an integer >= 1"),
+        (lambda: SGD(epochs=-3), "epochs must be an integer >= 1"),
         (lambda: SGD(learning_rate=-0.1), "learning_rate must be a positive"),
         (lambda: SGD(average="no"), "average must be True or False"),
     ],
@@ -139,9 +147,9 @@ def test_bad_map_settings(kwargs, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num_chains": 0}, "num_chains must be a positive integer"),
-        ({"num_samples": -5}, "num_samples must be a positive integer"),
-        ({"num_warmup": 1.5}, "num_warmup must be a positive integer"),
+        ({"num_chains": 0}, "num_chains must be an integer >= 1"),
+        ({"num_samples": -5}, "num_samples must be an integer >= 1"),
+        ({"num_warmup": 1.5}, "num_warmup must be an integer >= 1"),
         ({"chain_method": "threads"}, r"chain_method must be one of \['parallel'"),
         ({"target_accept": 1.0}, r"target_accept must be in \(0, 1\)"),
         ({"target_accept": 0.0}, "target_accept must be a positive"),
@@ -172,7 +180,7 @@ def test_log_likelihood_validates_but_allows_one_class():
 
 
 def test_train_test_split_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="test_size must be between 0 and 1"):
+    with pytest.raises(ValueError, match=r"test_size must be a number in \(0, 1\), e\.g\. 0\.25"):
         train_test_split(X, Y, test_size=1.5)
     with pytest.raises(ValueError, match="X has 50 rows but y has 3 entries"):
         train_test_split(X, Y[:3])
@@ -227,3 +235,47 @@ def test_proper_priors_identify_collinear_columns():
     assert find_unidentified(X_dup, names, Flat(), Normal(0, 1)) == []
     assert find_unidentified(X, ("x1", "x2"), Flat(), Flat()) == []
     assert find_unidentified(X_dup, names, Normal(0, 1), Flat()) == ["x1", "x3"]
+
+
+def _message(call) -> str:
+    with pytest.raises(ValueError) as error:
+        call()
+    return str(error.value)
+
+
+def test_each_check_has_one_wording_at_every_entry_point():
+    fit = fit_mle(X, Y)
+    prob = fit.predict_proba(X)
+    draws = np.tile(fit.params, (3, 1))
+    table = pd.DataFrame({"auc": [0.6, 0.7]})
+    same = {
+        "level must be a number in (0, 1), e.g. 0.95 for 95%; got 95.0.": [
+            lambda: fit.conf_int(level=95),
+            lambda: metrics.auc_ci(Y, prob, level=95),
+            lambda: metrics.calibration_curve(Y, prob, level=95),
+            lambda: diagnostics.roc_band(draws, X, Y, level=95),
+            lambda: diagnostics.summarize_draws(table, level=95),
+            lambda: compare(fit, X, Y, level=95),
+        ],
+        "threshold must be a number in [0, 1]; got 1.5.": [
+            lambda: metrics.accuracy(Y, prob, threshold=1.5),
+            lambda: diagnostics.predictive_metrics(draws, X, Y, threshold=1.5),
+            lambda: compare(fit, X, Y, threshold=1.5),
+        ],
+        "n_bins must be an integer >= 1; got 0.": [
+            lambda: metrics.calibration_curve(Y, prob, n_bins=0),
+            lambda: diagnostics.posterior_predictive_check(draws, X, Y, n_bins=0),
+        ],
+        "method must be one of ['bootstrap', 'delong']; got 'wald'.": [
+            lambda: metrics.auc_ci(Y, prob, method="wald"),
+        ],
+    }
+    for message, calls in same.items():
+        assert [_message(call) for call in calls] == [message] * len(calls)
+    zeros = np.zeros_like(Y)
+    assert _message(lambda: fit_mle(X, zeros)) == (
+        "y contains only class 0 (50 rows); logistic regression needs both 0s and 1s."
+    )
+    assert _message(lambda: metrics.roc_auc(zeros, prob)) == (
+        "y contains only class 0 (50 rows); roc_auc needs both 0s and 1s."
+    )

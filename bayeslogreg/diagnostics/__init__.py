@@ -1,8 +1,7 @@
-"""Diagnostics: classification metrics and posterior predictive checks.
+"""Posterior diagnostics: per-draw metrics, ROC bands, predictive checks, lpd, LOO, WAIC.
 
-The classification metrics are gathered in :mod:`bayeslogreg.metrics`; the posterior
-diagnostics (per-draw metrics, ROC bands, predictive checks, held-out lpd, LOO and WAIC)
-are re-exported here.
+They are re-exported here from :mod:`bayeslogreg.diagnostics.posterior`; the
+classification metrics they build on are in :mod:`bayeslogreg.metrics`.
 """
 
 from bayeslogreg.diagnostics.posterior import (

@@ -23,10 +23,21 @@ from scipy import special
 
 from bayeslogreg import _arviz
 from bayeslogreg._arviz import ElpdEstimate
-from bayeslogreg._validation import check_level, check_positive_int, check_X, check_y
-from bayeslogreg.diagnostics._calibration import _bin_ids
-from bayeslogreg.diagnostics._roc import _auc, _descending_counts
-from bayeslogreg.diagnostics.classification import _check_both_classes, _check_threshold, _ratio
+from bayeslogreg._validation import (
+    check_both_classes,
+    check_finite,
+    check_int,
+    check_level,
+    check_positive_int,
+    check_real_dtype,
+    check_threshold,
+    check_unit_values,
+    check_X,
+    check_y,
+)
+from bayeslogreg.metrics._calibration import _bin_ids
+from bayeslogreg.metrics._classification import _ratio
+from bayeslogreg.metrics._roc import _auc, _descending_counts
 
 __all__ = [
     "MAX_LOO_ELEMENTS",
@@ -57,9 +68,7 @@ _BLOCK_BYTES = 32 * 2**20
 
 
 def _check_draws(draws, n_features: int) -> np.ndarray:
-    draws = np.asarray(draws)
-    if draws.dtype.kind not in "biuf":
-        raise ValueError(f"draws must hold real numbers; got dtype {draws.dtype}.")
+    draws = check_real_dtype(draws, "draws")
     if draws.ndim != 2:
         hint = " For a Posterior pass posterior.flat_draws." if draws.ndim == 3 else ""
         raise ValueError(f"draws must be 2-D (n_draws, p + 1); got shape {draws.shape}.{hint}")
@@ -71,8 +80,7 @@ def _check_draws(draws, n_features: int) -> np.ndarray:
             f"needs p + 1 = {n_features + 1} values, intercept first."
         )
     draws = draws.astype(np.float64)
-    if not np.isfinite(draws).all():
-        raise ValueError("draws contains NaN or inf; check the sampler output.")
+    check_finite(draws, "draws", "Check the sampler output.")
     return draws
 
 
@@ -81,7 +89,7 @@ def _check_inputs(draws, X, y, what: str | None = None):
     X = check_X(X).astype(np.float64, copy=False)
     y = check_y(y, n_samples=X.shape[0], require_both_classes=False)
     if what is not None:
-        _check_both_classes(y == 1, what)
+        check_both_classes(y, what)
     return _check_draws(draws, X.shape[1]), X, y
 
 
@@ -148,7 +156,7 @@ def predictive_metrics(
     [1.0, 1.0]
     """
     draws, X, y = _check_inputs(draws, X, y, "predictive_metrics")
-    threshold = _check_threshold(threshold)
+    threshold = check_threshold(threshold)
     is_one = y == 1
     sign = 2.0 * y - 1.0
     columns = {name: [] for name in ("auc", "log_loss", "brier", "tp", "fp")}
@@ -225,8 +233,7 @@ def _check_fpr_grid(fpr_grid) -> np.ndarray:
     grid = np.asarray(fpr_grid, dtype=np.float64)
     if grid.ndim != 1 or grid.size == 0:
         raise ValueError(f"fpr_grid must be a non-empty 1-D array; got shape {grid.shape}.")
-    if not (np.isfinite(grid).all() and grid.min() >= 0 and grid.max() <= 1):
-        raise ValueError("fpr_grid must hold false positive rates in [0, 1].")
+    check_unit_values(grid, "fpr_grid", "false positive rates")
     if np.any(np.diff(grid) <= 0):
         raise ValueError("fpr_grid must be strictly increasing, e.g. np.linspace(0, 1, 101).")
     return grid
@@ -389,8 +396,7 @@ def posterior_predictive_check(
     """
     draws, X, y = _check_inputs(draws, X, y)
     n_bins = check_positive_int(n_bins, "n_bins")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
+    seed = check_int(seed, "seed", minimum=0)
     size = _block_size(chunk_size, X.shape[0])
     mean_prob = np.zeros(X.shape[0])
     for block in _blocks(draws, size):
@@ -401,7 +407,7 @@ def posterior_predictive_check(
     order = np.argsort(bins, kind="stable")
     used, starts, counts = np.unique(bins[order], return_index=True, return_counts=True)
     X, y = X[order], y[order]
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     replicated = []
     for block in _blocks(draws, size):
         y_rep = rng.random((len(block), X.shape[0])) < special.expit(_linear_predictor(block, X))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayeslogreg._validation import check_level, check_X, check_y
+from bayeslogreg._validation import check_choice, check_level, check_threshold, check_X, check_y
 from bayeslogreg.diagnostics.posterior import loo, predictive_metrics, roc_band
 from bayeslogreg.estimators.nuts import Posterior
 from bayeslogreg.estimators.point import PointEstimate
@@ -279,9 +279,7 @@ class Comparison:
         names = [n for n, s in self._scores.items() if s.per_draw is not None]
         if not names:
             raise ValueError("This comparison has no posterior; pass a Posterior to compare().")
-        name = names[0] if name is None else name
-        if name not in names:
-            raise ValueError(f"{name!r} is not a posterior in this comparison; choose {names}.")
+        name = names[0] if name is None else check_choice(name, "name", names)
         return self._scores[name].per_draw
 
     def findings(self) -> list[str]:
@@ -491,8 +489,7 @@ def compare(
     X = check_X(X_test, n_features=len(first.feature_names), name="X_test")
     y = check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
     level = check_level(level)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be a probability in [0, 1]; got {threshold}.")
+    threshold = check_threshold(threshold)
     if train is not None:
         X_train = check_X(train[0], n_features=X.shape[1], name="X_train")
         train = (X_train, check_y(train[1], n_samples=X_train.shape[0]))
@@ -512,7 +509,7 @@ def compare(
         interval_kinds={n: _interval_kind(e) for n, e in named.items()},
         descriptions={n: _describe(e) for n, e in named.items()},
         level=level,
-        threshold=float(threshold),
+        threshold=threshold,
         n_bins=n_bins,
         n_test=len(y),
         provenance=provenance(X, y, estimates=named),

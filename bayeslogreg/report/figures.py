@@ -29,7 +29,13 @@ from numpy.typing import ArrayLike
 
 from bayeslogreg import _arviz, model
 from bayeslogreg._jax import float64
-from bayeslogreg._validation import check_positive_int, check_X, check_X_y
+from bayeslogreg._validation import (
+    check_int,
+    check_positive_float,
+    check_positive_int,
+    check_X,
+    check_X_y,
+)
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
@@ -464,9 +470,7 @@ def surface_figure(
     """
     X, y = _one_feature(X, y)
     _check_priors(prior, intercept_prior)
-    grid_size = check_positive_int(grid_size, "grid_size")
-    if grid_size < 5:
-        raise ValueError(f"grid_size must be at least 5; got {grid_size}.")
+    grid_size = check_int(grid_size, "grid_size", minimum=5)
     mle, map_, map_cov, draws, points = _surface_inputs(mle, map_, map_cov, draws)
     intercepts, slopes = _grid_axes(points, grid_size)
     surfaces = log_density_grid(
@@ -652,9 +656,7 @@ def _passes(passes, size: int, what: str) -> np.ndarray | None:
     if passes is None:
         return None
     if np.ndim(passes) == 0:
-        per_iteration = float(passes)
-        if not np.isfinite(per_iteration) or per_iteration <= 0:
-            raise ValueError(f"the passes per iteration of {what} must be > 0; got {passes!r}.")
+        per_iteration = check_positive_float(passes, f"the passes per iteration of {what}")
         return per_iteration * np.arange(size)
     return _vector(passes, f"the passes of {what}", size)
 

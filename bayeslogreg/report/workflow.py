@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bayeslogreg._validation import check_choice
 from bayeslogreg.datasets import Dataset, train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
@@ -50,6 +51,7 @@ def fit_one(
     num_samples: int = 1000,
 ):
     """Fit one estimator ("mle", "map" or "nuts") with the report's settings."""
+    check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "mle":
         return fit_mle(X, y, feature_names=feature_names, solver=solver, seed=seed)
     if estimator == "map":
@@ -62,19 +64,17 @@ def fit_one(
             solver=solver,
             seed=seed,
         )
-    if estimator == "nuts":
-        return sample_posterior(
-            X,
-            y,
-            prior=prior,
-            intercept_prior=intercept_prior,
-            feature_names=feature_names,
-            num_chains=num_chains,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            seed=seed,
-        )
-    raise ValueError(f"Unknown estimator {estimator!r}; choose one of {list(ESTIMATORS)}.")
+    return sample_posterior(
+        X,
+        y,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        feature_names=feature_names,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        seed=seed,
+    )
 
 
 def compare_estimators(
@@ -103,6 +103,8 @@ def compare_estimators(
     Normal(0, 10), as in :func:`~bayeslogreg.fit_map`. ``progress`` receives one line
     before and after each step.
     """
+    for estimator in estimators:
+        check_choice(estimator, "every entry of estimators", ESTIMATORS)
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
     say = progress or (lambda _message: None)

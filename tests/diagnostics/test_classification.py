@@ -9,10 +9,13 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from bayeslogreg import metrics
-from bayeslogreg.diagnostics import classification
 from bayeslogreg.metrics import (
     ConfusionMatrix,
     UndefinedMetricWarning,
+    _calibration,
+    _classification,
+    _roc,
+    _roc_delong,
     accuracy,
     auc_ci,
     balanced_accuracy,
@@ -184,15 +187,28 @@ BAD_INPUTS = [
     ("y 1/2", lambda: roc_auc(Y + 1, P), r"y must contain only 0 and 1; got values \[1, 2\]"),
     ("y -1/1", lambda: precision(2 * Y - 1, P), r"got values \[-1, 1\]"),
     ("y strings", lambda: log_loss(np.where(Y, "yes", "no"), P), r"got values \['no', 'yes'\]"),
-    ("y NaN", lambda: roc_auc(np.where(Y, 1.0, np.nan), P), r"got values \[1\.0, nan\]"),
-    ("one class", lambda: roc_auc(np.zeros(6), P), "roc_auc needs both classes in y; got only 0"),
-    ("one class 1", lambda: roc_curve(np.ones(6), P), "roc_curve needs both classes.*only 1"),
-    ("one class ci", lambda: auc_ci(np.ones(6), P), "auc_ci needs both classes"),
+    ("y NaN", lambda: roc_auc(np.where(Y, 1.0, np.nan), P), "y contains non-finite values"),
+    (
+        "one class",
+        lambda: roc_auc(np.zeros(6), P),
+        r"y contains only class 0 \(6 rows\); roc_auc needs both 0s and 1s",
+    ),
+    ("one class 1", lambda: roc_curve(np.ones(6), P), "only class 1 .*roc_curve needs both"),
+    ("one class ci", lambda: auc_ci(np.ones(6), P), "auc_ci needs both 0s and 1s"),
     ("length", lambda: roc_auc(Y, P[:5]), "y_score has 5 entries per row but y has 6"),
     ("length 2-D", lambda: accuracy(Y, np.ones((3, 5)) / 2), "y_prob has 5 entries per row"),
-    ("score NaN", lambda: roc_auc(Y, NAN_P), "y_score contains 1 NaN or infinite values .*index 2"),
-    ("score inf", lambda: roc_auc(Y, P + np.r_[np.inf, 0, 0, 0, 0, 0]), "NaN or infinite"),
-    ("prob NaN", lambda: log_loss(Y, NAN_P), "y_prob contains 1 NaN or infinite"),
+    (
+        "score NaN",
+        lambda: roc_auc(Y, NAN_P),
+        r"y_score contains non-finite values \(NaN or inf\) in 1 row; the first is NaN at row 2",
+    ),
+    ("score inf", lambda: roc_auc(Y, P + np.r_[np.inf, 0, 0, 0, 0, 0]), "inf at row 0"),
+    ("prob NaN", lambda: log_loss(Y, NAN_P), "y_prob contains non-finite values"),
+    (
+        "draws NaN",
+        lambda: roc_auc(Y, np.vstack([P, NAN_P])),
+        "in 1 row; the first is NaN at row 1, column 2",
+    ),
     ("score 3-D", lambda: roc_auc(Y, P[None, None]), r"1-D \(n_samples,\) or 2-D \(n_draws"),
     ("score str", lambda: roc_auc(Y, P.astype(str)), "y_score must hold real numbers; got dtype"),
     ("no draws", lambda: roc_auc(Y, np.empty((0, 6))), r"y_score has no rows: shape \(0, 6\)"),
@@ -209,20 +225,25 @@ BAD_INPUTS = [
     ("threshold NaN", lambda: precision(Y, P, np.nan), "threshold must be a number in"),
     ("threshold str", lambda: accuracy(Y, P, "0.5"), "threshold must be a single number"),
     ("threshold array", lambda: accuracy(Y, P, [0.5]), "threshold must be a single number"),
-    ("level 0", lambda: auc_ci(Y, P, level=0), r"level must be in \(0, 1\), e.g. 0.95"),
-    ("level 95", lambda: auc_ci(Y, P, level=95), r"level must be in \(0, 1\).*got 95"),
-    ("level 1 cal", lambda: calibration_curve(Y, P, level=1.0), r"level must be in \(0, 1\)"),
+    ("level 0", lambda: auc_ci(Y, P, level=0), r"level must be a number in \(0, 1\), e.g. 0.95"),
+    ("level 95", lambda: auc_ci(Y, P, level=95), r"level must be .*for 95%; got 95.0\."),
+    ("level 1 cal", lambda: calibration_curve(Y, P, level=1.0), r"level must be a number in \("),
+    ("level str", lambda: auc_ci(Y, P, level="0.9"), "level must be a single number; got '0.9'"),
     (
         "method",
         lambda: auc_ci(Y, P, method="wald"),
-        "method must be one of 'delong', 'bootstrap'; got 'wald'",
+        r"method must be one of \['bootstrap', 'delong'\]; got 'wald'",
     ),
-    ("strategy", lambda: calibration_curve(Y, P, strategy="kmeans"), "'uniform', 'quantile'"),
+    (
+        "strategy",
+        lambda: calibration_curve(Y, P, strategy="kmeans"),
+        r"strategy must be one of \['quantile', 'uniform'\]",
+    ),
     ("n_bins 0", lambda: calibration_curve(Y, P, n_bins=0), "n_bins must be an integer >= 1"),
     ("n_bins float", lambda: expected_calibration_error(Y, P, n_bins=2.5), "n_bins must be"),
     ("n_bootstrap", lambda: auc_ci(Y, P, method="bootstrap", n_bootstrap=1), ">= 2; got 1"),
-    ("max_fpr 0", lambda: partial_auc(Y, P, 0), r"max_fpr must be in \(0, 1\]; got 0"),
-    ("max_fpr 1.5", lambda: partial_auc(Y, P, 1.5), r"max_fpr must be in \(0, 1\]"),
+    ("max_fpr 0", lambda: partial_auc(Y, P, 0), r"max_fpr must be a number in \(0, 1\]; got 0.0"),
+    ("max_fpr 1.5", lambda: partial_auc(Y, P, 1.5), r"max_fpr must be a number in \(0, 1\]"),
     ("zero_div", lambda: precision(Y, P, zero_division=np.nan), "zero_division must be 0.0, 1.0"),
     ("zero_div str", lambda: recall(Y, P, zero_division="nan"), "or 'warn'; got 'nan'"),
     ("cost < 0", lambda: metrics.bayes_threshold(-1, 1), "cost_fp must be a finite number >= 0"),
@@ -245,7 +266,8 @@ def test_bad_input_raises_value_error(call, message):
 
 
 def test_public_api_is_reexported():
-    assert set(classification.__all__) <= set(metrics.__all__)
+    private = (_calibration, _classification, _roc, _roc_delong)
+    assert set(metrics.__all__) == {name for module in private for name in module.__all__}
     for name in metrics.__all__:
         assert getattr(metrics, name).__doc__, name
     assert issubclass(UndefinedMetricWarning, UserWarning)

@@ -17,7 +17,7 @@ from sklearn import metrics as skm
 from bayeslogreg import ConvergenceWarning, _arviz, metrics, sample_posterior
 from bayeslogreg.datasets import simulate
 from bayeslogreg.diagnostics import posterior as post
-from bayeslogreg.diagnostics.classification import UndefinedMetricWarning
+from bayeslogreg.metrics import UndefinedMetricWarning
 
 N_DRAWS = 37  # odd, and prime: no chunk size but 1 and 37 divides it
 CHUNK_SIZES = [1, 5, 36, N_DRAWS, 1000]
@@ -419,7 +419,9 @@ def test_bad_input(synthetic, function, change, match):
 @pytest.mark.parametrize("function", [post.predictive_metrics, post.roc_band])
 def test_ranking_needs_both_classes(synthetic, function):
     draws, X, y = synthetic
-    with pytest.raises(ValueError, match="needs both classes"):
+    with pytest.raises(
+        ValueError, match=f"only class 1 .*{function.__name__} needs both 0s and 1s"
+    ):
         function(draws, X, np.ones_like(y))
 
 

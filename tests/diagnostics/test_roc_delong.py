@@ -8,8 +8,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from bayeslogreg.diagnostics import _roc_delong
-from bayeslogreg.metrics import UndefinedMetricWarning, auc_ci, delong_test
+from bayeslogreg.metrics import UndefinedMetricWarning, _roc_delong, auc_ci, delong_test
 
 ASAH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "aSAH" / "aSAH.csv"
 

@@ -211,6 +211,19 @@ def test_estimates_of_different_models_are_refused(fitted):
         blr.compare(other, X_test, y_test, threshold=2.0)
 
 
+def test_unknown_names_are_refused_with_the_choices(fitted, comparison):
+    from bayeslogreg.report.workflow import compare_estimators, fit_one
+
+    with pytest.raises(ValueError, match=r"name must be one of \['posterior'\]; got 'MLE'\."):
+        comparison.posterior_metrics("MLE")
+    X_train, y_train = fitted["train"]
+    with pytest.raises(ValueError, match=r"estimator must be one of \['map', 'mle', 'nuts'\]"):
+        fit_one("glm", X_train, y_train, feature_names=["x"], prior=None, intercept_prior=None)
+    data = simulate(40, [1.0], seed=1)
+    with pytest.raises(ValueError, match="every entry of estimators must be one of"):
+        compare_estimators(data, estimators=("mle", "glm"))
+
+
 def test_point_and_posterior_results_have_rich_displays(fitted):
     for fit in fitted["fits"].values():
         page = fit._repr_html_()

@@ -10,14 +10,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from bayeslogreg.diagnostics.classification import (
-    _check_choice,
-    _check_level,
-    _check_positive_int,
-    _check_probabilities,
-    _check_y,
-    _to_output,
+from bayeslogreg._validation import (
+    check_choice,
+    check_labels,
+    check_level,
+    check_positive_int,
+    check_probabilities,
 )
+from bayeslogreg.metrics._classification import _to_output
 
 __all__ = [
     "CalibrationCurve",
@@ -57,8 +57,8 @@ def log_loss(y: ArrayLike, y_prob: ArrayLike) -> float | np.ndarray:
     >>> round(log_loss([0, 1], [0.2, 0.9]), 6)
     0.164252
     """
-    y = _check_y(y)
-    probs = np.clip(_check_probabilities(y_prob, y.shape[0]), _EPS, 1 - _EPS)
+    y = check_labels(y)
+    probs = np.clip(check_probabilities(y_prob, y.shape[0]), _EPS, 1 - _EPS)
     return _to_output(-np.mean(np.where(y, np.log(probs), np.log1p(-probs)), axis=-1))
 
 
@@ -73,8 +73,8 @@ def brier_score(y: ArrayLike, y_prob: ArrayLike) -> float | np.ndarray:
     >>> round(brier_score([0, 1], [0.2, 0.9]), 6)
     0.025
     """
-    y = _check_y(y)
-    probs = _check_probabilities(y_prob, y.shape[0])
+    y = check_labels(y)
+    probs = check_probabilities(y_prob, y.shape[0])
     return _to_output(np.mean((probs - y) ** 2, axis=-1))
 
 
@@ -147,11 +147,11 @@ def calibration_curve(
     >>> curve.observed.tolist(), curve.mean_predicted.tolist(), curve.count.tolist()
     ([0.0, 1.0], [0.2, 0.8], [2, 2])
     """
-    y = _check_y(y)
-    probs = _check_probabilities(y_prob, y.shape[0], allow_2d=False)
-    n_bins = _check_positive_int(n_bins, "n_bins")
-    strategy = _check_choice(strategy, "strategy", BIN_STRATEGIES)
-    level = _check_level(level)
+    y = check_labels(y)
+    probs = check_probabilities(y_prob, y.shape[0], allow_2d=False)
+    n_bins = check_positive_int(n_bins, "n_bins")
+    strategy = check_choice(strategy, "strategy", BIN_STRATEGIES)
+    level = check_level(level)
     if strategy == "quantile":
         edges = np.percentile(probs, np.linspace(0, 1, n_bins + 1) * 100)
     else:
@@ -201,9 +201,9 @@ def expected_calibration_error(
     >>> round(expected_calibration_error([0, 0, 1, 1], [0.1, 0.3, 0.7, 0.9], n_bins=2), 6)
     0.2
     """
-    y = _check_y(y)
-    probs = _check_probabilities(y_prob, y.shape[0])
-    n_bins = _check_positive_int(n_bins, "n_bins")
+    y = check_labels(y)
+    probs = check_probabilities(y_prob, y.shape[0])
+    n_bins = check_positive_int(n_bins, "n_bins")
     rows = np.atleast_2d(probs)
     ids = _bin_ids(rows, np.linspace(0.0, 1.0, n_bins + 1))
     # One bincount over all rows: row r's bin b becomes bin r * n_bins + b.

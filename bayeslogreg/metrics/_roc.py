@@ -11,15 +11,15 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bayeslogreg.diagnostics.classification import (
-    _check_both_classes,
-    _check_costs,
-    _check_number,
-    _check_probabilities,
-    _check_scores,
-    _check_y,
-    _to_output,
+from bayeslogreg._validation import (
+    check_both_classes,
+    check_costs,
+    check_labels,
+    check_probabilities,
+    check_scores,
+    check_unit_interval,
 )
+from bayeslogreg.metrics._classification import _to_output
 
 __all__ = [
     "CostThreshold",
@@ -30,6 +30,13 @@ __all__ = [
     "roc_curve",
     "youden_threshold",
 ]
+
+
+def _check_ranking(y, y_score, what: str, check=check_scores):
+    """Labels as booleans, checked scores (or probabilities) and the two class counts."""
+    y = check_labels(y)
+    scores = check(y_score, y.shape[0])
+    return y, scores, *check_both_classes(y, what)
 
 
 def _tie_bounds(sorted_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,9 +135,7 @@ def roc_curve(y: ArrayLike, y_score: ArrayLike) -> tuple[np.ndarray, np.ndarray,
     >>> thresholds.tolist()
     [inf, 0.8, 0.4, 0.1]
     """
-    y = _check_y(y)
-    scores = _check_scores(y_score, y.shape[0])
-    _check_both_classes(y, "roc_curve")
+    y, scores, _, _ = _check_ranking(y, y_score, "roc_curve")
     return _roc_points(y, scores)
 
 
@@ -158,9 +163,7 @@ def roc_auc(y: ArrayLike, y_score: ArrayLike) -> float | np.ndarray:
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
     0.875
     """
-    y = _check_y(y)
-    scores = _check_scores(y_score, y.shape[0])
-    _check_both_classes(y, "roc_auc")
+    y, scores, _, _ = _check_ranking(y, y_score, "roc_auc")
     return _to_output(_auc(y, scores))
 
 
@@ -196,12 +199,8 @@ def partial_auc(
     >>> partial_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8], max_fpr=0.5, standardized=False)
     0.375
     """
-    y = _check_y(y)
-    scores = _check_scores(y_score, y.shape[0])
-    _check_both_classes(y, "partial_auc")
-    max_fpr = _check_number(max_fpr, "max_fpr")
-    if not 0.0 < max_fpr <= 1.0:
-        raise ValueError(f"max_fpr must be in (0, 1]; got {max_fpr!r}.")
+    y, scores, _, _ = _check_ranking(y, y_score, "partial_auc")
+    max_fpr = check_unit_interval(max_fpr, "max_fpr", open_low=True)
     fpr, tpr, _ = _roc_points(y, scores)
     left, right = fpr[..., :-1], fpr[..., 1:]
     bottom, top = tpr[..., :-1], tpr[..., 1:]
@@ -281,9 +280,7 @@ def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
     >>> youden_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     YoudenThreshold(threshold=0.4, j=0.5, fpr=0.0, tpr=0.5)
     """
-    y = _check_y(y)
-    scores = _check_scores(y_score, y.shape[0])
-    n_positive, n_negative = _check_both_classes(y, "youden_threshold")
+    y, scores, n_positive, n_negative = _check_ranking(y, y_score, "youden_threshold")
     # The all-positive end gets threshold -inf; it has J = 0 and column 0 wins that tie.
     thresholds, tps, fps, valid = _operating_points(y, scores, -np.inf)
     tpr, fpr = tps / n_positive, fps / n_negative
@@ -322,10 +319,10 @@ def min_cost_threshold(
     >>> min_cost_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], cost_fp=1, cost_fn=1)
     CostThreshold(threshold=0.4, cost=1.0, fpr=0.0, tpr=0.5)
     """
-    y = _check_y(y)
-    probs = _check_probabilities(y_prob, y.shape[0])
-    cost_fp, cost_fn = _check_costs(cost_fp, cost_fn)
-    n_positive, n_negative = _check_both_classes(y, "min_cost_threshold")
+    cost_fp, cost_fn = check_costs(cost_fp, cost_fn)
+    y, probs, n_positive, n_negative = _check_ranking(
+        y, y_prob, "min_cost_threshold", check_probabilities
+    )
     thresholds, tps, fps, valid = _operating_points(y, probs, 0.0)
     # Under the strict rule, nothing can call a row with probability 0 positive.
     valid[..., -1] &= probs.min(axis=-1) > 0

@@ -1,64 +1,20 @@
-"""Built-in data: simulation from a known logistic model, the "effort" lesson, splitting.
-
-Every random path takes a ``seed`` and the same seed gives the same numbers.
-"""
+"""Simulated and tabular data: a known logistic model, the "effort" lesson, files, splits."""
 
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bayeslogreg._higgs import (
-    HIGGS_FEATURES,
-    HIGGS_LIKE_COEF,
-    HIGGS_LIKE_INTERCEPT,
-    HiggsLikeFile,
-    HiggsSplit,
-    load_higgs,
-    write_higgs_like,
-)
 from bayeslogreg._validation import (
     check_choice,
     check_positive_float,
     check_positive_int,
+    check_test_size,
+    check_y,
 )
+from bayeslogreg.datasets._dataset import Dataset
 
-__all__ = [
-    "HIGGS_FEATURES",
-    "HIGGS_LIKE_COEF",
-    "HIGGS_LIKE_INTERCEPT",
-    "Dataset",
-    "HiggsLikeFile",
-    "HiggsSplit",
-    "load_effort",
-    "load_higgs",
-    "read_table",
-    "simulate",
-    "train_test_split",
-    "write_higgs_like",
-]
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A data set with, when it was simulated, the true parameters.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,), 0/1 integers
-    feature_names : tuple of str
-    intercept, coef : true parameters (None for real data); coef has shape (n_features,)
-    description : str
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    feature_names: tuple[str, ...]
-    intercept: float | None = None
-    coef: np.ndarray | None = None
-    description: str = field(default="", repr=False)
+__all__ = ["load_effort", "read_table", "simulate", "train_test_split"]
 
 
 def simulate(
@@ -169,8 +125,7 @@ def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: 
     X_train, X_test, y_train, y_test
         Same types as the inputs (DataFrames and Series keep their index).
     """
-    if not 0.0 < float(test_size) < 1.0:
-        raise ValueError(f"test_size must be between 0 and 1; got {test_size!r}.")
+    test_size = check_test_size(test_size)
     labels = np.asarray(y)
     n_samples = labels.shape[0]
     if len(X) != n_samples:
@@ -268,8 +223,6 @@ def read_table(path, target: str, *, features=None, exclude=()) -> Dataset:
             f"{path.name} has missing values (column: count) {incomplete}; drop or impute "
             "those rows before fitting."
         )
-    from bayeslogreg._validation import check_y
-
     try:
         y = check_y(frame[target].to_numpy(), require_both_classes=True)
     except ValueError as error:

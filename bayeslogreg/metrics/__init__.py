@@ -16,8 +16,9 @@ gives one result per draw without a Python loop. A row is predicted positive whe
 - Probabilities: :func:`log_loss`, :func:`brier_score`, :func:`calibration_curve`,
   :func:`expected_calibration_error`.
 
-The implementation is the NumPy layer in :mod:`bayeslogreg.diagnostics.classification`
-and its private siblings; it is checked against scikit-learn and pROC.
+The implementation is a NumPy layer in this package's private modules (thresholded
+rates in ``_classification``, ROC and AUC in ``_roc`` and ``_roc_delong``, probability
+scores in ``_calibration``); it is checked against scikit-learn and pROC.
 
 Examples
 --------
@@ -26,24 +27,14 @@ Examples
 0.875
 """
 
-from bayeslogreg.diagnostics._calibration import (
+from bayeslogreg.metrics._calibration import (
     CalibrationCurve,
     brier_score,
     calibration_curve,
     expected_calibration_error,
     log_loss,
 )
-from bayeslogreg.diagnostics._roc import (
-    CostThreshold,
-    YoudenThreshold,
-    min_cost_threshold,
-    partial_auc,
-    roc_auc,
-    roc_curve,
-    youden_threshold,
-)
-from bayeslogreg.diagnostics._roc_delong import AucInterval, DelongTest, auc_ci, delong_test
-from bayeslogreg.diagnostics.classification import (
+from bayeslogreg.metrics._classification import (
     ConfusionMatrix,
     UndefinedMetricWarning,
     accuracy,
@@ -57,6 +48,16 @@ from bayeslogreg.diagnostics.classification import (
     recall,
     specificity,
 )
+from bayeslogreg.metrics._roc import (
+    CostThreshold,
+    YoudenThreshold,
+    min_cost_threshold,
+    partial_auc,
+    roc_auc,
+    roc_curve,
+    youden_threshold,
+)
+from bayeslogreg.metrics._roc_delong import AucInterval, DelongTest, auc_ci, delong_test
 
 __all__ = [
     "AucInterval",

@@ -13,19 +13,24 @@ Conventions:
   undefined. It never becomes NaN: ``zero_division`` chooses the value, and the default
   ``"warn"`` returns 0.0 with an :class:`UndefinedMetricWarning`, like scikit-learn.
 
-The private ``_check_*`` helpers at the top validate input for the whole
-:mod:`bayeslogreg.diagnostics` layer. The ROC/AUC functions live in ``_roc.py`` and
-``_roc_delong.py``, calibration in ``_calibration.py``; :mod:`bayeslogreg.metrics`
-gathers them all.
+Input is checked by :mod:`bayeslogreg._validation`. The ROC/AUC functions live in
+``_roc.py`` and ``_roc_delong.py``, calibration in ``_calibration.py``;
+:mod:`bayeslogreg.metrics` gathers them all.
 """
 
-import math
 import warnings
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from bayeslogreg._validation import (
+    check_costs,
+    check_labels,
+    check_probabilities,
+    check_threshold,
+    check_zero_division,
+)
 
 __all__ = [
     "ConfusionMatrix",
@@ -45,150 +50,6 @@ __all__ = [
 
 class UndefinedMetricWarning(UserWarning):
     """A metric was 0/0 and was replaced by the ``zero_division`` value."""
-
-
-# ---------------------------------------------------------------------------------------
-# Input checks shared by the diagnostics layer.
-
-
-def _describe_values(values: np.ndarray, limit: int = 5) -> str:
-    shown = [v.item() if hasattr(v, "item") else v for v in values[:limit]]
-    more = "" if len(values) <= limit else f" and {len(values) - limit} more"
-    return f"{shown}{more}"
-
-
-def _check_y(y: ArrayLike) -> np.ndarray:
-    """Return labels as a 1-D boolean array; raise unless they are 0/1 (or bool)."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,); got shape {y.shape}. Use y.ravel().")
-    if y.shape[0] == 0:
-        raise ValueError("y is empty: it has 0 entries.")
-    if y.dtype.kind not in "biuf":
-        values = np.unique(y.astype(str))
-        raise ValueError(
-            f"y must contain only 0 and 1; got values {_describe_values(values)}. "
-            "Encode the positive class as 1, e.g. y = (labels == 'yes')."
-        )
-    is_one = y == 1
-    if not np.all(is_one | (y == 0)):
-        values = np.unique(y)
-        raise ValueError(
-            f"y must contain only 0 and 1; got values {_describe_values(values)}. "
-            "Labels are never remapped: encode the positive class as 1 yourself."
-        )
-    return is_one
-
-
-def _check_both_classes(y: np.ndarray, what: str) -> tuple[int, int]:
-    """Return (n_positive, n_negative), raising when ``y`` lacks a class."""
-    n_positive = int(np.count_nonzero(y))
-    n_negative = y.shape[0] - n_positive
-    if n_positive == 0 or n_negative == 0:
-        only = 1 if n_negative == 0 else 0
-        raise ValueError(
-            f"{what} needs both classes in y; got only {only} ({y.shape[0]} rows). "
-            "It compares cases (1) with controls (0)."
-        )
-    return n_positive, n_negative
-
-
-def _check_scores(
-    values: ArrayLike, n_samples: int, name: str = "y_score", *, allow_2d: bool = True
-) -> np.ndarray:
-    """Return finite float64 scores of shape (n_samples,) or (n_draws, n_samples)."""
-    values = np.asarray(values)
-    if values.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers; got dtype {values.dtype}.")
-    if values.ndim not in ((1, 2) if allow_2d else (1,)):
-        expected = "(n_samples,) or 2-D (n_draws, n_samples)" if allow_2d else "(n_samples,)"
-        hint = "" if allow_2d else " For posterior draws pass one row, e.g. the mean over draws."
-        raise ValueError(f"{name} must be 1-D {expected}; got shape {values.shape}.{hint}")
-    if values.shape[-1] != n_samples:
-        raise ValueError(
-            f"{name} has {values.shape[-1]} entries per row but y has {n_samples}; "
-            "give one value per element of y."
-        )
-    if values.ndim == 2 and values.shape[0] == 0:
-        raise ValueError(f"{name} has no rows: shape {values.shape}.")
-    values = values.astype(np.float64, copy=False)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = first[0] if values.ndim == 1 else first
-        raise ValueError(
-            f"{name} contains {int(bad.sum())} NaN or infinite values (the first at index "
-            f"{where}); every value must be finite."
-        )
-    return values
-
-
-def _check_probabilities(
-    values: ArrayLike, n_samples: int, name: str = "y_prob", *, allow_2d: bool = True
-) -> np.ndarray:
-    """Like :func:`_check_scores`, and every value must lie in [0, 1]."""
-    values = _check_scores(values, n_samples, name, allow_2d=allow_2d)
-    low, high = values.min(), values.max()
-    if low < 0 or high > 1:
-        raise ValueError(
-            f"{name} must be probabilities in [0, 1]; got values from {low:g} to {high:g}."
-        )
-    return values
-
-
-def _check_number(value, name: str) -> float:
-    if np.ndim(value) != 0 or isinstance(value, str):
-        raise ValueError(f"{name} must be a single number; got {value!r}.")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a single number; got {value!r}.") from None
-
-
-def _check_threshold(threshold) -> float:
-    value = _check_number(threshold, "threshold")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}.")
-    return value
-
-
-def _check_level(level) -> float:
-    value = _check_number(level, "level")
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"level must be in (0, 1), e.g. 0.95 for 95%; got {level!r}.")
-    return value
-
-
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_choice(value, name: str, allowed: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        listed = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
-    return value
-
-
-def _check_costs(cost_fp, cost_fn) -> tuple[float, float]:
-    costs = (_check_number(cost_fp, "cost_fp"), _check_number(cost_fn, "cost_fn"))
-    for name, cost in zip(("cost_fp", "cost_fn"), costs, strict=True):
-        if not (math.isfinite(cost) and cost >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0; got {cost!r}.")
-    if costs[0] + costs[1] == 0:
-        raise ValueError("cost_fp and cost_fn are both 0; at least one error must cost more.")
-    return costs
-
-
-def _check_zero_division(zero_division) -> float | str:
-    if isinstance(zero_division, str):
-        if zero_division == "warn":
-            return zero_division
-    elif np.ndim(zero_division) == 0 and zero_division in (0, 1):
-        return float(zero_division)
-    raise ValueError(f"zero_division must be 0.0, 1.0 or 'warn'; got {zero_division!r}.")
 
 
 def _to_output(values: np.ndarray):
@@ -216,9 +77,9 @@ class ConfusionMatrix(NamedTuple):
 
 
 def _counts(y, y_prob, threshold) -> ConfusionMatrix:
-    y = _check_y(y)
-    y_prob = _check_probabilities(y_prob, y.shape[0])
-    predicted = y_prob > _check_threshold(threshold)
+    y = check_labels(y)
+    y_prob = check_probabilities(y_prob, y.shape[0])
+    predicted = y_prob > check_threshold(threshold)
     tp = np.count_nonzero(predicted & y, axis=-1)
     fp = np.count_nonzero(predicted & ~y, axis=-1)
     n_positive = np.count_nonzero(y)
@@ -254,7 +115,7 @@ def confusion_matrix(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) ->
 
 def _ratio(numerator, denominator, zero_division, metric: str, reason: str):
     """Divide, using ``zero_division`` where the denominator is 0 (and maybe warning)."""
-    zero_division = _check_zero_division(zero_division)
+    zero_division = check_zero_division(zero_division)
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
     undefined = denominator == 0
@@ -445,5 +306,5 @@ def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
     >>> bayes_threshold(1, 19)
     0.05
     """
-    cost_fp, cost_fn = _check_costs(cost_fp, cost_fn)
+    cost_fp, cost_fn = check_costs(cost_fp, cost_fn)
     return cost_fp / (cost_fp + cost_fn)

@@ -23,17 +23,23 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from bayeslogreg._io import atomic_write, atomic_write_text
-from bayeslogreg._validation import check_positive_int
+from bayeslogreg._validation import check_int, check_positive_int
+from bayeslogreg.datasets._dataset import Dataset
 
-if TYPE_CHECKING:
-    from bayeslogreg.datasets import Dataset
-
-__all__ = ["HIGGS_FEATURES", "HiggsLikeFile", "HiggsSplit", "load_higgs", "write_higgs_like"]
+__all__ = [
+    "HIGGS_FEATURES",
+    "HIGGS_LIKE_COEF",
+    "HIGGS_LIKE_INTERCEPT",
+    "HiggsLikeFile",
+    "HiggsSplit",
+    "load_higgs",
+    "write_higgs_like",
+]
 
 HIGGS_FEATURES: tuple[str, ...] = (
     "lepton_pT",
@@ -226,8 +232,7 @@ def write_higgs_like(path, n_rows: int, seed: int = 0, *, compresslevel: int = 1
     """
     path = Path(path)
     n_rows = check_positive_int(n_rows, "n_rows")
-    if isinstance(compresslevel, bool) or compresslevel not in range(1, 10):
-        raise ValueError(f"compresslevel must be an integer from 1 to 9; got {compresslevel!r}.")
+    compresslevel = check_int(compresslevel, "compresslevel", minimum=1, maximum=9)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as raw, ThreadPoolExecutor(max_workers=1) as writer:
@@ -563,8 +568,6 @@ def load_higgs(
     >>> train.X.shape, test.X.shape, train.feature_names[:2]
     ((2100, 28), (100, 28), ('lepton_pT', 'lepton_eta'))
     """
-    from bayeslogreg.datasets import Dataset
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -597,13 +600,7 @@ def load_higgs(
     n = y.shape[0]
     if test_size is None:
         test_size = round(n * UCI_TEST_ROWS / UCI_ROWS)
-    if isinstance(test_size, bool) or not isinstance(test_size, int | np.integer):
-        raise ValueError(f"test_size must be a number of rows; got {test_size!r}.")
-    if not 0 <= test_size < n:
-        raise ValueError(
-            f"test_size must be from 0 to {n - 1} (the rows read minus one); got {test_size}."
-        )
-    cut = n - int(test_size)
+    cut = n - check_int(test_size, "test_size", minimum=0, maximum=n - 1)
     name = path.name
     return HiggsSplit(
         Dataset(X[:cut], y[:cut], HIGGS_FEATURES, description=f"{name}: rows 1-{cut}"),

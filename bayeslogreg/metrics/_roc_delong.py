@@ -22,17 +22,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from bayeslogreg.diagnostics._roc import _ascending_ranks, _auc
-from bayeslogreg.diagnostics.classification import (
-    UndefinedMetricWarning,
-    _check_both_classes,
-    _check_choice,
-    _check_level,
-    _check_positive_int,
-    _check_scores,
-    _check_y,
-    _to_output,
+from bayeslogreg._validation import (
+    check_both_classes,
+    check_choice,
+    check_int,
+    check_labels,
+    check_level,
+    check_scores,
 )
+from bayeslogreg.metrics._classification import UndefinedMetricWarning, _to_output
+from bayeslogreg.metrics._roc import _ascending_ranks, _auc, _check_ranking
 
 __all__ = ["AucInterval", "DelongTest", "auc_ci", "delong_test"]
 
@@ -186,11 +185,9 @@ def auc_ci(
     >>> round(result.auc, 4), round(result.se, 4)
     (0.8889, 0.1571)
     """
-    y = _check_y(y)
-    scores = _check_scores(y_score, y.shape[0])
-    level = _check_level(level)
-    method = _check_choice(method, "method", CI_METHODS)
-    n_positive, n_negative = _check_both_classes(y, "auc_ci")
+    y, scores, n_positive, n_negative = _check_ranking(y, y_score, "auc_ci")
+    level = check_level(level)
+    method = check_choice(method, "method", CI_METHODS)
     if method == "delong":
         _check_delong_sizes(n_positive, n_negative)
         auc, v10, v01 = _delong_placements(y, scores)
@@ -198,7 +195,7 @@ def auc_ci(
         z = special.ndtri(0.5 + level / 2)
         lower, upper = np.clip(auc - z * se, 0, 1), np.clip(auc + z * se, 0, 1)
     else:
-        n_bootstrap = _check_positive_int(n_bootstrap, "n_bootstrap", minimum=2)
+        n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=2)
         auc = _auc(y, scores)
         aucs = _bootstrap_aucs(y, np.atleast_2d(scores), n_bootstrap, seed)
         lower, upper = np.quantile(aucs, [0.5 - level / 2, 0.5 + level / 2], axis=-1)
@@ -240,15 +237,15 @@ def delong_test(y: ArrayLike, y_score_a: ArrayLike, y_score_b: ArrayLike) -> Del
     >>> round(result.difference, 4), round(result.p_value, 4)
     (0.1111, 0.4795)
     """
-    y = _check_y(y)
-    score_a = _check_scores(y_score_a, y.shape[0], "y_score_a")
-    score_b = _check_scores(y_score_b, y.shape[0], "y_score_b")
+    y = check_labels(y)
+    score_a = check_scores(y_score_a, y.shape[0], "y_score_a")
+    score_b = check_scores(y_score_b, y.shape[0], "y_score_b")
     if score_a.ndim == score_b.ndim == 2 and score_a.shape[0] != score_b.shape[0]:
         raise ValueError(
             f"y_score_a has {score_a.shape[0]} rows but y_score_b has {score_b.shape[0]}; "
             "give both the same number of draws, or one of them 1-D."
         )
-    n_positive, n_negative = _check_both_classes(y, "delong_test")
+    n_positive, n_negative = check_both_classes(y, "delong_test")
     _check_delong_sizes(n_positive, n_negative)
     score_a, score_b = np.broadcast_arrays(score_a, score_b)
     auc_a, v10_a, v01_a = _delong_placements(y, score_a)

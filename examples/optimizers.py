@@ -35,9 +35,12 @@ def fit_twice(X, y, method: str, epochs: int, stochastic_tol: float, seed: int):
     Library defaults otherwise (tol 1e-8 for the full-batch methods). A fit that stops
     short of its tol gives a ConvergenceWarning, printed here.
     """
-    kw = {"method": method, "seed": seed}
+    solver = blr.solvers.SHORTHANDS[method]
     if method in STOCHASTIC:
-        kw.update(epochs=epochs, tol=stochastic_tol)
+        solver = blr.solvers.SGD(
+            batch_size=solver.batch_size, epochs=epochs, tol=stochastic_tol
+        )
+    kw = {"solver": solver, "seed": seed}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", blr.ConvergenceWarning)
         blr.fit_mle(X, y, **kw)

@@ -105,6 +105,15 @@ class Prior:
         params = {name: np.asarray(getattr(self, name)).tolist() for name in self._param_names}
         return {"name": type(self).__name__, **params}
 
+    def curvature(self) -> np.ndarray | float:
+        """Typical curvature of minus the log-density, ``1 / scale**2`` (0 where flat).
+
+        Scalar or one value per coefficient. The optimizers' coordinates take it into
+        account (:func:`~bayeslogreg.estimators._objective.parameter_scale`), so that a
+        prior far narrower than the data's information leaves them well-conditioned.
+        """
+        return 1.0 / np.square(self.scale)
+
     def distribution(self, shape: tuple[int, ...]) -> dist.Distribution:
         """NumPyro distribution of an array of ``shape`` independent draws (event shape)."""
         return self._base().expand(shape).to_event(len(shape))
@@ -165,6 +174,10 @@ class Laplace(_LocScale):
 
     is_smooth = False
 
+    def curvature(self) -> float:
+        """Zero: away from its kink the log-density is linear (proximal steps treat the kink)."""
+        return 0.0
+
     def _base(self):
         return dist.Laplace(self.loc, self.scale)
 
@@ -200,6 +213,10 @@ class Flat(Prior):
 
     def __init__(self):
         pass
+
+    def curvature(self) -> float:
+        """Zero: the flat prior adds no curvature."""
+        return 0.0
 
     def distribution(self, shape):
         """Improper uniform over the reals, for NumPyro."""

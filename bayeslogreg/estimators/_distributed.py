@@ -140,12 +140,12 @@ def _jit_loglik(params, X, y, weight, mesh):
     return _sharding.sharded(_sharding.weighted_value_grad_hess, mesh)(params, X, y, weight)
 
 
-def _parameter_scale(data: ShardedRows, X_local: np.ndarray) -> np.ndarray:
+def _parameter_scale(data: ShardedRows, X_local: np.ndarray, priors) -> np.ndarray:
     """:func:`~bayeslogreg.estimators._objective.parameter_scale` over all processes' rows."""
     sum_squares = np.einsum("ij,ij->j", X_local, X_local, dtype=np.float64)
     if jax.process_count() > 1:
         sum_squares = np.asarray(multihost_utils.process_allgather(sum_squares)).sum(axis=0)
-    return scale_from_sum_squares(sum_squares, data.n_samples)
+    return scale_from_sum_squares(sum_squares, data.n_samples, priors)
 
 
 def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
@@ -191,7 +191,7 @@ def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecat
             f"{n_features} coefficients); the model is not identified."
         )
     params0 = initial_params(init, table[:, 3].sum() / n, n_features + 1)
-    scale = _parameter_scale(data, X)
+    scale = _parameter_scale(data, X, priors)
     objective = HostObjective(_ShardedSums(data), *priors, scale)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
     return build(

@@ -54,37 +54,55 @@ class Problem(NamedTuple):
         return isinstance(self.intercept_prior, Laplace) or isinstance(self.prior, Laplace)
 
 
-def parameter_scale(X) -> np.ndarray:
+def parameter_scale(X, priors: tuple[Prior, Prior] | None = None) -> np.ndarray:
     """Scale of each parameter's optimizer coordinate, shape (p + 1,): powers of two.
 
-    1 for the intercept and, for each column of X, the power of two nearest its root mean
-    square (1 for an all-zero column). In ``z = params * scale`` the coefficients are
-    those of columns rescaled to unit root mean square, so the Hessian is well-scaled
-    (Jacobi preconditioning) and a tolerance on the gradient means the same for every
-    column. Powers of two make the change of coordinates exact: ``z / scale`` gives
-    ``params`` back bit for bit, and for features already on a unit scale ``scale`` is 1.
+    For each parameter, the power of two nearest the root of its column's mean square
+    (1 for the intercept, 0 for an all-zero column) plus the prior's curvature per row
+    (:meth:`~bayeslogreg.priors.Prior.curvature` over the number of rows; nothing
+    without ``priors``), or 1 where that is 0. In ``z = params * scale`` the coefficients
+    are those of columns rescaled to unit root mean square, so the Hessian is well-scaled
+    (Jacobi preconditioning) whatever the units of X, also where a narrow prior
+    dominates the data, and a tolerance on the gradient means the same for every
+    parameter. Powers of two make the change of coordinates exact: ``z / scale`` gives
+    ``params`` back bit for bit, and for features already on a unit scale under weak
+    priors ``scale`` is 1.
     """
     X = np.asarray(X)
     # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
     starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
     blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
     sum_squares = sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
-    return scale_from_sum_squares(sum_squares, X.shape[0])
+    return scale_from_sum_squares(sum_squares, X.shape[0], priors)
 
 
-def scale_from_sum_squares(sum_squares, n_rows: int) -> np.ndarray:
+def scale_from_sum_squares(
+    sum_squares, n_rows: int, priors: tuple[Prior, Prior] | None = None
+) -> np.ndarray:
     """:func:`parameter_scale` from the columns' sums of squares (p,) over ``n_rows`` rows.
 
     For callers that sum the squares in a pass of their own (over chunks read from disk,
     or over the rows of several processes).
     """
-    rms = np.sqrt(np.asarray(sum_squares, dtype=np.float64) / max(n_rows, 1))
+    sum_squares = np.asarray(sum_squares, dtype=np.float64)
+    n_rows = max(n_rows, 1)
+    mean_square = np.concatenate([[1.0], sum_squares / n_rows])
+    if priors is not None:
+        intercept_prior, prior = priors
+        curvature = np.concatenate(
+            [
+                np.broadcast_to(intercept_prior.curvature(), (1,)),
+                np.broadcast_to(prior.curvature(), sum_squares.shape),
+            ]
+        )
+        mean_square = mean_square + curvature / n_rows
+    rms = np.sqrt(mean_square)
     # rms = mantissa * 2**exponent with mantissa in [0.5, 1): exact, so that scaling a
     # column by a power of two scales its entry by exactly that power.
     mantissa, exponent = np.frexp(rms)
     exponent = exponent - (mantissa < np.sqrt(0.5))
     exponent = np.where((rms > 0) & np.isfinite(rms), exponent, 0)
-    return np.ldexp(1.0, np.concatenate([[0], exponent]))
+    return np.ldexp(1.0, exponent)
 
 
 def _split_params(params):

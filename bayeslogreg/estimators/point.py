@@ -289,7 +289,7 @@ def _fit(estimator, X, y, *, priors, solver, init, feature_names, seed, deprecat
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(data_hash_in_background, X, y)
         separation = find_separation(X, y, names, *priors)
-        scale = parameter_scale(X)
+        scale = parameter_scale(X, priors)
         if isinstance(solver, solvers.Newton) and n_rows >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None
             outcome, hess, loglik = _fit_chunked(X, y, priors, scale, params0, solver, warm_start)

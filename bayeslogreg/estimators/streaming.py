@@ -221,7 +221,7 @@ def _load_checkpoint(path: Path, settings: StreamingSettings) -> StreamingState:
     return state
 
 
-def _check_source(X, y, feature_names, chunk_rows):
+def _check_source(X, y, feature_names, chunk_rows, priors):
     """Validate (and hash) a chunk at a time.
 
     Returns y (float64), the feature names, the parameter scale, the mean squared norm
@@ -241,7 +241,7 @@ def _check_source(X, y, feature_names, chunk_rows):
     digest.start(labels.shape, labels.dtype)
     digest.update(labels)
     names = [f"x{j + 1}" for j in range(n_features)] if feature_names is None else feature_names
-    scale = scale_from_sum_squares(sum_squares, n_samples)
+    scale = scale_from_sum_squares(sum_squares, n_samples, priors)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
     return y, check_feature_names(names, n_features), scale, mean_square_norm, digest.hexdigest()
 
@@ -345,7 +345,8 @@ def fit_streaming(
     rate = check_positive_float(learning_rate, "learning_rate")
     tol = check_positive_float(tol, "tol")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-    y, names, scale, mean_square_norm, digest = _check_source(X, y, feature_names, chunk_rows)
+    source = _check_source(X, y, feature_names, chunk_rows, priors)
+    y, names, scale, mean_square_norm, digest = source
     n_samples, n_features = X.shape
     separation = find_separation(X, y, names, *priors)
     n_chunks = math.ceil(n_samples / chunk_rows)

@@ -2,23 +2,30 @@
 
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
-:class:`Posterior` holding ArviZ data; :func:`compare` puts any of them side by side
-on held-out data and writes the report. Priors live in :mod:`bayeslogreg.priors`, data in
-:mod:`bayeslogreg.datasets`, classification metrics in :mod:`bayeslogreg.metrics`.
+:class:`Posterior` holding ArviZ data, drawn by a sampler of :mod:`bayeslogreg.samplers`;
+:func:`compare` puts any of them side by side on held-out data and writes the report.
+Priors live in :mod:`bayeslogreg.priors`, data in :mod:`bayeslogreg.datasets`,
+classification metrics in :mod:`bayeslogreg.metrics`.
 
 All computation runs in float64 inside bayeslogreg's own calls; importing the package
 does not switch on JAX's global 64-bit mode.
 """
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from bayeslogreg import datasets, distributed, priors
+from bayeslogreg.estimators import samplers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
+
+# The samplers live beside the estimators that use them; this makes
+# ``import bayeslogreg.samplers`` and ``from bayeslogreg.samplers import NUTS`` work too.
+sys.modules[f"{__name__}.samplers"] = samplers
 
 try:
     __version__ = version("bayeslogreg")
@@ -41,4 +48,5 @@ __all__ = [
     "log_likelihood",
     "priors",
     "sample_posterior",
+    "samplers",
 ]

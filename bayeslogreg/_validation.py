@@ -226,6 +226,20 @@ def check_positive_float(value, name: str) -> float:
     return value
 
 
+def check_open_unit(value, name: str) -> float:
+    """Return ``value`` as a float strictly between 0 and 1, or raise naming the argument.
+
+    Only real numbers: a bool or a string such as ``"0.9"`` is refused.
+    """
+    real = isinstance(value, int | float | np.integer | np.floating)
+    if not real or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}.")
+    value = float(value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be in (0, 1); got {value!r}.")
+    return value
+
+
 def check_level(level) -> float:
     """Return a confidence/credible level strictly between 0 and 1."""
     level = float(level)

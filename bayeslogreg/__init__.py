@@ -2,9 +2,10 @@
 
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
-:class:`Posterior` holding ArviZ data; :func:`compare` puts any of them side by side
-on held-out data and writes the report. Priors live in :mod:`bayeslogreg.priors`, data in
-:mod:`bayeslogreg.datasets`, classification metrics in :mod:`bayeslogreg.metrics`.
+:class:`Posterior` holding ArviZ data, drawn by a sampler of :mod:`bayeslogreg.samplers`;
+:func:`compare` puts any of them side by side on held-out data and writes the report.
+Priors live in :mod:`bayeslogreg.priors`, data in :mod:`bayeslogreg.datasets`,
+classification metrics in :mod:`bayeslogreg.metrics`.
 
 All computation runs in float64 inside bayeslogreg's own calls; importing the package
 does not switch on JAX's global 64-bit mode.
@@ -12,7 +13,7 @@ does not switch on JAX's global 64-bit mode.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bayeslogreg import datasets, distributed, priors, solvers
+from bayeslogreg import datasets, distributed, priors, samplers, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
@@ -41,5 +42,6 @@ __all__ = [
     "log_likelihood",
     "priors",
     "sample_posterior",
+    "samplers",
     "solvers",
 ]

@@ -252,7 +252,7 @@ def plot_rank(data, var_names: list[str]):
     return figure
 
 
-def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi") -> pd.DataFrame:
+def summary(data, var_names: list[str], *, level: float, ci_kind: str = "hdi") -> pd.DataFrame:
     """Posterior summary with columns :data:`SUMMARY_COLUMNS`, unrounded.
 
     Parameters
@@ -260,7 +260,7 @@ def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi")
     data : InferenceData or DataTree
     var_names : list of str
         Posterior variables, in the order of the rows.
-    ci_prob : float
+    level : float
         Probability mass of the credible interval.
     ci_kind : {"hdi", "eti"}
         Highest-density or equal-tailed interval.
@@ -273,11 +273,11 @@ def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi")
     az = arviz()
     if is_arviz_1():
         table = az.summary(
-            data, var_names=var_names, ci_prob=ci_prob, ci_kind=ci_kind, round_to="none"
+            data, var_names=var_names, ci_prob=level, ci_kind=ci_kind, round_to="none"
         )
         table = pd.DataFrame(table)
     else:
-        table = az.summary(data, var_names=var_names, hdi_prob=ci_prob, round_to="none")
+        table = az.summary(data, var_names=var_names, hdi_prob=level, round_to="none")
     interval = [c for c in table.columns if c not in SUMMARY_COLUMNS]
     table = table.rename(columns=dict(zip(interval, ["ci_lower", "ci_upper"], strict=True)))
     table = table[SUMMARY_COLUMNS].astype(float)
@@ -285,7 +285,7 @@ def summary(data, var_names: list[str], *, ci_prob: float, ci_kind: str = "hdi")
         # ArviZ 0.23's summary has no equal-tailed interval; same quantiles as 1.x's.
         draws = [posterior_draws(data, v) for v in var_names]
         flat = np.concatenate([d.reshape(d.shape[0] * d.shape[1], -1) for d in draws], axis=1)
-        tail = (1.0 - ci_prob) / 2
+        tail = (1.0 - level) / 2
         table["ci_lower"], table["ci_upper"] = np.quantile(flat, [tail, 1 - tail], axis=0)
     return table
 

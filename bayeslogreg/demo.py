@@ -66,7 +66,7 @@ def run_demo(
         num_chains=num_chains,
         seed=seed,
     )
-    summary = posterior.summary(ci_prob=0.95)
+    summary = posterior.summary(level=0.95)
     parameters = pd.DataFrame(
         {
             "true": [train.intercept, *train.coef],

@@ -8,7 +8,7 @@ Data: 28 float32 features (standard normal, a shared factor, half of them shifte
 so that the intercept is correlated with the slopes) and labels from a known logistic
 model, generated directly (``--seed``). Each case runs in a fresh process, so its wall
 time includes imports, JIT compilation and the MAP fit (not the data generation, timed
-apart) and its peak RSS is its own. Cases: ``sample_posterior(method="imh")`` at every
+apart) and its peak RSS is its own. Cases: ``sample_posterior(sampler="imh")`` at every
 size; full-data NUTS (the package defaults, 4 x 1000 + 1000) at ``--reference-rows``;
 where both ran, the largest difference of posterior means and sds in units of the
 reference's posterior sd; at every size the same against the Laplace approximation
@@ -56,7 +56,7 @@ def run_case(n_rows: int, method: str, seed: int, num_warmup: int, num_samples: 
     post = sample_posterior(
         X,
         y,
-        method=method,
+        sampler=method,
         num_warmup=num_warmup,
         num_samples=num_samples,
         seed=seed,

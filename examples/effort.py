@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
     map_fit = blr.fit_map(X, y, **prior, **kw)
     draws = {"num_chains": 2, "num_warmup": 300, "num_samples": 300} if args.small else {}
     posterior = blr.sample_posterior(X, y, seed=args.seed, **prior, **draws, **kw)
-    summary = posterior.summary(ci_prob=args.level)
+    summary = posterior.summary(level=args.level)
     lower, upper = summary["ci_lower"].to_numpy(), summary["ci_upper"].to_numpy()
     inside = (lower <= true) & (true <= upper)
     for i, name in enumerate(mle.param_names):

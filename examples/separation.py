@@ -68,7 +68,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--small", action="store_true", help="short chains, for tests")
     parser.add_argument("--out", type=Path, default=Path("examples-output/separation"))
     args = parser.parse_args(argv)
-    draws = {"num_chains": 2, "num_warmup": 200, "num_samples": 200, "max_tree_depth": 6}
+    draws = {
+        "num_chains": 2,
+        "num_warmup": 200,
+        "num_samples": 200,
+        "sampler": blr.samplers.NUTS(max_tree_depth=6),
+    }
     draws = draws if args.small else {}
 
     fig = Figure(figsize=(11, 4.4), layout="constrained")

@@ -182,6 +182,50 @@ def test_posterior_files_are_netcdf4_with_a_json_tag(posterior, tmp_path):
         document = json.loads(root.attrs["bayeslogreg"])
     assert document["format"] == "bayeslogreg.Posterior"
     assert document["fields"]["map_estimate"]["name"] == "PointEstimate"
+    assert document["fields"]["sampler"]["name"] == "NUTS"
+
+
+def _save_with_document(posterior, path, document: str):
+    """A Posterior file whose JSON document is ``document`` (as another version wrote it)."""
+    _arviz.to_netcdf(posterior.idata, path, attrs={"bayeslogreg": document})
+    return path
+
+
+def test_the_sampler_and_its_options_round_trip(data, tmp_path):
+    sampler = blr.samplers.IMH(df=7.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        post = blr.sample_posterior(
+            data.X, data.y, sampler=sampler, num_chains=2, num_warmup=5, num_samples=50
+        )
+    back = Posterior.load(post.save(tmp_path / "imh.nc"))
+    assert back.sampler == sampler and type(back.sampler.df) is float
+    assert back.sampler_name == "IMH"
+
+
+def test_posterior_files_saved_before_the_sampler_was_recorded_still_load(
+    data, posterior, tmp_path
+):
+    # Files of earlier versions hold the same document less the sampler field.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        imh = blr.sample_posterior(
+            data.X, data.y, sampler="imh", num_chains=2, num_warmup=5, num_samples=50
+        )
+    for post, name in ((posterior, "NUTS"), (imh, "IMH")):
+        document = _persist.dumps(post, exclude=("idata", "draws", "sampler"))
+        back = Posterior.load(_save_with_document(post, tmp_path / f"{name}.nc", document))
+        assert back.sampler is None and back.sampler_name == name
+        assert back.draws.tobytes() == post.draws.tobytes()
+        assert repr(back).startswith(f"Posterior({name}, 2 chains")
+
+
+def test_a_damaged_sampler_entry_is_refused(posterior, tmp_path):
+    document = json.loads(_persist.dumps(posterior, exclude=("idata", "draws")))
+    document["fields"]["sampler"]["fields"]["target_accept"] = 2.0
+    path = _save_with_document(posterior, tmp_path / "bad.nc", json.dumps(document))
+    with pytest.raises(ValueError, match=r"damaged Posterior file: target_accept must be in"):
+        Posterior.load(path)
 
 
 # ------------------------------------------------------------------------------- atomicity

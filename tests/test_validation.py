@@ -150,14 +150,9 @@ def test_bad_map_settings(kwargs, message):
         ({"num_chains": 0}, "num_chains must be an integer >= 1"),
         ({"num_samples": -5}, "num_samples must be an integer >= 1"),
         ({"num_warmup": 1.5}, "num_warmup must be an integer >= 1"),
-        ({"chain_method": "threads"}, r"chain_method must be one of \['parallel'"),
-        ({"target_accept": 1.0}, r"target_accept must be in \(0, 1\)"),
-        ({"target_accept": 0.0}, "target_accept must be a positive"),
+        ({"sampler": "hmc"}, r"sampler must be one of \['imh', 'nuts'\] or an object of"),
         ({"prior": None, "intercept_prior": 3}, "intercept_prior must be a prior"),
-        ({"dense_mass": "False"}, "dense_mass must be True or False; got 'False'"),
-        ({"adapt_mass_matrix": 1}, "adapt_mass_matrix must be True, False or None; got 1"),
         ({"store_log_likelihood": None}, "store_log_likelihood must be True or False"),
-        ({"progress_bar": "yes"}, "progress_bar must be True or False"),
     ],
 )
 def test_bad_sampler_settings(kwargs, message):

@@ -29,12 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayeslogreg.estimators._objective import priors_log_density
+from bayeslogreg.estimators._samplers import DEFAULT_DF
 from bayeslogreg.priors import Prior
 
-__all__ = ["DEFAULT_DF", "IMHDraws", "log_posterior_batch", "sample_independence_mh"]
+__all__ = ["IMHDraws", "log_posterior_batch", "sample_independence_mh"]
 
-#: Degrees of freedom of the Student-t proposal.
-DEFAULT_DF = 50.0
 # Numbers in one (block_rows, proposals) temporary of the data pass (32 MiB float64).
 _BLOCK_ELEMENTS = 2**22
 
@@ -174,14 +173,14 @@ def sample_independence_mh(
     if not (np.isfinite(mode).all() and np.isfinite(cov).all()):
         raise ValueError(
             "the independence sampler needs a finite MAP and Laplace covariance, but the MAP "
-            "fit gave non-finite values (see its warnings); use method='nuts'."
+            "fit gave non-finite values (see its warnings); use sampler='nuts'."
         )
     try:
         scale_cholesky = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         raise ValueError(
             "the Laplace covariance at the MAP is not positive definite, so it cannot be the "
-            "scale of the independence sampler's proposal; use method='nuts'."
+            "scale of the independence sampler's proposal; use sampler='nuts'."
         ) from None
     rng = np.random.default_rng(seed)
     num_steps = num_warmup + num_samples

@@ -38,11 +38,8 @@ from bayeslogreg._jax import float64
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
-__all__ = ["CHAIN_METHODS", "FIELDS", "SamplerSettings", "run_chains"]
+__all__ = ["FIELDS", "SamplerSettings", "run_chains"]
 
-#: How chains run: "parallel", each chain its own program, on parallel threads;
-#: "sequential", the same programs one after another; "vectorized", all in one program.
-CHAIN_METHODS = ("parallel", "sequential", "vectorized")
 #: What each draw records beside the position: NumPyro's names.
 FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size")
 #: A run is this many calls of a kept program per chain (group), the progress bar moving

@@ -38,6 +38,8 @@ _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # Class name -> module of the dataclasses a document may contain; a module is imported
 # only when a file names its class.
 _DATACLASSES = {
+    "IMH": "bayeslogreg.estimators._samplers",
+    "NUTS": "bayeslogreg.estimators._samplers",
     "PointEstimate": "bayeslogreg.estimators._point_estimate",
     "Separation": "bayeslogreg.separation",
 }

@@ -27,26 +27,20 @@ from bayeslogreg._validation import (
     check_bool,
     check_choice,
     check_level,
-    check_positive_float,
     check_positive_int,
     check_X,
     check_X_y,
     degenerate_columns,
 )
-from bayeslogreg.estimators import _large_posterior, _persist
-from bayeslogreg.estimators._nuts_program import CHAIN_METHODS, SamplerSettings, run_chains
+from bayeslogreg.estimators import _deprecated, _large_posterior, _persist
+from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
+from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler
 from bayeslogreg.estimators.point import PointEstimate, find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Normal, Prior
 
-__all__ = [
-    "CHAIN_METHODS",
-    "POSTERIOR_METHODS",
-    "Posterior",
-    "sample_posterior",
-]
+__all__ = ["Posterior", "sample_posterior"]
 
-POSTERIOR_METHODS = ("nuts", "imh")
 #: Refuse to store more per-row log-likelihoods than this (float64: 2 GiB).
 MAX_POINTWISE_ELEMENTS = 2**28
 #: Warn when split R-hat exceeds this (Vehtari et al. 2021).
@@ -89,6 +83,10 @@ class Posterior:
         SHA-256 of the validated data (as :attr:`PointEstimate.data_sha256`).
     versions : dict or None
         Versions of Python and the packages that sampled it.
+    sampler : NUTS, IMH or None
+        The sampler object that drew it (:mod:`bayeslogreg.samplers`), with its
+        options; None for a posterior loaded from a file saved before bayeslogreg
+        recorded it.
     """
 
     idata: object
@@ -104,6 +102,7 @@ class Posterior:
     seed: int
     data_sha256: str | None = None
     versions: dict | None = None
+    sampler: Sampler | None = None
 
     @property
     def num_chains(self) -> int:
@@ -150,15 +149,19 @@ class Posterior:
         """Posterior standard deviations, shape (p + 1,)."""
         return self.flat_draws.std(axis=0, ddof=1)
 
-    def summary(self, ci_prob: float = 0.95, ci_kind: str = "hdi") -> pd.DataFrame:
+    def summary(
+        self, level: float = 0.95, ci_kind: str = "hdi", *, ci_prob: float | None = None
+    ) -> pd.DataFrame:
         """ArviZ summary: mean, sd, interval, MCSE, bulk/tail ESS and R-hat per parameter.
 
         Parameters
         ----------
-        ci_prob : float
+        level : float
             Probability of the credible interval (``ci_lower``, ``ci_upper``).
         ci_kind : {"hdi", "eti"}
             Highest-density or equal-tailed interval.
+        ci_prob : float, optional
+            Deprecated name of ``level`` (a ``FutureWarning``); pass ``level``.
 
         Returns
         -------
@@ -166,9 +169,19 @@ class Posterior:
             Indexed by parameter name (``intercept`` and the feature names), with columns
             mean, sd, ci_lower, ci_upper, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat.
         """
+        if ci_prob is not None:
+            if level != 0.95:
+                raise ValueError(
+                    f"level={level!r} and ci_prob={ci_prob!r} both set the interval's "
+                    "probability; ci_prob= is deprecated: drop it and keep level=."
+                )
+            warnings.warn(
+                f"ci_prob= is deprecated; pass level={ci_prob!r}", FutureWarning, stacklevel=2
+            )
+            level = ci_prob
         check_choice(ci_kind, "ci_kind", ("hdi", "eti"))
         var_names = ["intercept", "coef"] if self.feature_names else ["intercept"]
-        table = _arviz.summary(self.idata, var_names, ci_prob=check_level(ci_prob), ci_kind=ci_kind)
+        table = _arviz.summary(self.idata, var_names, level=check_level(level), ci_kind=ci_kind)
         table.index = pd.Index(self.param_names, name="parameter")
         return table
 
@@ -196,13 +209,16 @@ class Posterior:
         return total / len(draws)
 
     @property
-    def sampler(self) -> str:
-        """``"NUTS"``, or ``"IMH"`` for ``method="imh"`` (its draws record acceptances)."""
+    def sampler_name(self) -> str:
+        """``"NUTS"`` or ``"IMH"``: the kind of :attr:`sampler` (of any saved file too)."""
+        if self.sampler is not None:
+            return type(self.sampler).__name__
+        # Files saved before the sampler was recorded: IMH's draws record acceptances.
         return "IMH" if "accepted" in _arviz.sample_stat_names(self.idata) else "NUTS"
 
     def _title(self) -> str:
         return (
-            f"Posterior({self.sampler}, {self.num_chains} chains x {self.num_samples} draws, "
+            f"Posterior({self.sampler_name}, {self.num_chains} chains x {self.num_samples} draws, "
             f"{self.num_divergences} divergences, n={self.n_samples})"
         )
 
@@ -221,8 +237,8 @@ class Posterior:
         """Write this posterior to ``path`` as a NetCDF4 file, atomically.
 
         The ArviZ groups become NetCDF groups, so ArviZ and xarray can read the file
-        too. The other fields (feature names, priors, the MAP fit, counts, timing, seed)
-        are a JSON document, exact as in :meth:`PointEstimate.save`, in the root
+        too. The other fields (feature names, priors, the MAP fit, the sampler, counts,
+        timing, seed) are a JSON document, exact as in :meth:`PointEstimate.save`, in the root
         attribute ``bayeslogreg``; ``draws`` are rebuilt from the posterior group. The
         file is written beside ``path`` and renamed over it, so a failed save leaves an
         older file intact.
@@ -305,10 +321,8 @@ def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:
     return np.concatenate(parts).reshape(*draws.shape[:2], X.shape[0])
 
 
-def _imh_posterior(
-    X, y, names, map_fit, *, num_chains, num_warmup, num_samples, seed, store_log_likelihood, start
-) -> Posterior:
-    """Sample with :func:`~._large_posterior.sample_independence_mh`; build the Posterior."""
+def _imh_posterior(X, y, map_fit, sampler: IMH, *, num_chains, num_warmup, num_samples, seed):
+    """Draws and sample stats of :func:`~._large_posterior.sample_independence_mh`."""
     result = _large_posterior.sample_independence_mh(
         X,
         y,
@@ -320,6 +334,7 @@ def _imh_posterior(
         num_warmup=num_warmup,
         num_samples=num_samples,
         seed=seed,
+        df=sampler.df,
     )
     stats = {
         "lp": result.log_posterior,
@@ -327,22 +342,62 @@ def _imh_posterior(
         "accepted": result.accepted,
         "diverging": np.zeros(result.accepted.shape, dtype=bool),
     }
-    return _assemble(
-        result.draws,
-        stats,
+    return result.draws, stats
+
+
+def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num_samples, seed):
+    """Draws and sample stats of NUTS chains started from the Laplace approximation."""
+    normals, key_data = _chain_randomness(seed, num_chains, len(map_fit.params))
+    starts = _initial_points(np.asarray(normals), map_fit)
+    laplace = bool(np.isfinite(map_fit.cov).all())
+    laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
+    adapt = sampler.adapt_mass_matrix
+    settings = SamplerSettings(
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        target_accept=sampler.target_accept,
+        max_tree_depth=sampler.max_tree_depth,
+        dense_mass=sampler.dense_mass,
+        adapt_mass_matrix=not laplace if adapt is None else adapt,
+    )
+    draws, stats = run_chains(
+        np.asarray(key_data),
+        starts,
         X,
         y,
-        names,
-        map_fit,
-        num_warmup=num_warmup,
-        seed=seed,
-        store_log_likelihood=store_log_likelihood,
-        start=start,
+        laplace_cov if sampler.dense_mass else np.diag(laplace_cov),
+        map_fit.intercept_prior,
+        map_fit.prior,
+        settings,
+        chain_method=sampler.chain_method,
+        cache_dir=use_compilation_cache(),
+        progress_bar=sampler.progress_bar,
     )
+    sample_stats = {
+        "diverging": stats["diverging"],
+        "energy": stats["energy"],
+        "lp": -stats["potential_energy"],
+        "acceptance_rate": stats["accept_prob"],
+        "step_size": stats["step_size"],
+        "n_steps": stats["num_steps"],
+        "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
+    }
+    return draws, sample_stats
 
 
 def _assemble(
-    draws, sample_stats, X, y, names, map_fit, *, num_warmup, seed, store_log_likelihood, start
+    draws,
+    sample_stats,
+    X,
+    y,
+    names,
+    map_fit,
+    sampler,
+    *,
+    num_warmup,
+    seed,
+    store_log_likelihood,
+    start,
 ) -> Posterior:
     """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
 
@@ -378,6 +433,7 @@ def _assemble(
         seed=seed,
         data_sha256=map_fit.data_sha256,
         versions=map_fit.versions,
+        sampler=sampler,
     )
 
 
@@ -400,13 +456,18 @@ def _warn_if_unreliable(posterior: Posterior) -> None:
     if posterior.num_divergences:
         problems.append(f"{posterior.num_divergences} divergent transitions after warm-up")
     if problems:
+        remedy = (
+            "sample with NUTS (sampler='nuts'), which does not rely on the Laplace approximation"
+            if isinstance(posterior.sampler, IMH)
+            else "raise target_accept (sampler=bayeslogreg.samplers.NUTS(target_accept=0.95))"
+        )
         warnings.warn(
             "the posterior draws may be unreliable: "
             + "; ".join(problems)
-            + ". Run more warm-up and draws (num_warmup, num_samples), raise target_accept, "
+            + f". Run more warm-up and draws (num_warmup, num_samples), {remedy}, "
             "or reconsider the priors.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,  # this function, sample_posterior, its entry_point wrapper, the caller
         )
 
 
@@ -417,21 +478,16 @@ def sample_posterior(
     *,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
+    sampler: Sampler | str | None = None,
     num_chains: int = 4,
     num_warmup: int = 500,
     num_samples: int = 1000,
     seed: int = 0,
     feature_names=None,
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
-    adapt_mass_matrix: bool | None = None,
-    chain_method: str = "parallel",
     store_log_likelihood: bool = True,
-    progress_bar: bool = False,
-    method: str = "nuts",
+    **deprecated,
 ) -> Posterior:
-    """Sample the posterior of logistic regression with NUTS (NumPyro).
+    """Sample the posterior of logistic regression by MCMC: NUTS, or IMH for large data.
 
     Parameters
     ----------
@@ -441,6 +497,9 @@ def sample_posterior(
         Prior of the coefficients; default ``Normal(0, 2.5)`` (as :func:`fit_map`).
     intercept_prior : Prior, optional
         Prior of the intercept; default ``Normal(0, 10)``.
+    sampler : NUTS, IMH, "nuts" or "imh", optional
+        The sampler and its options, an object of :mod:`bayeslogreg.samplers`; the
+        strings stand for ``NUTS()`` and ``IMH()``. Default: ``NUTS()``.
     num_chains, num_warmup, num_samples : int
         Chains, warm-up iterations per chain (discarded) and kept draws per chain.
         Warm-up is half the usual 1000 because the chains start at the MAP with the
@@ -449,49 +508,13 @@ def sample_posterior(
     seed : int
         The same seed gives the same draws, on any machine and number of cores.
     feature_names : sequence of str, optional
-    target_accept : float
-        Target acceptance probability of step-size adaptation; raise it (e.g. 0.95)
-        when there are divergences.
-    max_tree_depth : int
-        NUTS trajectories have at most ``2**max_tree_depth - 1`` leapfrog steps.
-    dense_mass : bool
-        Use the dense Laplace covariance as inverse mass matrix. It removes the
-        correlation between coefficients (e.g. intercept and slope of an uncentred
-        feature): on the effort data it needs 4 leapfrog steps per draw instead of 9
-        and gives 4x the ESS. Set False for many features, where each step of a dense
-        matrix costs O(p^2); the Laplace variances are then the diagonal.
-    adapt_mass_matrix : bool, optional
-        Re-estimate the mass matrix from warm-up draws (NumPyro's windowed adaptation).
-        The default adapts only when the Laplace covariance is unavailable (a singular
-        Hessian at the MAP). Measured on breast cancer (569 x 30, 4 chains x 1000
-        draws): adaptation took the warm-up and sampling from 2.6 s to 6.1 s, and the
-        adapted matrix needed more leapfrog steps per draw (14.5 against 12.2) than the
-        Laplace covariance it started from.
-    chain_method : {"parallel", "sequential", "vectorized"}
-        "parallel": each chain is its own compiled program, the chains on parallel
-        threads (one per core). "sequential": the same programs one after another,
-        hence the same draws. "vectorized": all chains in one vectorised program, whose
-        draws differ in the last bits (XLA's arithmetic differs between batch sizes) and
-        which was slower on 2 cores (breast cancer, 4 chains: 3.2 s against 1.7 s for
-        warm-up and sampling). Each gives the same draws on any machine.
     store_log_likelihood : bool
         Store per-row log-likelihoods (chains x draws x n numbers) for LOO/WAIC.
-    progress_bar : bool
-        Show a progress bar (it moves 20 times per chain: the chains run in 20
-        stretches whether it is shown or not, so it does not change the draws).
-    method : {"nuts", "imh"}
-        "nuts": NumPyro's NUTS. "imh": independence Metropolis-Hastings with a Student-t
-        proposal (50 degrees of freedom) centred at the MAP with the Laplace covariance
-        as its scale, all proposals evaluated in one pass over the data; exact MCMC, and
-        far cheaper than NUTS for large n (measured at 11M x 28: see
-        ``benchmarks/bench_posterior_higgs.py``), where the posterior is close to its
-        Laplace approximation. It has no adaptation: ``num_warmup`` steps are only
-        discarded (a few dozen suffice) and each draw costs one log-likelihood
-        evaluation, so ``num_samples=300`` per chain gives a bulk ESS of several hundred
-        when the acceptance rate (``sample_stats.acceptance_rate``) is high. For small n
-        or a skewed posterior the acceptance rate and ESS drop; use NUTS there.
+    **deprecated
         ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``adapt_mass_matrix``,
-        ``chain_method`` and ``progress_bar`` apply to NUTS only.
+        ``chain_method``, ``progress_bar`` (options of :class:`~bayeslogreg.samplers.NUTS`)
+        and ``method`` (now ``sampler``) still work, with a ``FutureWarning`` that says
+        what to write instead.
 
     Returns
     -------
@@ -505,14 +528,23 @@ def sample_posterior(
         If the posterior is improper: the classes are separated (completely or
         quasi-completely, see :func:`bayeslogreg.separation.detect_separation`) along
         parameters that all have a flat prior, or parameters with a flat prior are not
-        identified (constant, repeated or collinear columns).
+        identified (constant, repeated or collinear columns). Also for an option the
+        chosen sampler does not use (``sampler="imh", target_accept=0.9``), an option
+        given both as a keyword and in the sampler object, or ``method`` beside
+        ``sampler``.
 
     Examples
     --------
     >>> from bayeslogreg.datasets import load_effort
+    >>> from bayeslogreg.samplers import NUTS
     >>> data = load_effort()
     >>> post = sample_posterior(data.X, data.y, num_samples=500, seed=1)
     >>> post.summary()[["mean", "sd", "r_hat"]].round(2)  # doctest: +SKIP
+    >>> post.sampler  # doctest: +NORMALIZE_WHITESPACE
+    NUTS(target_accept=0.8, max_tree_depth=10, dense_mass=True, adapt_mass_matrix=None,
+         chain_method='parallel', progress_bar=False)
+    >>> sampler = NUTS(target_accept=0.95)
+    >>> careful = sample_posterior(data.X, data.y, sampler=sampler)  # doctest: +SKIP
     """
     start = time.perf_counter()
     X, y, names = check_X_y(X, y, feature_names)
@@ -524,13 +556,7 @@ def sample_posterior(
             f"num_samples={num_samples} is too few draws per chain for R-hat and ESS (at "
             f"least {MIN_DRAWS_PER_CHAIN}; the default 1000 gives stable diagnostics)."
         )
-    max_tree_depth = check_positive_int(max_tree_depth, "max_tree_depth")
-    check_choice(chain_method, "chain_method", CHAIN_METHODS)
-    check_choice(method, "method", POSTERIOR_METHODS)
-    dense_mass = check_bool(dense_mass, "dense_mass")
-    adapt_mass_matrix = check_bool(adapt_mass_matrix, "adapt_mass_matrix", allow_none=True)
     store_log_likelihood = check_bool(store_log_likelihood, "store_log_likelihood")
-    progress_bar = check_bool(progress_bar, "progress_bar")
     pointwise = num_chains * num_samples * X.shape[0]
     if store_log_likelihood and pointwise > MAX_POINTWISE_ELEMENTS:
         raise ValueError(
@@ -538,11 +564,40 @@ def sample_posterior(
             f"({num_chains} chains x {num_samples} draws x {X.shape[0]} rows); pass "
             "store_log_likelihood=False (LOO and WAIC then need a subsample of the rows)."
         )
-    target_accept = check_positive_float(target_accept, "target_accept")
-    if not target_accept < 1:
-        raise ValueError(f"target_accept must be in (0, 1); got {target_accept}.")
+    sampler = _deprecated.sampler_from_keywords(sampler, deprecated)
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
+    map_fit = _map_start(X, y, names, prior, intercept_prior)
+    run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
+    draws, sample_stats = run(
+        X,
+        y,
+        map_fit,
+        sampler,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        seed=seed,
+    )
+    posterior = _assemble(
+        draws,
+        sample_stats,
+        X,
+        y,
+        names,
+        map_fit,
+        sampler,
+        num_warmup=num_warmup,
+        seed=seed,
+        store_log_likelihood=store_log_likelihood,
+        start=start,
+    )
+    _warn_if_unreliable(posterior)
+    return posterior
+
+
+def _map_start(X, y, names, prior: Prior, intercept_prior: Prior) -> PointEstimate:
+    """Fit the MAP the chains start from; refuse an improper posterior."""
     unidentified = find_unidentified(X, names, intercept_prior, prior)
     if unidentified:
         causes = "; ".join(degenerate_columns(X, names)) or "exactly collinear columns"
@@ -565,66 +620,4 @@ def sample_posterior(
             "the posterior does not integrate (no sampler can converge). Use a proper prior, "
             "e.g. prior=Normal(0, 2.5) on standardised features."
         )
-    if method == "imh":
-        posterior = _imh_posterior(
-            X,
-            y,
-            names,
-            map_fit,
-            num_chains=num_chains,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            seed=seed,
-            store_log_likelihood=store_log_likelihood,
-            start=start,
-        )
-        _warn_if_unreliable(posterior)
-        return posterior
-    normals, key_data = _chain_randomness(seed, num_chains, len(map_fit.params))
-    starts = _initial_points(np.asarray(normals), map_fit)
-    laplace = bool(np.isfinite(map_fit.cov).all())
-    laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
-    settings = SamplerSettings(
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
-        dense_mass=dense_mass,
-        adapt_mass_matrix=not laplace if adapt_mass_matrix is None else adapt_mass_matrix,
-    )
-    draws, stats = run_chains(
-        np.asarray(key_data),
-        starts,
-        X,
-        y,
-        laplace_cov if dense_mass else np.diag(laplace_cov),
-        intercept_prior,
-        prior,
-        settings,
-        chain_method=chain_method,
-        cache_dir=use_compilation_cache(),
-        progress_bar=progress_bar,
-    )
-    sample_stats = {
-        "diverging": stats["diverging"],
-        "energy": stats["energy"],
-        "lp": -stats["potential_energy"],
-        "acceptance_rate": stats["accept_prob"],
-        "step_size": stats["step_size"],
-        "n_steps": stats["num_steps"],
-        "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
-    }
-    posterior = _assemble(
-        draws,
-        sample_stats,
-        X,
-        y,
-        names,
-        map_fit,
-        num_warmup=num_warmup,
-        seed=seed,
-        store_log_likelihood=store_log_likelihood,
-        start=start,
-    )
-    _warn_if_unreliable(posterior)
-    return posterior
+    return map_fit

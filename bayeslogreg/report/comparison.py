@@ -49,7 +49,7 @@ def _describe(estimate) -> str:
     """One line saying what an estimate is, e.g. ``MAP (newton), Normal(0, 2.5) prior``."""
     if isinstance(estimate, Posterior):
         return (
-            f"posterior ({estimate.sampler}, {estimate.num_chains} chains x "
+            f"posterior ({estimate.sampler_name}, {estimate.num_chains} chains x "
             f"{estimate.num_samples} draws), "
             f"coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
         )

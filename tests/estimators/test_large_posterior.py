@@ -9,6 +9,7 @@ from bayeslogreg import ConvergenceWarning, _arviz, model, sample_posterior
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _large_posterior, nuts
 from bayeslogreg.priors import Flat, Laplace, Normal
+from bayeslogreg.samplers import IMH
 
 # Each comparison with a Monte Carlo estimate allows K standard errors (of both runs where
 # both are random): with fixed seeds the tests are reproducible, and a correct sampler
@@ -62,14 +63,14 @@ def test_accept_reject_follows_the_weights():
 
 def test_imh_at_moderate_n_is_efficient_and_close_to_laplace():
     data = simulate(20_000, [1.0, -0.5, 0.25, 0.0], intercept=0.3, seed=8)
-    post = sample_posterior(data.X, data.y, method="imh", num_warmup=20, num_samples=300, seed=2)
+    post = sample_posterior(data.X, data.y, sampler="imh", num_warmup=20, num_samples=300, seed=2)
     summary = post.summary()
     acceptance = np.asarray(post.idata["sample_stats"]["accepted"]).mean()
     # Simulated on a Gaussian target of this dimension the t_50 proposal is accepted
     # ~0.9 of the time; well below that would mean a wrong centre or scale.
     assert acceptance > 0.8
     assert summary["ess_bulk"].min() > 600
-    assert post.sampler == "IMH" and repr(post).startswith("Posterior(IMH, 4 chains")
+    assert post.sampler == IMH() and repr(post).startswith("Posterior(IMH, 4 chains")
     laplace = post.map_estimate
     np.testing.assert_array_less(np.abs(summary["mean"] - laplace.params), K * summary["mcse_mean"])
     np.testing.assert_array_less(np.abs(summary["sd"] - laplace.stderr), K * summary["mcse_sd"])
@@ -77,7 +78,7 @@ def test_imh_at_moderate_n_is_efficient_and_close_to_laplace():
 
 def test_imh_posterior_has_the_usual_shape_and_is_reproducible():
     data = simulate(200, [1.0, -1.0], seed=4, feature_names=["a", "b"])
-    kwargs = {"method": "imh", "num_chains": 2, "num_warmup": 10, "num_samples": 400}
+    kwargs = {"sampler": "imh", "num_chains": 2, "num_warmup": 10, "num_samples": 400}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = sample_posterior(data.X, data.y, feature_names=data.feature_names, seed=5, **kwargs)
@@ -97,17 +98,17 @@ def test_imh_posterior_has_the_usual_shape_and_is_reproducible():
     assert not _arviz.has_group(c.idata, "log_likelihood")
 
 
-def test_unknown_method_is_refused():
+def test_unknown_sampler_is_refused():
     data = simulate(50, [1.0], seed=1)
-    with pytest.raises(ValueError, match="method"):
-        sample_posterior(data.X, data.y, method="hmcecs")
+    with pytest.raises(ValueError, match=r"sampler must be one of \['imh', 'nuts'\]"):
+        sample_posterior(data.X, data.y, sampler="hmcecs")
 
 
 def test_too_many_pointwise_log_likelihoods_are_refused(monkeypatch):
     monkeypatch.setattr(nuts, "MAX_POINTWISE_ELEMENTS", 1000)
     data = simulate(50, [1.0], seed=1)
     with pytest.raises(ValueError, match="store_log_likelihood=False"):
-        sample_posterior(data.X, data.y, method="imh", num_samples=10)
+        sample_posterior(data.X, data.y, sampler="imh", num_samples=10)
 
 
 def test_a_singular_laplace_covariance_is_refused():

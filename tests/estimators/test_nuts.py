@@ -3,6 +3,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import special
 
@@ -10,6 +11,7 @@ from bayeslogreg import ConvergenceWarning, fit_map, sample_posterior
 from bayeslogreg._arviz import is_arviz_1
 from bayeslogreg.datasets import load_effort, simulate
 from bayeslogreg.priors import Flat, Normal
+from bayeslogreg.samplers import NUTS
 
 REFERENCE = json.loads(
     (Path(__file__).parents[1] / "reference" / "posterior_reference.json").read_text()
@@ -54,7 +56,7 @@ def test_defaults_converge_on_the_effort_data(effort_posterior):
 
 # The exactness checks run for both samplers: NUTS with its defaults, and the independence
 # Metropolis-Hastings sampler for big data (exact MCMC whatever its Laplace proposal).
-SAMPLERS = {"nuts": {}, "imh": {"method": "imh", "num_warmup": 50, "num_samples": 2000}}
+SAMPLERS = {"nuts": {}, "imh": {"sampler": "imh", "num_warmup": 50, "num_samples": 2000}}
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
@@ -122,7 +124,7 @@ def test_inference_data_has_the_groups_and_feature_coordinates(effort_posterior)
 
 def test_summary_and_intervals(effort_posterior):
     _, post = effort_posterior
-    summary = post.summary(ci_prob=0.9)
+    summary = post.summary(level=0.9)
     assert list(summary.index) == ["intercept", "effort"]
     assert list(summary.columns) == [
         "mean",
@@ -142,6 +144,17 @@ def test_summary_and_intervals(effort_posterior):
     np.testing.assert_allclose(eti, expected, rtol=1e-2)
     hdi = post.conf_int(0.9)
     assert np.all(hdi[:, 1] - hdi[:, 0] <= eti[:, 1] - eti[:, 0] + 1e-9)
+
+
+def test_ci_prob_is_the_deprecated_name_of_level(effort_posterior):
+    _, post = effort_posterior
+    with pytest.warns(FutureWarning, match=r"^ci_prob= is deprecated; pass level=0\.9$") as caught:
+        old = post.summary(ci_prob=0.9)
+    assert caught[0].filename == __file__
+    pd.testing.assert_frame_equal(old, post.summary(level=0.9), check_exact=True)
+    pd.testing.assert_frame_equal(post.summary(0.9), old, check_exact=True)
+    with pytest.raises(ValueError, match="ci_prob= is deprecated: drop it and keep level="):
+        post.summary(level=0.8, ci_prob=0.9)
 
 
 def test_predict_proba_averages_over_draws(effort_posterior):
@@ -174,8 +187,10 @@ def test_same_seed_gives_bit_identical_draws():
 
 def test_short_runs_warn_about_low_ess():
     data = simulate(80, [1.0], seed=4)
-    with pytest.warns(ConvergenceWarning, match="bulk ESS as low as"):
+    with pytest.warns(ConvergenceWarning, match="bulk ESS as low as") as caught:
         sample_posterior(data.X, data.y, num_warmup=50, num_samples=20, num_chains=2)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    assert "NUTS(target_accept=0.95)" in str(caught[0].message)
 
 
 def test_intercept_only_posterior_and_flat_priors():
@@ -196,3 +211,4 @@ def test_map_estimate_is_the_starting_point(effort_posterior):
     fit = fit_map(data.X, data.y, feature_names=data.feature_names)
     np.testing.assert_allclose(post.map_estimate.params, fit.params, rtol=1e-12)
     assert "Posterior(NUTS, 4 chains x 1000 draws" in repr(post)
+    assert post.sampler == NUTS() and post.sampler_name == "NUTS"

@@ -12,6 +12,7 @@ from bayeslogreg._jax import COMPILATION_CACHE_ENV, prune_cache, use_compilation
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _nuts_program, nuts
 from bayeslogreg.priors import Normal
+from bayeslogreg.samplers import NUTS
 
 SHORT = {"num_warmup": 100, "num_samples": 100, "num_chains": 2, "seed": 3}
 
@@ -202,7 +203,7 @@ def test_draws_do_not_depend_on_the_cores_or_the_progress_bar(fresh_jax_cache, m
     reference = sample_posterior(data.X, data.y, **settings)
     monkeypatch.setattr(_nuts_program.os, "cpu_count", lambda: 1)
     one_core = sample_posterior(data.X, data.y, **settings)
-    with_bar = sample_posterior(data.X, data.y, progress_bar=True, **settings)
+    with_bar = sample_posterior(data.X, data.y, sampler=NUTS(progress_bar=True), **settings)
     np.testing.assert_array_equal(one_core.draws, reference.draws)
     np.testing.assert_array_equal(with_bar.draws, reference.draws)
 
@@ -211,7 +212,9 @@ def test_draws_do_not_depend_on_the_cores_or_the_progress_bar(fresh_jax_cache, m
 def test_parallel_and_sequential_chains_are_the_same_programs():
     data = simulate(80, [0.3, 1.0], seed=7)
     runs = {
-        method: sample_posterior(data.X, data.y, chain_method=method, **{**SHORT, "num_chains": 3})
+        method: sample_posterior(
+            data.X, data.y, sampler=NUTS(chain_method=method), **{**SHORT, "num_chains": 3}
+        )
         for method in ("parallel", "sequential", "vectorized")
     }
     assert runs["parallel"].draws.shape == (3, SHORT["num_samples"], data.X.shape[1] + 1)
@@ -232,6 +235,6 @@ def test_mass_matrix_is_adapted_only_on_request(monkeypatch):
     monkeypatch.setattr(nuts, "run_chains", spy)
     data = simulate(200, [0.3, 1.0], seed=8)
     kept = sample_posterior(data.X, data.y, **SHORT)
-    adapted = sample_posterior(data.X, data.y, adapt_mass_matrix=True, **SHORT)
+    adapted = sample_posterior(data.X, data.y, sampler=NUTS(adapt_mass_matrix=True), **SHORT)
     assert seen == [False, True]
     assert not np.array_equal(kept.draws, adapted.draws)

@@ -117,11 +117,14 @@ def test_bad_solver_options_are_refused_when_the_solver_is_built(build, message)
     [
         (
             {"method": "newton", "batch_size": 8},
-            r"\['batch_size'\] do not apply to solver 'newton'",
+            r"the newton solver does not use batch_size= \(options of SGD\); drop it, or use SGD",
         ),
-        ({"method": "lbfgs", "epochs": 8}, r"\['epochs'\] do not apply to solver 'lbfgs'"),
-        ({"tol": 1e-6, "solver": Newton()}, r"give \['tol'\] in the solver object"),
-        ({"method": "gd", "solver": "newton"}, "pass the solver once"),
+        ({"method": "lbfgs", "epochs": 8}, "the lbfgs solver does not use epochs="),
+        (
+            {"tol": 1e-6, "solver": Newton()},
+            r"tol= given both as a keyword and in solver=Newton\(tol=1e-08, max_iter=100\)",
+        ),
+        ({"method": "gd", "solver": "newton"}, "both choose the solver; method= is deprecated"),
     ],
 )
 def test_deprecated_optimizer_keywords_that_do_not_apply_are_refused(kwargs, message):

@@ -16,7 +16,7 @@ from bayeslogreg.estimators import _sharding
 from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import HostObjective, scale_from_sum_squares
-from bayeslogreg.estimators._point_estimate import PointEstimate, build
+from bayeslogreg.estimators._point_estimate import FitContext, Optimum, PointEstimate, build
 from bayeslogreg.estimators._sharding import AXIS, ShardedRows
 from bayeslogreg.estimators.point import check_priors, default_priors, initial_params
 from bayeslogreg.priors import Flat, Laplace, Prior
@@ -160,9 +160,17 @@ def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
             )
 
 
-def _newton(solver, deprecated: dict, n_params: int) -> solvers.Newton:
+def _newton(estimator: str, solver, deprecated: dict, n_params: int) -> solvers.Newton:
     """Return the Newton solver of a sharded fit, from ``solver`` and deprecated keywords."""
-    solver = solvers.from_arguments(solver, deprecated, n_params, False, stacklevel=6)
+    solver = solvers.from_arguments(
+        solver,
+        deprecated,
+        n_params,
+        False,
+        function=f"distributed.fit_{estimator}",
+        stacklevel=6,
+        default="newton",
+    )
     if not isinstance(solver, solvers.Newton):
         raise ValueError(
             f"the sharded fit runs Newton's method only; got solver {solver.name!r}. Pass "
@@ -182,7 +190,7 @@ def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecat
         feature_names or columns or [f"x{j + 1}" for j in range(n_features)], n_features
     )
     _check_fit_priors(*priors, n_features)
-    solver = _newton(solver, deprecated, n_features + 1)
+    solver = _newton(estimator, solver, deprecated, n_features + 1)
     data = _sharding.place(X, y, table, mesh)
     n = data.n_samples
     if n < n_features + 1:
@@ -194,26 +202,10 @@ def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecat
     scale = _parameter_scale(data, X, priors)
     objective = HostObjective(_ShardedSums(data), *priors, scale)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
-    return build(
-        estimator=estimator,
-        method=solver.name,
-        outcome=outcome,
-        hess=hess,
-        log_likelihood=objective.last_loglik,
-        n_rows=n,
-        scale=scale,
-        feature_names=names,
-        priors=priors,
-        X_sample=X,
-        separation=None,
-        tol=solver.tol,
-        iteration_unit=solver.iteration_unit,
-        remedy=solver.remedy,
-        seed=0,
-        start_time=start,
-        # Hashing needs every row in one place: only a single process can.
-        data_sha256=data_hash(X, y) if jax.process_count() == 1 else None,
-    )
+    # Hashing needs every row in one place: only a single process can.
+    data_sha256 = data_hash(X, y) if jax.process_count() == 1 else None
+    context = FitContext(estimator, names, priors, n, scale, X, None, data_sha256, 0, start)
+    return build(context, solver, Optimum(outcome, hess, objective.last_loglik))
 
 
 def fit_mle(
@@ -221,7 +213,7 @@ def fit_mle(
     y,
     *,
     mesh: Mesh | None = None,
-    solver="newton",
+    solver=None,
     init=None,
     feature_names=None,
     **deprecated,
@@ -240,9 +232,9 @@ def fit_mle(
         Their 0/1 labels.
     mesh : Mesh, optional
         Mesh with an axis ``"rows"``; default every device of every process.
-    solver : Newton or "newton"
+    solver : Newton, "newton" or None
         Newton's options (``bayeslogreg.solvers.Newton(tol=..., max_iter=...)``); the
-        sharded fit runs no other solver.
+        sharded fit runs no other solver. None (the default) is ``Newton()``.
     init : array_like of shape (n_features + 1,), optional
         Start, intercept first; default coefficients 0 and intercept ``logit(mean(y))``.
     feature_names : sequence of str, optional
@@ -287,7 +279,7 @@ def fit_map(
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
     mesh: Mesh | None = None,
-    solver="newton",
+    solver=None,
     init=None,
     feature_names=None,
     **deprecated,

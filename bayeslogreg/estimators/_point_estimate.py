@@ -12,6 +12,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -28,7 +29,7 @@ from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Prior
 from bayeslogreg.separation import Separation
 
-__all__ = ["PointEstimate", "build", "null_space", "separation_message"]
+__all__ = ["FitContext", "Optimum", "PointEstimate", "build", "null_space", "separation_message"]
 
 _log_prior = jax.jit(priors_log_density)
 
@@ -252,67 +253,60 @@ def _covariance(information: np.ndarray, param_names, X: np.ndarray) -> np.ndarr
     return cov
 
 
-def build(
-    *,
-    estimator: str,
-    method: str,
-    outcome: OptimizeResult,
-    hess: np.ndarray,
-    log_likelihood: float,
-    n_rows: int,
-    scale: np.ndarray,
-    feature_names: tuple[str, ...],
-    priors: tuple[Prior, Prior],
-    X_sample: np.ndarray,
-    separation: Separation | None,
-    tol: float,
-    iteration_unit: str,
-    remedy: str,
-    seed: int,
-    start_time: float,
-    data_sha256: str | None,
-) -> PointEstimate:
-    """Build the :class:`PointEstimate` of an optimizer's ``outcome``, with its warnings.
+class Optimum(NamedTuple):
+    """What a fit's optimizer leaves: its outcome and the curvature and fit there.
 
-    Parameters
-    ----------
-    estimator : {"mle", "map"}
-    method : str
-        The solver's name, for the result and the messages.
-    outcome : OptimizeResult
-        In ``params`` (NumPy or JAX values).
-    hess : ndarray of shape (p + 1, p + 1)
-        Per-row Hessian of ``f`` (minus the log posterior over n) at ``outcome.params``.
-    log_likelihood : float
-        At ``outcome.params``, in nats.
-    n_rows : int
-    scale : ndarray of shape (p + 1,)
-        The optimizer's coordinate scale (powers of two).
-    feature_names : tuple of str
-    priors : (intercept_prior, prior)
-    X_sample : ndarray of shape (m, p)
-        Rows of X (all, or the first ones of data too big to scan) in which the
-        singular-information warning looks for constant and repeated columns.
-    separation : Separation or None
-    tol : float
-    iteration_unit : str
-        What ``n_iter`` counts ("iterations" or "epochs"), for the warning.
-    remedy : str
-        What to try when the fit did not converge, for the warning.
-    seed : int
-    start_time : float
-        ``time.perf_counter()`` when the fit began.
-    data_sha256 : str or None
+    outcome : OptimizeResult, in ``params`` (NumPy or JAX values); hess : (p + 1, p + 1)
+    per-row Hessian of ``f`` (minus the log posterior over n) at ``outcome.params``;
+    log_likelihood : float, there, in nats.
     """
+
+    outcome: OptimizeResult
+    hess: np.ndarray
+    log_likelihood: float
+
+
+class FitContext(NamedTuple):
+    """The data and model side of a fit, as the result reports them.
+
+    estimator : "mle" or "map"; feature_names : tuple of str; priors : (intercept_prior,
+    prior); n_rows : int; scale : (p + 1,) the optimizer's coordinate scale (powers of
+    two); X_sample : (m, p) rows of X (all, or the first of data too big to scan) in
+    which the singular-information warning looks for constant and repeated columns;
+    separation : Separation or None; data_sha256 : str or None; seed : int; start_time :
+    ``time.perf_counter()`` when the fit began.
+    """
+
+    estimator: str
+    feature_names: tuple[str, ...]
+    priors: tuple[Prior, Prior]
+    n_rows: int
+    scale: np.ndarray
+    X_sample: np.ndarray
+    separation: Separation | None
+    data_sha256: str | None
+    seed: int
+    start_time: float
+
+
+def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
+    """Build the :class:`PointEstimate` of an optimizer's optimum, with its warnings.
+
+    ``solver`` describes the optimizer: its ``name`` (the result's ``method``), ``tol``,
+    ``iteration_unit`` (what ``n_iter`` counts) and ``remedy`` (what to try when the fit
+    did not converge), as the objects of :mod:`bayeslogreg.solvers` have them.
+    """
+    estimator, feature_names, (intercept_prior, prior), n_rows, scale, X_sample = context[:6]
+    separation, outcome = context.separation, optimum.outcome
     params = np.asarray(outcome.params, dtype=np.float64)
     param_names = (INTERCEPT_NAME, *feature_names)
     outer_scale = np.outer(scale, scale)
     with warnings.catch_warnings():
         if separation is not None:  # the separation warning below says why it is singular
             warnings.simplefilter("ignore", ConvergenceWarning)
-        cov = _covariance(n_rows * np.asarray(hess) / outer_scale, param_names, X_sample)
+        information = n_rows * np.asarray(optimum.hess) / outer_scale
+        cov = _covariance(information, param_names, X_sample)
     cov = cov / outer_scale
-    intercept_prior, prior = priors
     n_iter, status = int(outcome.n_iter), int(outcome.status)
     optimality = float(outcome.optimality)
     converged = status == CONVERGED
@@ -322,21 +316,22 @@ def build(
         warnings.warn(message, SeparationWarning, stacklevel=4)
     elif not converged:
         warnings.warn(
-            f"{estimator.upper()} fit with solver {method!r} did not converge: {message} "
-            f"(largest gradient entry {optimality:.3g} > tol {tol:g} after {n_iter} "
-            f"{iteration_unit}). {remedy}",
+            f"{estimator.upper()} fit with solver {solver.name!r} did not converge: {message} "
+            f"(largest gradient entry {optimality:.3g} > tol {solver.tol:g} after {n_iter} "
+            f"{solver.iteration_unit}). {solver.remedy}",
             ConvergenceWarning,
             stacklevel=4,
         )
+    log_likelihood = float(optimum.log_likelihood)
     log_prior = float(_log_prior(params, intercept_prior, prior))
     return PointEstimate(
         estimator=estimator,
-        method=method,
+        method=solver.name,
         params=params,
         cov=cov,
         feature_names=feature_names,
-        log_likelihood=float(log_likelihood),
-        log_posterior=float(log_likelihood) + log_prior if estimator == "map" else None,
+        log_likelihood=log_likelihood,
+        log_posterior=log_likelihood + log_prior if estimator == "map" else None,
         converged=converged,
         n_iter=n_iter,
         n_passes=int(outcome.n_passes),
@@ -346,9 +341,9 @@ def build(
         prior=prior,
         intercept_prior=intercept_prior,
         n_samples=n_rows,
-        fit_time=time.perf_counter() - start_time,
-        seed=seed,
+        fit_time=time.perf_counter() - context.start_time,
+        seed=context.seed,
         separation=separation,
-        data_sha256=data_sha256,
+        data_sha256=context.data_sha256,
         versions=versions(),
     )

@@ -160,12 +160,14 @@ Sampler = NUTS | IMH
 SHORTHANDS = {"nuts": NUTS, "imh": IMH}
 
 
-def as_sampler(sampler: Sampler | str) -> Sampler:
+def as_sampler(sampler: Sampler | str, name: str = "sampler") -> Sampler:
     """Return ``sampler`` as a sampler object: itself, or the defaults of a shorthand.
 
     Parameters
     ----------
     sampler : NUTS, IMH, "nuts" or "imh"
+    name : str
+        The argument, for the error message.
 
     Returns
     -------
@@ -181,7 +183,7 @@ def as_sampler(sampler: Sampler | str) -> Sampler:
     if isinstance(sampler, str) and sampler in SHORTHANDS:
         return SHORTHANDS[sampler]()
     raise ValueError(
-        f"sampler must be one of {sorted(SHORTHANDS)} or an object of bayeslogreg.samplers "
+        f"{name} must be one of {sorted(SHORTHANDS)} or an object of bayeslogreg.samplers "
         f"(NUTS(...), IMH(...)); got {sampler!r}."
     )
 

@@ -3,9 +3,8 @@
 The public face is :mod:`bayeslogreg.solvers`, which documents them.
 """
 
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import jax
@@ -20,6 +19,7 @@ from bayeslogreg.estimators import _ascent
 from bayeslogreg.estimators._newton import minimize_in_memory
 from bayeslogreg.estimators._objective import Problem, smooth_value_grad_hess
 from bayeslogreg.estimators._optimizer import OptimizeResult
+from bayeslogreg.estimators._options import from_keywords
 
 __all__ = [
     "LBFGS",
@@ -267,13 +267,16 @@ SHORTHANDS = {
 }
 
 
-def resolve(solver, n_params: int, has_l1: bool) -> Solver:
-    """Return the solver object for ``solver`` (an object, a shorthand or "auto").
+def resolve(solver, n_params: int, has_l1: bool, name: str = "solver") -> Solver:
+    """Return the solver object for ``solver`` (an object, a shorthand, "auto" or None).
 
-    Raises ``ValueError`` for an unknown string, or L-BFGS under a Laplace prior.
+    Raises ``ValueError`` for an unknown string (naming the argument ``name``), or L-BFGS
+    under a Laplace prior.
     """
+    if solver is None:
+        solver = "auto"
     if isinstance(solver, str):
-        check_choice(solver, "solver", ("auto", *SHORTHANDS))
+        check_choice(solver, name, ("auto", *SHORTHANDS))
         if solver == "auto":
             solver = "newton" if n_params <= NEWTON_MAX_PARAMS else ("gd" if has_l1 else "lbfgs")
         solver = SHORTHANDS[solver]
@@ -290,71 +293,30 @@ def resolve(solver, n_params: int, has_l1: bool) -> Solver:
     return solver
 
 
-#: Keywords of fit_mle/fit_map that a solver object now holds.
-DEPRECATED_KEYWORDS = (
-    "method",
-    "tol",
-    "max_iter",
-    "learning_rate",
-    "batch_size",
-    "epochs",
-    "average",
-)
-
-
-def from_arguments(solver, deprecated: dict, n_params: int, has_l1: bool, stacklevel: int):
+def from_arguments(
+    solver,
+    deprecated: dict,
+    n_params: int,
+    has_l1: bool,
+    *,
+    function: str,
+    stacklevel: int,
+    default: str = "auto",
+):
     """Return the solver of a fit from its ``solver`` argument and deprecated keywords.
 
-    ``deprecated`` maps the keywords of :data:`DEPRECATED_KEYWORDS` that were given to
-    their values: each still works, with a ``FutureWarning`` that says what to pass
-    instead. An option that the solver does not use raises ``ValueError``, as does a
-    keyword given beside a solver object; any other keyword raises ``TypeError``.
+    ``method``, ``tol``, ``max_iter``, ``learning_rate``, ``batch_size``, ``epochs`` and
+    ``average`` still work, with a warning (see :mod:`._options`). ``solver=None`` is
+    ``default``; ``function`` names the public function in a ``TypeError``.
     """
-    unknown = sorted(set(deprecated) - set(DEPRECATED_KEYWORDS))
-    if unknown:
-        raise TypeError(f"unexpected keyword arguments {unknown}.")
-    options = {name: value for name, value in deprecated.items() if value is not None}
-    method = options.pop("method", None)
-    if method is not None and not (isinstance(solver, str) and solver == "auto"):
-        raise ValueError(
-            f"pass the solver once: solver={solver!r} and the deprecated method={method!r} "
-            "were both given."
-        )
-    given_object = isinstance(solver, Solver)
-    solver = resolve(solver if method is None else method, n_params, has_l1)
-    unused = [name for name in options if name not in solver.options()]
-    if unused:
-        raise ValueError(
-            f"{unused} do not apply to solver {solver.name!r}, which takes "
-            f"{list(solver.options())}; pass them to a solver that uses them, e.g. "
-            "solver=bayeslogreg.solvers.SGD(learning_rate=0.05)."
-        )
-    kind = type(solver).__name__
-    if options and given_object:
-        raise ValueError(
-            f"give {sorted(options)} in the solver object, e.g. "
-            f"solver=bayeslogreg.solvers.{kind}({next(iter(options))}=...), not beside it."
-        )
-    if options:
-        solver = replace(solver, **options)
-    if method is not None or options:
-        keywords = ["method"] * (method is not None) + list(options)
-        written = _spelled_out(solver) if options else repr(method)
-        warnings.warn(
-            f"{', '.join(f'{name}=' for name in keywords)} "
-            f"{'is' if len(keywords) == 1 else 'are'} deprecated; pass solver={written} instead.",
-            FutureWarning,
-            stacklevel=stacklevel,
-        )
-    return solver
-
-
-def _spelled_out(solver: Solver) -> str:
-    """Spell out the code that builds ``solver``: its options that differ from the defaults."""
-    defaults = type(solver)()
-    changed = [
-        f"{name}={getattr(solver, name)!r}"
-        for name in solver.options()
-        if getattr(solver, name) != getattr(defaults, name)
-    ]
-    return f"bayeslogreg.solvers.{type(solver).__name__}({', '.join(changed)})"
+    return from_keywords(
+        solver,
+        deprecated,
+        kind="solver",
+        classes=(Newton, LBFGS, GradientAscent, SGD),
+        resolve=lambda choice, name: resolve(
+            default if choice is None else choice, n_params, has_l1, name
+        ),
+        function=function,
+        stacklevel=stacklevel + 1,
+    )

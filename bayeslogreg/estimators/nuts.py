@@ -32,9 +32,10 @@ from bayeslogreg._validation import (
     check_X_y,
     degenerate_columns,
 )
-from bayeslogreg.estimators import _deprecated, _large_posterior, _persist
+from bayeslogreg.estimators import _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
-from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler
+from bayeslogreg.estimators._options import from_keywords
+from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
 from bayeslogreg.estimators.point import PointEstimate, find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Normal, Prior
@@ -564,7 +565,15 @@ def sample_posterior(
             f"({num_chains} chains x {num_samples} draws x {X.shape[0]} rows); pass "
             "store_log_likelihood=False (LOO and WAIC then need a subsample of the rows)."
         )
-    sampler = _deprecated.sampler_from_keywords(sampler, deprecated)
+    sampler = from_keywords(
+        sampler,
+        deprecated,
+        kind="sampler",
+        classes=(NUTS, IMH),
+        resolve=lambda choice, name: as_sampler("nuts" if choice is None else choice, name),
+        function="sample_posterior",
+        stacklevel=4,  # from_keywords, sample_posterior, its entry_point wrapper, the caller
+    )
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
     map_fit = _map_start(X, y, names, prior, intercept_prior)

@@ -25,7 +25,13 @@ from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import HostObjective, Problem, parameter_scale
 from bayeslogreg.estimators._optimizer import OptimizeResult
-from bayeslogreg.estimators._point_estimate import PointEstimate, build, null_space
+from bayeslogreg.estimators._point_estimate import (
+    FitContext,
+    Optimum,
+    PointEstimate,
+    build,
+    null_space,
+)
 from bayeslogreg.priors import Flat, Laplace, Normal, Prior
 from bayeslogreg.separation import Separation, detect_separation_validated
 
@@ -33,7 +39,7 @@ __all__ = ["PointEstimate", "fit_map", "fit_mle"]
 
 
 def fit_mle(
-    X, y, *, solver="auto", init=None, feature_names=None, seed: int = 0, **deprecated
+    X, y, *, solver=None, init=None, feature_names=None, seed: int = 0, **deprecated
 ) -> PointEstimate:
     """Fit logistic regression by maximum likelihood.
 
@@ -44,12 +50,12 @@ def fit_mle(
         float32 in memory and are accumulated in float64.
     y : array_like of shape (n_samples,)
         Labels: 0/1 integers, floats or booleans.
-    solver : Solver or str
+    solver : Solver, str or None
         A solver of :mod:`bayeslogreg.solvers` with its options (e.g.
         ``Newton(tol=1e-10)``, ``SGD(batch_size=64)``), or the shorthand of a default one:
         ``"newton"``, ``"lbfgs"``, ``"gd"`` (full-batch gradient ascent), ``"sgd"`` (one
-        row per step), ``"minibatch"`` (32 rows per step). ``"auto"`` is Newton up to
-        500 parameters, L-BFGS beyond.
+        row per step), ``"minibatch"`` (32 rows per step). ``"auto"`` (or None, the
+        default) is Newton up to 500 parameters, L-BFGS beyond.
     init : array_like of shape (p + 1,), optional
         Starting point (intercept first). Default: coefficients 0, intercept
         ``logit(mean(y))``; for Newton fits of 2**19 rows or more, the Newton optimum on
@@ -101,7 +107,7 @@ def fit_map(
     *,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
-    solver="auto",
+    solver=None,
     init=None,
     feature_names=None,
     seed: int = 0,
@@ -237,8 +243,8 @@ def _fit_function(solver: solvers.Solver, problem: Problem, params0, tol, key=No
 _fit_jit = jax.jit(_fit_function, static_argnums=0)
 
 
-def _fit_in_memory(X, y, priors, scale, params0, solver: solvers.Solver, seed: int):
-    """Optimise on a device copy of the data; the outcome, per-row Hessian and log-lik.
+def _fit_in_memory(X, y, priors, scale, params0, solver: solvers.Solver, seed: int) -> Optimum:
+    """Optimise on a device copy of the data.
 
     The full-batch solvers run as one program kept between processes
     (:mod:`bayeslogreg._programs`): tracing it is most of a fresh process's first fit.
@@ -260,18 +266,18 @@ def _fit_in_memory(X, y, priors, scale, params0, solver: solvers.Solver, seed: i
         outcome = OptimizeResult(*fields)
     else:
         outcome, hess, loglik = _fit_jit(solver, problem, params0, tol, jax.random.key(seed))
-    return outcome, np.asarray(hess), float(loglik)
+    return Optimum(outcome, np.asarray(hess), float(loglik))
 
 
 def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_start: bool):
-    """Newton over row chunks of the host data (see :mod:`._chunked`); same outputs."""
+    """Newton over row chunks of the host data (see :mod:`._chunked`)."""
     data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
     hess0 = None
     if warm_start:
         params0, hess0 = _chunked.warm_start(data, *priors, scale, params0)
     objective = HostObjective(data, *priors, scale)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter, hess0)
-    return outcome, hess, objective.last_loglik
+    return Optimum(outcome, hess, objective.last_loglik)
 
 
 @entry_point
@@ -281,7 +287,9 @@ def _fit(estimator, X, y, *, priors, solver, init, feature_names, seed, deprecat
     n_rows, n_features = X.shape
     check_priors(*priors, n_features)
     has_l1 = any(isinstance(prior, Laplace) for prior in priors)
-    solver = solvers.from_arguments(solver, deprecated, n_features + 1, has_l1, stacklevel=5)
+    solver = solvers.from_arguments(
+        solver, deprecated, n_features + 1, has_l1, function=f"fit_{estimator}", stacklevel=5
+    )
     params0 = initial_params(init, float(np.mean(y)), n_features + 1)
     # SHA-256 runs beside the fit, at low priority: hashlib releases the GIL, and at
     # 11M x 28 it takes ~1.8 s of one core. (The separation check does not: its BLAS
@@ -292,26 +300,11 @@ def _fit(estimator, X, y, *, priors, solver, init, feature_names, seed, deprecat
         scale = parameter_scale(X, priors)
         if isinstance(solver, solvers.Newton) and n_rows >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None
-            outcome, hess, loglik = _fit_chunked(X, y, priors, scale, params0, solver, warm_start)
+            optimum = _fit_chunked(X, y, priors, scale, params0, solver, warm_start)
         else:
-            outcome, hess, loglik = _fit_in_memory(X, y, priors, scale, params0, solver, seed)
+            optimum = _fit_in_memory(X, y, priors, scale, params0, solver, seed)
         data_sha256 = digest.result()
-    return build(
-        estimator=estimator,
-        method=solver.name,
-        outcome=outcome,
-        hess=hess,
-        log_likelihood=loglik,
-        n_rows=n_rows,
-        scale=scale,
-        feature_names=names,
-        priors=priors,
-        X_sample=X,
-        separation=separation,
-        tol=solver.tol,
-        iteration_unit=solver.iteration_unit,
-        remedy=solver.remedy,
-        seed=seed,
-        start_time=start,
-        data_sha256=data_sha256,
+    context = FitContext(
+        estimator, names, priors, n_rows, scale, X, separation, data_sha256, seed, start
     )
+    return build(context, solver, optimum)

@@ -45,7 +45,7 @@ from bayeslogreg.estimators._objective import (
     scale_from_sum_squares,
 )
 from bayeslogreg.estimators._optimizer import OptimizeResult, next_status
-from bayeslogreg.estimators._point_estimate import PointEstimate, build
+from bayeslogreg.estimators._point_estimate import FitContext, Optimum, PointEstimate, build
 from bayeslogreg.estimators.point import find_separation, initial_params
 from bayeslogreg.priors import Flat, Laplace, Prior
 
@@ -60,8 +60,6 @@ __all__ = [
 
 _FORMAT = "bayeslogreg-streaming-checkpoint"
 _VERSION = 2
-#: What fit_streaming's result says when it did not converge.
-_REMEDY = "Increase epochs, or lower learning_rate if the history does not rise."
 
 
 class StreamingState(NamedTuple):
@@ -388,6 +386,15 @@ def fit_streaming(
     return _result(objective, names, state, tol, separation, start_time, seed, n_passes + 1, digest)
 
 
+class _Solver(NamedTuple):
+    """How a streaming run describes itself to the result and its warnings."""
+
+    tol: float
+    name: str = "streaming"
+    iteration_unit: str = "epochs"
+    remedy: str = "Increase epochs, or lower learning_rate if the history does not rise."
+
+
 def _result(objective, names, state, tol, separation, start_time, seed, n_passes, digest):
     """One full pass at the last iterate: log-likelihood, gradient, covariance."""
     X, scale, priors = objective.source.X, objective.scale, objective.priors
@@ -402,24 +409,12 @@ def _result(objective, names, state, tol, separation, start_time, seed, n_passes
         status=next_status(state.epoch, value, grad_norm, tol, state.epoch),
         history=np.asarray(state.history),
     )
-    return build(
-        estimator="map" if any(prior.is_proper for prior in priors) else "mle",
-        method="streaming",
-        outcome=outcome,
-        hess=hess_z * np.outer(scale, scale),
-        log_likelihood=objective.last_loglik,
-        n_rows=X.shape[0],
-        scale=scale,
-        feature_names=names,
-        priors=priors,
-        # The columns shown to the singular-matrix warning are those of the first 100k
-        # rows: X may not fit in memory.
-        X_sample=X[: min(X.shape[0], 100_000)],
-        separation=separation,
-        tol=tol,
-        iteration_unit="epochs",
-        remedy=_REMEDY,
-        seed=seed,
-        start_time=start_time,
-        data_sha256=digest,
+    estimator = "map" if any(prior.is_proper for prior in priors) else "mle"
+    # The columns shown to the singular-matrix warning are those of the first 100k rows:
+    # X may not fit in memory.
+    X_sample = X[: min(X.shape[0], 100_000)]
+    context = FitContext(
+        estimator, names, priors, X.shape[0], scale, X_sample, separation, digest, seed, start_time
     )
+    optimum = Optimum(outcome, hess_z * np.outer(scale, scale), objective.last_loglik)
+    return build(context, _Solver(tol), optimum)

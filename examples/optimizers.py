@@ -37,9 +37,7 @@ def fit_twice(X, y, method: str, epochs: int, stochastic_tol: float, seed: int):
     """
     solver = blr.solvers.SHORTHANDS[method]
     if method in STOCHASTIC:
-        solver = blr.solvers.SGD(
-            batch_size=solver.batch_size, epochs=epochs, tol=stochastic_tol
-        )
+        solver = blr.solvers.SGD(batch_size=solver.batch_size, epochs=epochs, tol=stochastic_tol)
     kw = {"solver": solver, "seed": seed}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", blr.ConvergenceWarning)

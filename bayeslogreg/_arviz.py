@@ -198,9 +198,7 @@ def plot_trace(data, var_names: list[str]):
     """
     az = arviz()
     if is_arviz_1():
-        collection = az.plot_trace_dist(data, var_names=var_names, backend="matplotlib")
-        collection.add_legend("chain")
-        return _detached(collection.get_viz("figure"))
+        return _chains_figure(az.plot_trace_dist, data, var_names)
     with warnings.catch_warnings():
         # ArviZ 0.23 passes a dict to matplotlib's normalize_kwargs, deprecated in 3.11.
         warnings.filterwarnings(
@@ -224,22 +222,12 @@ def plot_rank(data, var_names: list[str]):
     between each chain's ECDF of fractional ranks and the uniform CDF (Delta-ECDF),
     marking the draws that make a multi-chain uniformity test fail.
 
-    Parameters
-    ----------
-    data : InferenceData or DataTree
-    var_names : list of str
-        Posterior variables; one panel per scalar parameter.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        With a legend of the chains; not registered with pyplot.
+    ``data`` and ``var_names`` are as for :func:`plot_trace`, with one panel per scalar
+    parameter; so is the Figure returned.
     """
     az = arviz()
     if is_arviz_1():
-        collection = az.plot_rank(data, var_names=var_names, backend="matplotlib")
-        collection.add_legend("chain")
-        return _detached(collection.get_viz("figure"))
+        return _chains_figure(az.plot_rank, data, var_names)
     from matplotlib.patches import Patch
 
     num_chains = data.posterior.sizes["chain"]
@@ -250,6 +238,13 @@ def plot_rank(data, var_names: list[str]):
     labels = [str(chain) for chain in range(num_chains)]
     figure.legend(handles, labels, title="chain", loc="outside right upper")
     return figure
+
+
+def _chains_figure(plot, data, var_names: list[str]):
+    """Draw an ArviZ 1.x plot of ``var_names`` with a legend of the chains, as a Figure."""
+    collection = plot(data, var_names=var_names, backend="matplotlib")
+    collection.add_legend("chain")
+    return _detached(collection.get_viz("figure"))
 
 
 def summary(data, var_names: list[str], *, level: float, ci_kind: str = "hdi") -> pd.DataFrame:

@@ -5,12 +5,10 @@ silently change every other JAX program in the user's process), every public ent
 that runs JAX code does so inside :func:`entry_point`: 64-bit mode as a thread-local
 context, and JAX's persistent compilation cache (:func:`use_compilation_cache`).
 
-Why the cache: a fresh process spends most of a small fit compiling. Measured on breast
-cancer (569 x 30, 2 cores): ``fit_map`` took 5.2 s in a fresh process, 3.8 s of it
-compiling 33 small programs (about 0.1 s each); NumPyro's NUTS compiled 149 more. JAX
-writes a program to its cache only when it took over a second to compile, which none
-of those did, so within bayeslogreg's calls the threshold is 0 (reading one back takes
-a few milliseconds).
+Why the cache: a fresh process spends most of a small fit compiling many small programs
+(``docs/design.md`` has the measurements). JAX writes a program to its cache only when
+it took over a second to compile, which none of those do, so within bayeslogreg's calls
+the threshold is 0 (reading one back takes a few milliseconds).
 """
 
 import contextlib

@@ -1,8 +1,8 @@
 """Programs kept on disk between processes: traced once per shape, then only loaded.
 
 JAX's persistent cache saves compiling but not tracing, which is Python and happens in
-every process: on breast cancer (569 x 30, 2 cores) tracing NUTS took 6 s and the MAP
-fit's Newton 2.4 s of a fresh process. :func:`compiled` exports a function with
+every process, and it was most of a fresh process's first NUTS run or MAP fit
+(``docs/design.md``). :func:`compiled` exports a function with
 :mod:`jax.export` once per argument shapes and settings, keeps the serialised program in
 ``bayeslogreg-programs/`` beside JAX's compilation cache (:func:`._jax.use_compilation_cache`),
 and in a later process loads it (milliseconds) and its compiled code from JAX's cache.

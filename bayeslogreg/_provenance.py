@@ -69,9 +69,9 @@ def data_hash_in_background(*arrays) -> str:
     """:func:`data_hash`, at the lowest CPU priority, for a thread beside a fit.
 
     On Linux the calling thread is niced to 19 first, so the hash takes cycles the fit
-    leaves idle instead of sharing the cores with it: an 11M x 28 MLE on 2 cores took
-    10.4 s with the hash at normal priority, 8.7 s niced and 8.4 s without a hash. Use
-    it only in a thread that ends with the fit (e.g. a one-worker pool per fit).
+    leaves idle instead of sharing the cores with it (``docs/design.md`` has the
+    measurement). Use it only in a thread that ends with the fit (e.g. a one-worker pool
+    per fit).
     """
     if sys.platform.startswith("linux"):
         try:

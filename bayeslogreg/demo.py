@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bayeslogreg.datasets import Dataset, load_effort
-from bayeslogreg.estimators.nuts import Posterior, sample_posterior
-from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
+from bayeslogreg.estimators.nuts import Posterior
+from bayeslogreg.estimators.point import PointEstimate
 from bayeslogreg.metrics import roc_auc
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.priors import Normal
+from bayeslogreg.report.workflow import fit_one
 
 __all__ = ["GUESSES", "DemoResult", "demo_figure", "format_demo", "run_demo"]
 
@@ -52,19 +53,20 @@ def run_demo(
     start = time.perf_counter()
     train, test = load_effort(n_samples, seed=seed), load_effort(n_samples, seed=seed + 1)
     X, y, names = train.X, train.y, train.feature_names
-    prior, intercept_prior = Normal(0.0, 2.5), Normal(0.0, 10.0)
-    mle = fit_mle(X, y, feature_names=names)
-    map_fit = fit_map(X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names)
-    posterior = sample_posterior(
-        X,
-        y,
-        prior=prior,
-        intercept_prior=intercept_prior,
-        feature_names=names,
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        num_chains=num_chains,
-        seed=seed,
+    mle, map_fit, posterior = (
+        fit_one(
+            estimator,
+            X,
+            y,
+            feature_names=names,
+            prior=Normal(0.0, 2.5),
+            intercept_prior=Normal(0.0, 10.0),
+            seed=seed,
+            num_chains=num_chains,
+            num_warmup=num_warmup,
+            num_samples=num_samples,
+        )
+        for estimator in ("mle", "map", "nuts")
     )
     summary = posterior.summary(level=0.95)
     parameters = pd.DataFrame(

@@ -251,24 +251,14 @@ def detect_separation(X, y, *, feature_names=None, free=None) -> Separation | No
 
     Notes
     -----
-    A program with every row as a constraint is slow for large data. Measured with
-    HiGHS on two shared CPU cores, one summed-margin program on all rows takes 0.03 s
-    at 569 x 30 (breast cancer), 0.7-1.1 s at 10,000 x 30 and 7-12 s at 100,000 x 28
-    (3.6-7.7 s with Konis' box instead of the L1 ball), more than the MLE itself there
-    (1.5-3 s). So the programs start from the constraints of a random subsample of 2000
-    rows (fixed seed) and add the rows that their direction violates until none does
-    (constraint generation); each round costs a program on the rows so far and a pass
-    over X. When the subsample's classes overlap, its direction has zero margins and
-    (unless the subsample misses something the other rows have, e.g. a rare category)
-    so do all rows: one round proves there is no separation. Measured totals:
-
-    ==================  ==========  ===========  ===============================
-    rows x features     overlap     complete     quasi-complete (rare category)
-    ==================  ==========  ===========  ===============================
-    569 x 30            --          0.06 s       --
-    10,000 x 30         0.13 s      1.1 s        0.4 s
-    100,000 x 28        0.2 s       2.7 s        0.6 s
-    ==================  ==========  ===========  ===============================
+    A program with every row as a constraint is slow for large data, so the programs
+    start from the constraints of a random subsample of 2000 rows (fixed seed) and add
+    the rows that their direction violates until none does (constraint generation);
+    each round costs a program on the rows so far and a pass over X. When the
+    subsample's classes overlap, its direction has zero margins and (unless the
+    subsample misses something the other rows have, e.g. a rare category) so do all
+    rows: one round proves there is no separation. The measured times are in
+    ``docs/design.md``.
 
     Examples
     --------

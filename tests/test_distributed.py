@@ -154,7 +154,7 @@ def _check_sums(result: dict, expected: dict) -> None:
 def _check_fit(result: dict, expected) -> None:
     assert result["converged"] and expected.converged
     assert result["n_iter"] == expected.n_iter
-    assert result["n_samples"] == expected.n_samples == N_SAMPLES
+    assert result["n_rows"] == expected.n_rows == N_SAMPLES
     np.testing.assert_allclose(result["params"], expected.params, rtol=RTOL, atol=RTOL)
     np.testing.assert_allclose(result["stderr"], expected.stderr, rtol=RTOL)
     np.testing.assert_allclose(result["log_likelihood"], expected.log_likelihood, rtol=RTOL)
@@ -172,7 +172,7 @@ def test_four_device_sums_match_one_device(four_devices, reference, dtype):
     # each device holds only its own 251 rows.
     assert result["n_devices"] == 4
     assert result["global_rows"] == 1004 and result["shard_rows"] == [251]
-    assert result["n_samples"] == N_SAMPLES
+    assert result["n_rows"] == N_SAMPLES
     _check_sums(result, reference[0][dtype])
 
 

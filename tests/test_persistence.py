@@ -224,8 +224,31 @@ def test_a_damaged_sampler_entry_is_refused(posterior, tmp_path):
     document = json.loads(_persist.dumps(posterior, exclude=("idata", "draws")))
     document["fields"]["sampler"]["fields"]["target_accept"] = 2.0
     path = _save_with_document(posterior, tmp_path / "bad.nc", json.dumps(document))
-    with pytest.raises(ValueError, match=r"damaged Posterior file: target_accept must be in"):
+    with pytest.raises(ValueError, match=r"damaged Posterior file: target_accept must be a"):
         Posterior.load(path)
+
+
+def test_files_of_format_version_1_load_with_n_samples_as_n_rows(mle, posterior, tmp_path):
+    # Format version 1 named the row count n_samples, a name now kept for draws.
+    document = json.loads(_persist.dumps(mle))
+    document["format_version"] = 1
+    document["fields"]["n_samples"] = document["fields"].pop("n_rows")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    back = PointEstimate.load(path)
+    assert back.n_rows == mle.n_rows and np.array_equal(back.cov, mle.cov)
+    document = json.loads(_persist.dumps(posterior, exclude=("idata", "draws", "sampler")))
+    document["format_version"] = 1
+    document["fields"]["n_samples"] = document["fields"].pop("n_rows")
+    old = _save_with_document(posterior, tmp_path / "old.nc", json.dumps(document))
+    assert Posterior.load(old).n_rows == posterior.n_rows
+
+
+def test_n_samples_is_a_deprecated_name_of_n_rows(mle, posterior):
+    for result in (mle, posterior):
+        with pytest.warns(FutureWarning, match="now n_rows"):
+            rows = result.n_samples
+        assert rows == result.n_rows > 0
 
 
 # ------------------------------------------------------------------------------- atomicity
@@ -324,12 +347,13 @@ def test_point_load_refuses_a_truncated_file_and_changed_fields(mle, tmp_path):
 
 
 def test_files_of_a_newer_format_version_are_refused(mle, posterior, monkeypatch, tmp_path):
-    monkeypatch.setattr(_persist, "FORMAT_VERSION", 2)
+    newer = _persist.FORMAT_VERSION + 1
+    monkeypatch.setattr(_persist, "FORMAT_VERSION", newer)
     point, post = mle.save(tmp_path / "fit.json"), posterior.save(tmp_path / "posterior.nc")
     monkeypatch.undo()
-    with pytest.raises(ValueError, match="format version 2 .*Upgrade bayeslogreg"):
+    with pytest.raises(ValueError, match=f"format version {newer} .*Upgrade bayeslogreg"):
         PointEstimate.load(point)
-    with pytest.raises(ValueError, match="format version 2 .*Upgrade bayeslogreg"):
+    with pytest.raises(ValueError, match=f"format version {newer} .*Upgrade bayeslogreg"):
         Posterior.load(post)
 
 

@@ -1,10 +1,9 @@
 """Posterior diagnostics: per-draw metrics, ROC bands, predictive checks, lpd, LOO, WAIC.
 
-They are re-exported here from :mod:`bayeslogreg.diagnostics.posterior`; the
-classification metrics they build on are in :mod:`bayeslogreg.metrics`.
+The classification metrics they build on are in :mod:`bayeslogreg.metrics`.
 """
 
-from bayeslogreg.diagnostics.posterior import (
+from bayeslogreg.diagnostics._posterior import (
     ElpdEstimate,
     PredictiveCheck,
     RocBand,

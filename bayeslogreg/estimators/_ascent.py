@@ -178,8 +178,8 @@ def stochastic_ascent(
     objective = ScaledObjective.of(problem, params0.shape[0])
     weights, centres = objective.l1_weights()
     params0 = params0 * objective.scale
-    n_samples = problem.n_samples
-    steps_per_epoch = max(1, n_samples // batch_size)
+    n_rows = problem.n_rows
+    steps_per_epoch = max(1, n_rows // batch_size)
     optimizer = optax.sgd(learning_rate)
 
     def sgd_step(perm, epoch):
@@ -197,7 +197,7 @@ def stochastic_ascent(
     def body(carry):
         s, last, opt_state, key = carry
         key, subkey = jax.random.split(key)
-        perm = jax.random.permutation(subkey, n_samples)
+        perm = jax.random.permutation(subkey, n_rows)
         last, opt_state, mean = jax.lax.fori_loop(
             0, steps_per_epoch, sgd_step(perm, s.n_iter), (last, opt_state, last)
         )

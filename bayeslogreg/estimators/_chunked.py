@@ -99,7 +99,7 @@ class ChunkedData(NamedTuple):
     """X (n, p) and y (n,) on the host, visited ``chunk_rows`` rows at a time.
 
     ``row_weight`` multiplies every row's contribution: a subsample of m rows with
-    weight n / m stands for n rows (``n_samples``).
+    weight n / m stands for n rows (``n_rows``).
     """
 
     X: np.ndarray
@@ -108,7 +108,7 @@ class ChunkedData(NamedTuple):
     row_weight: float = 1.0
 
     @property
-    def n_samples(self) -> float:
+    def n_rows(self) -> float:
         """Number of rows represented (rows x ``row_weight``)."""
         return self.X.shape[0] * self.row_weight
 

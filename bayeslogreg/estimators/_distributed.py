@@ -58,7 +58,7 @@ def shard_rows(X, y, mesh: Mesh | None = None) -> ShardedRows:
     >>> from bayeslogreg.datasets import load_effort
     >>> data = load_effort()
     >>> sharded = shard_rows(data.X, data.y)
-    >>> sharded.n_samples == len(data.y), sharded.X.shape[0] % len(sharded.mesh.devices.flat)
+    >>> sharded.n_rows == len(data.y), sharded.X.shape[0] % len(sharded.mesh.devices.flat)
     (True, 0)
     """
     mesh = _sharding.check_mesh(mesh)
@@ -76,9 +76,9 @@ class _ShardedSums(NamedTuple):
     data: ShardedRows
 
     @property
-    def n_samples(self) -> int:
+    def n_rows(self) -> int:
         """Number of rows over all shards (padding excluded)."""
-        return self.data.n_samples
+        return self.data.n_rows
 
     def _params(self, params):
         return _sharding.replicated(np.asarray(params, dtype=np.float64), self.data.mesh)
@@ -145,7 +145,7 @@ def _parameter_scale(data: ShardedRows, X_local: np.ndarray, priors) -> np.ndarr
     sum_squares = np.einsum("ij,ij->j", X_local, X_local, dtype=np.float64)
     if jax.process_count() > 1:
         sum_squares = np.asarray(multihost_utils.process_allgather(sum_squares)).sum(axis=0)
-    return scale_from_sum_squares(sum_squares, data.n_samples, priors)
+    return scale_from_sum_squares(sum_squares, data.n_rows, priors)
 
 
 def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
@@ -180,7 +180,7 @@ def _newton(estimator: str, solver, deprecated: dict, n_params: int) -> solvers.
 
 
 @entry_point
-def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecated):
+def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated):
     start = time.perf_counter()
     columns = _column_names(X)
     mesh = _sharding.check_mesh(mesh)
@@ -192,7 +192,7 @@ def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecat
     _check_fit_priors(*priors, n_features)
     solver = _newton(estimator, solver, deprecated, n_features + 1)
     data = _sharding.place(X, y, table, mesh)
-    n = data.n_samples
+    n = data.n_rows
     if n < n_features + 1:
         raise ValueError(
             f"fewer rows ({n}) than parameters ({n_features + 1}: intercept and "
@@ -209,14 +209,7 @@ def _fit(estimator, X, y, *, mesh, priors, solver, init, feature_names, deprecat
 
 
 def fit_mle(
-    X,
-    y,
-    *,
-    mesh: Mesh | None = None,
-    solver=None,
-    init=None,
-    feature_names=None,
-    **deprecated,
+    X, y, *, mesh: Mesh | None = None, solver=None, init=None, feature_names=None, **deprecated
 ) -> PointEstimate:
     """Maximum-likelihood fit by Newton's method with the rows sharded over devices.
 
@@ -259,17 +252,7 @@ def fit_mle(
     >>> fit_mle(data.X, data.y).params.round(2)
     array([-4.51,  2.74])
     """
-    return _fit(
-        "mle",
-        X,
-        y,
-        mesh=mesh,
-        priors=(Flat(), Flat()),
-        solver=solver,
-        init=init,
-        feature_names=feature_names,
-        deprecated=deprecated,
-    )
+    return _fit("mle", X, y, mesh, (Flat(), Flat()), solver, init, feature_names, deprecated)
 
 
 def fit_map(
@@ -306,20 +289,12 @@ def fit_map(
 
     Examples
     --------
+    >>> import bayeslogreg
     >>> from bayeslogreg.datasets import load_effort
-    >>> from bayeslogreg.priors import Normal
     >>> data = load_effort()
-    >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
-    array([-4.49,  2.73])
+    >>> sharded, one_device = fit_map(data.X, data.y), bayeslogreg.fit_map(data.X, data.y)
+    >>> bool(np.allclose(sharded.params, one_device.params, rtol=1e-10))
+    True
     """
-    return _fit(
-        "map",
-        X,
-        y,
-        mesh=mesh,
-        priors=default_priors(intercept_prior, prior),
-        solver=solver,
-        init=init,
-        feature_names=feature_names,
-        deprecated=deprecated,
-    )
+    priors = default_priors(intercept_prior, prior)
+    return _fit("map", X, y, mesh, priors, solver, init, feature_names, deprecated)

@@ -1,21 +1,20 @@
 """NUTS chains as compiled programs kept on disk between processes, on parallel threads.
 
-NumPyro's ``MCMC`` traces its sampler afresh in every process (measured on breast
-cancer, 569 x 30: 4.6 s of tracing plus 149 small programs compiled one operation at a
-time while the chains are set up), and JAX's persistent cache only saves the compile.
+NumPyro's ``MCMC`` traces its sampler afresh in every process (plus many small programs
+compiled one operation at a time while the chains are set up), and JAX's persistent
+cache only saves the compile.
 Here two functions run the chains: one starts them (NumPyro's NUTS kernel,
 ``numpyro.infer.hmc.hmc``, initialised with its warm-up adaptation), the other runs a
 stretch of iterations from a state, called SEGMENTS times (warm-up, then draws, as the
 state counts them; a progress bar moves between calls, so the draws do not depend on
 it). Both are kept on disk by :mod:`bayeslogreg._programs`, so a later process loads
-them and their compiled code instead of tracing (6 s) and compiling (7 s).
+them and their compiled code instead of tracing and compiling.
 
 Each chain is its own program (``chain_method="parallel"``), run on as many threads as
 there are cores; a chain's draws do not depend on the thread it ran on, so the same seed
-gives the same draws on any machine. Measured warm, 4 chains x 1,500 iterations on 2
-cores: breast cancer 1.9 s one chain per program against 2.6 s for pairs of vectorised
-chains; 100k x 28, 500 iterations: 62 s against 96 s (vectorised products of two
-chains cost XLA three times one).
+gives the same draws on any machine. One chain per program was faster than vectorised
+chains on 2 cores (vectorised products of two chains cost XLA three times one; the
+measurements are in ``docs/design.md``).
 
 The target's data are stored feature-major (``X.T``, contiguous) with value and gradient
 from one pass (:func:`bayeslogreg.model.log_likelihood_sum_feature_major`).

@@ -44,7 +44,7 @@ class Problem(NamedTuple):
     scale: jax.Array | None = None
 
     @property
-    def n_samples(self) -> int:
+    def n_rows(self) -> int:
         """Number of rows (static)."""
         return self.X.shape[0]
 
@@ -132,10 +132,10 @@ def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
 
 def l1_weights(problem: Problem, n_params: int):
     """Weights and centres (each (p + 1,)) of the L1 part on the per-row scale."""
-    return priors_l1_weights(problem.intercept_prior, problem.prior, n_params, problem.n_samples)
+    return priors_l1_weights(problem.intercept_prior, problem.prior, n_params, problem.n_rows)
 
 
-def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_samples: int):
+def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_rows: int):
     """:func:`l1_weights` from the two priors and the number of rows."""
     weights, centres = [], []
     for part, size in ((intercept_prior, 1), (prior, n_params - 1)):
@@ -145,7 +145,7 @@ def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_sam
         else:
             weights.append(jnp.zeros(size))
             centres.append(jnp.zeros(size))
-    return jnp.concatenate(weights) / n_samples, jnp.concatenate(centres)
+    return jnp.concatenate(weights) / n_rows, jnp.concatenate(centres)
 
 
 def soft_threshold(x, threshold):
@@ -161,7 +161,7 @@ def l1_penalty(params, weights, centres):
 def smooth_value(params, problem: Problem):
     """``f(params)``: minus the smooth log posterior per row (a scalar)."""
     loglik = model.log_likelihood_sum(params, problem.X, problem.y)
-    return -(loglik + smooth_log_prior(params, problem)) / problem.n_samples
+    return -(loglik + smooth_log_prior(params, problem)) / problem.n_rows
 
 
 def smooth_value_and_grad(params, problem: Problem):
@@ -174,7 +174,7 @@ def smooth_value_grad_hess(params, problem: Problem):
     loglik, grad, hess = model.loglik_value_grad_hess(params, problem.X, problem.y)
     prior_value, prior_grad = jax.value_and_grad(smooth_log_prior)(params, problem)
     prior_hess = jax.hessian(smooth_log_prior)(params, problem)
-    n = problem.n_samples
+    n = problem.n_rows
     return -(loglik + prior_value) / n, -(grad + prior_grad) / n, -(hess + prior_hess) / n
 
 
@@ -183,7 +183,7 @@ def batch_value_and_grad(params, X_batch, y_batch, problem: Problem):
 
     def value(theta):
         loglik = jnp.sum(model.log_likelihood_rows(theta, X_batch, y_batch))
-        return -loglik / X_batch.shape[0] - smooth_log_prior(theta, problem) / problem.n_samples
+        return -loglik / X_batch.shape[0] - smooth_log_prior(theta, problem) / problem.n_rows
 
     return jax.value_and_grad(value)(params)
 
@@ -257,7 +257,7 @@ class HostObjective:
 
     ``source`` offers the log-likelihood summed over its rows, alone
     (``loglik(params)``), with its gradient (``loglik_grad``) or with its gradient and
-    Hessian (``loglik_grad_hess``), as NumPy values, and ``n_samples``, the number of
+    Hessian (``loglik_grad_hess``), as NumPy values, and ``n_rows``, the number of
     rows it stands for: row chunks of a memory map
     (:class:`~bayeslogreg.estimators._chunked.ChunkedData`) or rows sharded over
     devices and processes. The prior's terms are added here, on the host.
@@ -276,7 +276,7 @@ class HostObjective:
 
     def l1_weights(self):
         """Weights and centres (each (p + 1,)) of the L1 part in ``z``, as NumPy arrays."""
-        weights, centres = _l1_weights(*self.priors, len(self.scale), self.source.n_samples)
+        weights, centres = _l1_weights(*self.priors, len(self.scale), self.source.n_rows)
         return np.asarray(weights) / self.scale, np.asarray(centres) * self.scale
 
     def evaluate(self, z, request: int):
@@ -296,14 +296,14 @@ class HostObjective:
         """``f`` at ``z`` (one pass)."""
         params = z / self.scale
         loglik = self.source.loglik(params)
-        return -(loglik + float(_smooth_log_prior(params, *self.priors))) / self.source.n_samples
+        return -(loglik + float(_smooth_log_prior(params, *self.priors))) / self.source.n_rows
 
     def value_grad(self, z):
         """``f`` and its gradient in ``z`` (one pass, no Hessian)."""
         params = z / self.scale
         loglik, grad = self.source.loglik_grad(params)
         prior_value, prior_grad, _ = _prior_value_grad_hess(params, *self.priors)
-        n = self.source.n_samples
+        n = self.source.n_rows
         value = -(loglik + float(prior_value)) / n
         return value, -(grad + np.asarray(prior_grad)) / n / self.scale
 
@@ -313,7 +313,7 @@ class HostObjective:
         loglik, grad, hess = self.source.loglik_grad_hess(params)
         prior_value, prior_grad, prior_hess = _prior_value_grad_hess(params, *self.priors)
         self.last_loglik = float(loglik)
-        n = self.source.n_samples
+        n = self.source.n_rows
         value = -(loglik + float(prior_value)) / n
         grad = -(grad + np.asarray(prior_grad)) / n / self.scale
         hess = -(hess + np.asarray(prior_hess)) / n / np.outer(self.scale, self.scale)

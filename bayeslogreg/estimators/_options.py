@@ -14,7 +14,7 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
 
-__all__ = ["from_keywords"]
+__all__ = ["from_keywords", "set_checked"]
 
 
 def from_keywords(
@@ -90,6 +90,17 @@ def from_keywords(
         stacklevel=stacklevel,
     )
     return result
+
+
+def set_checked(obj, **checks) -> None:
+    """Check options of the frozen dataclass ``obj``, storing what each check returns.
+
+    ``checks`` maps an option's name to its check, ``check(value, name) -> value`` (the
+    functions of :mod:`bayeslogreg._validation`), which raises a ``ValueError`` naming
+    the option when the value is bad.
+    """
+    for name, check in checks.items():
+        object.__setattr__(obj, name, check(getattr(obj, name), name))
 
 
 def _names(cls) -> set[str]:

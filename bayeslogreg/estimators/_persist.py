@@ -32,7 +32,9 @@ from bayeslogreg.priors import Prior, prior_from_dict
 __all__ = ["FORMAT_VERSION", "dumps", "loads", "read"]
 
 #: Raise it when a change makes older bayeslogreg versions misread new files.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Fields renamed since format version 1: old name -> new name.
+_RENAMED = {"n_samples": "n_rows"}
 _DTYPES = ("float64", "float32", "int64", "int32", "bool")
 _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # Class name -> module of the dataclasses a document may contain; a module is imported
@@ -101,6 +103,7 @@ def loads(text: str | bytes, cls: type, where, *, exclude: tuple[str, ...] = ())
     _check_version(document, where)
     try:
         fields = _decode_fields(document.get("fields"))
+        fields = {_RENAMED.get(name, name): value for name, value in fields.items()}
         _check_names(cls, fields, exclude)
     except (ImportError, KeyError, TypeError, ValueError, RecursionError) as exc:
         detail = f"missing or invalid entry {exc}" if isinstance(exc, KeyError) else exc

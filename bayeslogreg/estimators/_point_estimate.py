@@ -29,13 +29,63 @@ from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Prior
 from bayeslogreg.separation import Separation
 
-__all__ = ["FitContext", "Optimum", "PointEstimate", "build", "null_space", "separation_message"]
+__all__ = [
+    "Estimate",
+    "FitContext",
+    "Optimum",
+    "PointEstimate",
+    "build",
+    "null_space",
+    "separation_message",
+]
 
 _log_prior = jax.jit(priors_log_density)
 
 
+class Estimate:
+    """What every result of a fit offers beside its own fields.
+
+    Subclasses have ``params`` (p + 1,), intercept first, ``feature_names`` and
+    ``n_rows``, and a ``_title`` and ``_table`` for their text and HTML displays.
+    """
+
+    @property
+    def intercept(self) -> float:
+        """The intercept of ``params``."""
+        return float(self.params[0])
+
+    @property
+    def coef(self) -> np.ndarray:
+        """The coefficients of ``params``, shape (p,)."""
+        return self.params[1:]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """``("intercept", *feature_names)``."""
+        return (INTERCEPT_NAME, *self.feature_names)
+
+    @property
+    def n_samples(self) -> int:
+        """Deprecated name of ``n_rows`` (the rows of data), with a ``FutureWarning``."""
+        warnings.warn(
+            "n_samples is deprecated: it counts rows of data, now n_rows (num_samples "
+            "counts draws per chain).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.n_rows
+
+    def __repr__(self) -> str:
+        table = self._table().to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{self._title()}\n{table}"
+
+    def _repr_html_(self) -> str:
+        table = self._table().to_html(float_format=lambda v: f"{v:.4g}", border=0)
+        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
+
+
 @dataclass(frozen=True, repr=False)
-class PointEstimate:
+class PointEstimate(Estimate):
     """Result of :func:`fit_mle` or :func:`fit_map`.
 
     Attributes
@@ -68,7 +118,8 @@ class PointEstimate:
         each iteration: gradient *ascent* makes it increase.
     message : str
     prior, intercept_prior : Prior
-    n_samples : int
+    n_rows : int
+        Rows of data.
     fit_time : float
         Seconds, compilation included.
     seed : int
@@ -98,27 +149,12 @@ class PointEstimate:
     message: str
     prior: Prior
     intercept_prior: Prior
-    n_samples: int
+    n_rows: int
     fit_time: float
     seed: int
     separation: Separation | None = None
     data_sha256: str | None = None
     versions: dict | None = None
-
-    @property
-    def intercept(self) -> float:
-        """Fitted intercept."""
-        return float(self.params[0])
-
-    @property
-    def coef(self) -> np.ndarray:
-        """Fitted coefficients, shape (p,)."""
-        return self.params[1:]
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        """``("intercept", *feature_names)``."""
-        return (INTERCEPT_NAME, *self.feature_names)
 
     @property
     def stderr(self) -> np.ndarray:
@@ -156,15 +192,10 @@ class PointEstimate:
 
     def _title(self) -> str:
         title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "
-        return title + f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_samples})"
+        return title + f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_rows})"
 
-    def __repr__(self) -> str:
-        table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
-        return f"{self._title()}\n{table}"
-
-    def _repr_html_(self) -> str:
-        table = self.summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
-        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
+    def _table(self) -> pd.DataFrame:
+        return self.summary()
 
     def save(self, path) -> Path:
         """Write this result to ``path`` as a JSON document, atomically.
@@ -180,6 +211,7 @@ class PointEstimate:
 
         Examples
         --------
+        >>> from bayeslogreg import fit_mle
         >>> from bayeslogreg.datasets import load_effort
         >>> data = load_effort()
         >>> fit = fit_mle(data.X, data.y)
@@ -340,7 +372,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         message=message,
         prior=prior,
         intercept_prior=intercept_prior,
-        n_samples=n_rows,
+        n_rows=n_rows,
         fit_time=time.perf_counter() - context.start_time,
         seed=context.seed,
         separation=separation,

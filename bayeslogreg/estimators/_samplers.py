@@ -4,6 +4,7 @@ The public face is :mod:`bayeslogreg.samplers`, which documents them.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from bayeslogreg._validation import (
     check_bool,
@@ -12,6 +13,7 @@ from bayeslogreg._validation import (
     check_positive_int,
     check_unit_interval,
 )
+from bayeslogreg.estimators._options import set_checked
 
 __all__ = ["CHAIN_METHODS", "IMH", "NUTS", "SHORTHANDS", "Sampler", "as_sampler"]
 
@@ -77,7 +79,7 @@ class NUTS:
     >>> NUTS(target_accept=95)
     Traceback (most recent call last):
     ...
-    ValueError: target_accept must be in (0, 1); got 95.0.
+    ValueError: target_accept must be a number in (0, 1); got 95.0.
     """
 
     target_accept: float = 0.8
@@ -88,18 +90,14 @@ class NUTS:
     progress_bar: bool = False
 
     def __post_init__(self):
-        _store(
+        set_checked(
             self,
-            target_accept=check_unit_interval(
-                self.target_accept, "target_accept", open_low=True, open_high=True
-            ),
-            max_tree_depth=check_positive_int(self.max_tree_depth, "max_tree_depth"),
-            dense_mass=check_bool(self.dense_mass, "dense_mass"),
-            adapt_mass_matrix=check_bool(
-                self.adapt_mass_matrix, "adapt_mass_matrix", allow_none=True
-            ),
-            chain_method=check_choice(self.chain_method, "chain_method", CHAIN_METHODS),
-            progress_bar=check_bool(self.progress_bar, "progress_bar"),
+            target_accept=partial(check_unit_interval, open_low=True, open_high=True),
+            max_tree_depth=check_positive_int,
+            dense_mass=check_bool,
+            adapt_mass_matrix=partial(check_bool, allow_none=True),
+            chain_method=partial(check_choice, allowed=CHAIN_METHODS),
+            progress_bar=check_bool,
         )
 
 
@@ -151,7 +149,7 @@ class IMH:
     df: float = DEFAULT_DF
 
     def __post_init__(self):
-        _store(self, df=check_positive_float(self.df, "df"))
+        set_checked(self, df=check_positive_float)
 
 
 #: Either sampler object (for annotations).
@@ -186,9 +184,3 @@ def as_sampler(sampler: Sampler | str, name: str = "sampler") -> Sampler:
         f"{name} must be one of {sorted(SHORTHANDS)} or an object of bayeslogreg.samplers "
         f"(NUTS(...), IMH(...)); got {sampler!r}."
     )
-
-
-def _store(sampler, **checked) -> None:
-    """Set checked (and normalised) options on a frozen sampler object."""
-    for name, value in checked.items():
-        object.__setattr__(sampler, name, value)

@@ -32,14 +32,14 @@ class ShardedRows(NamedTuple):
     X : jax.Array of shape (n_padded, n_features), float32 or float64
     y : jax.Array of shape (n_padded,), 0/1 in the dtype of X
     weight : jax.Array of shape (n_padded,), 1 for a row of data, 0 for padding
-    n_samples : int, rows of data over all processes (without the padding)
+    n_rows : int, rows of data over all processes (without the padding)
     mesh : Mesh with an axis ``"rows"``; each array is sharded along it
     """
 
     X: jax.Array
     y: jax.Array
     weight: jax.Array
-    n_samples: int
+    n_rows: int
     mesh: Mesh
 
     @property

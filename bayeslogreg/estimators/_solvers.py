@@ -19,7 +19,7 @@ from bayeslogreg.estimators import _ascent
 from bayeslogreg.estimators._newton import minimize_in_memory
 from bayeslogreg.estimators._objective import Problem, smooth_value_grad_hess
 from bayeslogreg.estimators._optimizer import OptimizeResult
-from bayeslogreg.estimators._options import from_keywords
+from bayeslogreg.estimators._options import from_keywords, set_checked
 
 __all__ = [
     "LBFGS",
@@ -88,12 +88,28 @@ class Solver:
         raise NotImplementedError
 
 
+def _check_learning_rate(value, name: str):
+    """None (the default of the batch size), an optax schedule, or a rate > 0."""
+    return value if value is None or callable(value) else check_positive_float(value, name)
+
+
 def _hessian_at(outcome: OptimizeResult, problem: Problem) -> tuple[OptimizeResult, jax.Array]:
     return outcome, smooth_value_grad_hess(outcome.params, problem)[2]
 
 
 @dataclass(frozen=True)
-class Newton(Solver):
+class _FullBatch(Solver):
+    """A solver that passes over all rows each iteration, with a tol and a max_iter."""
+
+    tol: float = 1e-8
+    max_iter: int = 100
+
+    def __post_init__(self):
+        set_checked(self, tol=check_positive_float, max_iter=check_positive_int)
+
+
+@dataclass(frozen=True)
+class Newton(_FullBatch):
     """Damped (proximal, under Laplace priors) Newton with a backtracking line search.
 
     Parameters
@@ -113,12 +129,6 @@ class Newton(Solver):
 
     name: ClassVar[str] = "newton"
     remedy: ClassVar[str] = "Increase max_iter, standardise the features, or use a proper prior."
-    tol: float = 1e-8
-    max_iter: int = 100
-
-    def __post_init__(self):
-        object.__setattr__(self, "tol", check_positive_float(self.tol, "tol"))
-        object.__setattr__(self, "max_iter", check_positive_int(self.max_iter, "max_iter"))
 
     def minimize(self, problem, params0, tol, key=None):
         """Newton on ``problem``: the outcome and the per-row Hessian at its params."""
@@ -126,28 +136,21 @@ class Newton(Solver):
 
 
 @dataclass(frozen=True)
-class LBFGS(Solver):
+class LBFGS(_FullBatch):
     """L-BFGS (optax, zoom line search), for smooth priors only (not Laplace).
 
-    Parameters
-    ----------
-    tol : float
-        As for :class:`Newton`.
-    max_iter : int
-        Iteration limit.
-    memory_size : int
-        Number of past steps kept for the curvature estimate.
+    ``tol`` and ``max_iter`` are as for :class:`Newton` (here 1000 iterations by
+    default); ``memory_size`` is the number of past steps kept for the curvature
+    estimate.
     """
 
     name: ClassVar[str] = "lbfgs"
-    tol: float = 1e-8
     max_iter: int = 1000
     memory_size: int = 10
 
     def __post_init__(self):
-        object.__setattr__(self, "tol", check_positive_float(self.tol, "tol"))
-        object.__setattr__(self, "max_iter", check_positive_int(self.max_iter, "max_iter"))
-        object.__setattr__(self, "memory_size", check_positive_int(self.memory_size, "memory_size"))
+        super().__post_init__()
+        set_checked(self, memory_size=check_positive_int)
 
     def minimize(self, problem, params0, tol, key=None):
         """L-BFGS on ``problem``: the outcome and the per-row Hessian at its params."""
@@ -156,24 +159,15 @@ class LBFGS(Solver):
 
 
 @dataclass(frozen=True)
-class GradientAscent(Solver):
+class GradientAscent(_FullBatch):
     """Full-batch (proximal) gradient ascent with a backtracking line search.
 
-    Parameters
-    ----------
-    tol : float
-        As for :class:`Newton`.
-    max_iter : int
-        Iteration limit (each iteration is one or a few passes over the data).
+    ``tol`` and ``max_iter`` are as for :class:`Newton` (here 20000 iterations by
+    default, each one or a few passes over the data).
     """
 
     name: ClassVar[str] = "gd"
-    tol: float = 1e-8
     max_iter: int = 20_000
-
-    def __post_init__(self):
-        object.__setattr__(self, "tol", check_positive_float(self.tol, "tol"))
-        object.__setattr__(self, "max_iter", check_positive_int(self.max_iter, "max_iter"))
 
     def minimize(self, problem, params0, tol, key=None):
         """Gradient ascent on ``problem``: the outcome and the per-row Hessian there."""
@@ -222,14 +216,14 @@ class SGD(Solver):
     tol: float = 1e-3
 
     def __post_init__(self):
-        if self.learning_rate is not None and not callable(self.learning_rate):
-            rate = check_positive_float(self.learning_rate, "learning_rate")
-            object.__setattr__(self, "learning_rate", rate)
-        object.__setattr__(self, "batch_size", check_positive_int(self.batch_size, "batch_size"))
-        if self.epochs is not None:
-            object.__setattr__(self, "epochs", check_positive_int(self.epochs, "epochs"))
-        object.__setattr__(self, "average", check_bool(self.average, "average"))
-        object.__setattr__(self, "tol", check_positive_float(self.tol, "tol"))
+        set_checked(
+            self,
+            learning_rate=_check_learning_rate,
+            batch_size=check_positive_int,
+            epochs=lambda value, name: value if value is None else check_positive_int(value, name),
+            average=check_bool,
+            tol=check_positive_float,
+        )
 
     @property
     def name(self) -> str:
@@ -238,12 +232,12 @@ class SGD(Solver):
 
     def minimize(self, problem, params0, tol, key=None):
         """Stochastic ascent on ``problem``: the outcome and the per-row Hessian there."""
-        batch_size = min(self.batch_size, problem.n_samples)
+        batch_size = min(self.batch_size, problem.n_rows)
         epochs = self.epochs or (50 if self.batch_size == 1 else 200)
         learning_rate = self.learning_rate
         if not callable(learning_rate):
             rate = learning_rate or (0.05 if self.batch_size == 1 else 0.5)
-            learning_rate = InverseTimeDecay(rate, max(1, problem.n_samples // batch_size))
+            learning_rate = InverseTimeDecay(rate, max(1, problem.n_rows // batch_size))
         outcome = _ascent.stochastic_ascent(
             problem,
             params0,

@@ -8,7 +8,6 @@ as compiled programs kept between processes (:mod:`._nuts_program`).
 """
 
 import functools
-import html
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from bayeslogreg import _arviz, model
 from bayeslogreg._io import atomic_write
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
-    INTERCEPT_NAME,
     check_bool,
     check_choice,
     check_level,
@@ -35,8 +33,9 @@ from bayeslogreg._validation import (
 from bayeslogreg.estimators import _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._options import from_keywords
+from bayeslogreg.estimators._point_estimate import Estimate, PointEstimate
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
-from bayeslogreg.estimators.point import PointEstimate, find_unidentified, fit_map
+from bayeslogreg.estimators.point import find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Normal, Prior
 
@@ -58,7 +57,7 @@ _IN_IDATA = ("idata", "draws")
 
 
 @dataclass(frozen=True, repr=False)
-class Posterior:
+class Posterior(Estimate):
     """Result of :func:`sample_posterior`.
 
     Attributes
@@ -75,7 +74,7 @@ class Posterior:
     num_warmup : int
     num_divergences : int
         Divergent transitions after warm-up.
-    n_samples : int
+    n_rows : int
         Rows of data.
     fit_time : float
         Seconds, the MAP fit and compilation included.
@@ -98,7 +97,7 @@ class Posterior:
     intercept_prior: Prior
     num_warmup: int
     num_divergences: int
-    n_samples: int
+    n_rows: int
     fit_time: float
     seed: int
     data_sha256: str | None = None
@@ -116,11 +115,6 @@ class Posterior:
         return self.draws.shape[1]
 
     @property
-    def param_names(self) -> tuple[str, ...]:
-        """``("intercept", *feature_names)``."""
-        return (INTERCEPT_NAME, *self.feature_names)
-
-    @property
     def flat_draws(self) -> np.ndarray:
         """All draws pooled over chains, shape (num_chains * num_samples, p + 1)."""
         return self.draws.reshape(-1, self.draws.shape[-1])
@@ -129,16 +123,6 @@ class Posterior:
     def params(self) -> np.ndarray:
         """Posterior means, shape (p + 1,), intercept first."""
         return self.flat_draws.mean(axis=0)
-
-    @property
-    def intercept(self) -> float:
-        """Posterior mean of the intercept."""
-        return float(self.params[0])
-
-    @property
-    def coef(self) -> np.ndarray:
-        """Posterior means of the coefficients, shape (p,)."""
-        return self.params[1:]
 
     @property
     def cov(self) -> np.ndarray:
@@ -220,19 +204,11 @@ class Posterior:
     def _title(self) -> str:
         return (
             f"Posterior({self.sampler_name}, {self.num_chains} chains x {self.num_samples} draws, "
-            f"{self.num_divergences} divergences, n={self.n_samples})"
+            f"{self.num_divergences} divergences, n={self.n_rows})"
         )
 
-    def _short_summary(self) -> pd.DataFrame:
+    def _table(self) -> pd.DataFrame:
         return self.summary()[["mean", "sd", "ci_lower", "ci_upper", "ess_bulk", "r_hat"]]
-
-    def __repr__(self) -> str:
-        table = self._short_summary().to_string(float_format=lambda v: f"{v:.4g}")
-        return f"{self._title()}\n{table}"
-
-    def _repr_html_(self) -> str:
-        table = self._short_summary().to_html(float_format=lambda v: f"{v:.4g}", border=0)
-        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
 
     def save(self, path) -> Path:
         """Write this posterior to ``path`` as a NetCDF4 file, atomically.
@@ -429,7 +405,7 @@ def _assemble(
         intercept_prior=map_fit.intercept_prior,
         num_warmup=num_warmup,
         num_divergences=int(sample_stats["diverging"].sum()),
-        n_samples=len(y),
+        n_rows=len(y),
         fit_time=time.perf_counter() - start,
         seed=seed,
         data_sha256=map_fit.data_sha256,

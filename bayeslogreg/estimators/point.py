@@ -88,17 +88,7 @@ def fit_mle(
     >>> fit.params.round(2), fit.converged
     (array([-4.51,  2.74]), True)
     """
-    return _fit(
-        "mle",
-        X,
-        y,
-        priors=(Flat(), Flat()),
-        solver=solver,
-        init=init,
-        feature_names=feature_names,
-        seed=seed,
-        deprecated=deprecated,
-    )
+    return _fit("mle", X, y, (Flat(), Flat()), solver, init, feature_names, seed, deprecated)
 
 
 def fit_map(
@@ -148,17 +138,8 @@ def fit_map(
     >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
     array([-4.49,  2.73])
     """
-    return _fit(
-        "map",
-        X,
-        y,
-        priors=default_priors(intercept_prior, prior),
-        solver=solver,
-        init=init,
-        feature_names=feature_names,
-        seed=seed,
-        deprecated=deprecated,
-    )
+    priors = default_priors(intercept_prior, prior)
+    return _fit("map", X, y, priors, solver, init, feature_names, seed, deprecated)
 
 
 def default_priors(intercept_prior: Prior | None, prior: Prior | None) -> tuple[Prior, Prior]:
@@ -281,7 +262,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
 
 
 @entry_point
-def _fit(estimator, X, y, *, priors, solver, init, feature_names, seed, deprecated):
+def _fit(estimator, X, y, priors, solver, init, feature_names, seed, deprecated):
     start = time.perf_counter()
     X, y, names = check_X_y(X, y, feature_names)
     n_rows, n_features = X.shape

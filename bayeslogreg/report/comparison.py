@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslogreg._validation import check_choice, check_level, check_threshold, check_X, check_y
-from bayeslogreg.diagnostics.posterior import loo, predictive_metrics, roc_band
+from bayeslogreg.diagnostics import loo, predictive_metrics, roc_band
 from bayeslogreg.estimators.nuts import Posterior
 from bayeslogreg.estimators.point import PointEstimate
 from bayeslogreg.metrics import (

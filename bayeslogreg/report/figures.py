@@ -145,7 +145,7 @@ def roc_figure(
         Posterior ROC bands, drawn shaded in the colour of the curve of the same name,
         or with their ``median`` as the curve where ``curves`` has no such name. Each band
         has attributes ``fpr``, ``lower``, ``upper`` (1-D arrays of equal length) and
-        ``level``, like ``bayeslogreg.diagnostics.posterior.RocBand``.
+        ``level``, like ``bayeslogreg.diagnostics.RocBand``.
     aucs : mapping of str to str, optional
         Text added to an entry's legend label, e.g. ``"AUC 0.84 [0.80, 0.88]"``.
 

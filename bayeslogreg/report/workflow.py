@@ -54,27 +54,11 @@ def fit_one(
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "mle":
         return fit_mle(X, y, feature_names=feature_names, solver=solver, seed=seed)
+    model = {"prior": prior, "intercept_prior": intercept_prior, "feature_names": feature_names}
     if estimator == "map":
-        return fit_map(
-            X,
-            y,
-            prior=prior,
-            intercept_prior=intercept_prior,
-            feature_names=feature_names,
-            solver=solver,
-            seed=seed,
-        )
-    return sample_posterior(
-        X,
-        y,
-        prior=prior,
-        intercept_prior=intercept_prior,
-        feature_names=feature_names,
-        num_chains=num_chains,
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        seed=seed,
-    )
+        return fit_map(X, y, solver=solver, seed=seed, **model)
+    chains = {"num_chains": num_chains, "num_warmup": num_warmup, "num_samples": num_samples}
+    return sample_posterior(X, y, seed=seed, **model, **chains)
 
 
 def compare_estimators(
@@ -114,23 +98,21 @@ def compare_estimators(
     if standardize_features:
         X_train, X_test = standardize(X_train, X_test, data.feature_names)
     names = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
+    settings = {
+        "feature_names": data.feature_names,
+        "prior": prior,
+        "intercept_prior": intercept_prior,
+        "seed": seed,
+        "solver": solver,
+        "num_chains": num_chains,
+        "num_warmup": num_warmup,
+        "num_samples": num_samples,
+    }
     fits = {}
     for estimator in estimators:
         say(f"fitting {names[estimator]} on {len(y_train)} rows ...")
         start = time.perf_counter()
-        fits[names[estimator]] = fit_one(
-            estimator,
-            X_train,
-            y_train,
-            feature_names=data.feature_names,
-            prior=prior,
-            intercept_prior=intercept_prior,
-            seed=seed,
-            solver=solver,
-            num_chains=num_chains,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-        )
+        fits[names[estimator]] = fit_one(estimator, X_train, y_train, **settings)
         say(f"  done in {time.perf_counter() - start:.1f} s")
     say(f"comparing on {len(y_test)} held-out rows ...")
     if title is None:

@@ -16,7 +16,7 @@ from sklearn import metrics as skm
 
 from bayeslogreg import ConvergenceWarning, _arviz, metrics, sample_posterior
 from bayeslogreg.datasets import simulate
-from bayeslogreg.diagnostics import posterior as post
+from bayeslogreg.diagnostics import _posterior as post
 from bayeslogreg.metrics import UndefinedMetricWarning
 
 N_DRAWS = 37  # odd, and prime: no chunk size but 1 and 37 divides it

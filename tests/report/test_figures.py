@@ -98,7 +98,7 @@ def posterior():
         intercept_prior=Normal(0.0, 10.0),
         num_warmup=0,
         num_divergences=0,
-        n_samples=200,
+        n_rows=200,
         fit_time=0.0,
         seed=0,
     )

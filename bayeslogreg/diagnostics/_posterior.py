@@ -39,22 +39,6 @@ from bayeslogreg.metrics._calibration import _bin_ids
 from bayeslogreg.metrics._classification import _ratio
 from bayeslogreg.metrics._roc import _auc, _descending_counts
 
-__all__ = [
-    "MAX_LOO_ELEMENTS",
-    "METRIC_COLUMNS",
-    "ElpdEstimate",
-    "PredictiveCheck",
-    "RocBand",
-    "heldout_lpd",
-    "heldout_lpd_pointwise",
-    "loo",
-    "posterior_predictive_check",
-    "predictive_metrics",
-    "roc_band",
-    "summarize_draws",
-    "waic",
-]
-
 #: Columns of :func:`predictive_metrics`.
 METRIC_COLUMNS = ("auc", "log_loss", "brier", "accuracy", "precision", "recall", "specificity")
 #: :func:`loo` and :func:`waic` refuse more draws x rows log-likelihood values than this
@@ -276,11 +260,8 @@ def roc_band(
 
     Parameters
     ----------
-    draws : array of shape (n_draws, p + 1)
-        Posterior draws, intercept first.
-    X : array of shape (n_rows, p)
-    y : array of shape (n_rows,)
-        Labels 0/1; both must occur.
+    draws, X, y
+        As in :func:`predictive_metrics`.
     level : float, default 0.95
         Probability of the pointwise band.
     fpr_grid : array of shape (n_grid,), optional
@@ -372,17 +353,12 @@ def posterior_predictive_check(
 
     Parameters
     ----------
-    draws : array of shape (n_draws, p + 1)
-        Posterior draws, intercept first.
-    X : array of shape (n_rows, p)
-    y : array of shape (n_rows,)
-        Labels 0/1.
+    draws, X, y, chunk_size
+        As in :func:`predictive_metrics` (both classes need not occur).
     seed : int, default 0
         Non-negative; the same seed gives the same replicates.
     n_bins : int, default 10
         Equal-width bins of the posterior-mean probability.
-    chunk_size : int, optional
-        Draws per block, as in :func:`predictive_metrics`.
 
     Returns
     -------
@@ -444,11 +420,8 @@ def heldout_lpd_pointwise(
 
     Parameters
     ----------
-    draws : array of shape (n_draws, p + 1)
-        Posterior draws, intercept first.
-    X : array of shape (n_rows, p)
-    y : array of shape (n_rows,)
-        Labels 0/1.
+    draws, X, y
+        As in :func:`predictive_metrics` (both classes need not occur).
     chunk_size : int, optional
         Rows per block; by default a (n_draws, chunk_size) float64 block is ~32 MB.
 
@@ -498,11 +471,11 @@ def _log_likelihood_data(posterior, what: str):
             "(sample_posterior(..., store_log_likelihood=False)). Sample with "
             f"store_log_likelihood=True, or {fallback}."
         )
-    n_values = posterior.flat_draws.shape[0] * posterior.n_samples
+    n_values = posterior.flat_draws.shape[0] * posterior.n_rows
     if n_values > MAX_LOO_ELEMENTS:
         raise ValueError(
             f"exact {what} is too large for this data: {posterior.flat_draws.shape[0]} draws "
-            f"x {posterior.n_samples} rows = {n_values} log-likelihood values, over the limit "
+            f"x {posterior.n_rows} rows = {n_values} log-likelihood values, over the limit "
             f"MAX_LOO_ELEMENTS = {MAX_LOO_ELEMENTS}. Instead {fallback}."
         )
     return idata

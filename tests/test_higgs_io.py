@@ -85,7 +85,7 @@ def test_gzip_and_plain_files_hold_the_same_text(tmp_path):
 @pytest.mark.parametrize("name", ["h.csv", "h.csv.gz", "h.txt"])
 def test_round_trip_gives_the_same_numbers(tmp_path, small_chunks, name):
     info = write_higgs_like(tmp_path / name, 40, seed=4)
-    train, test = load_higgs(info.path, test_size=9, progress=False)
+    train, test = load_higgs(info.path, test_rows=9, progress=False)
     assert isinstance(train, Dataset) and train.feature_names == HIGGS_FEATURES
     y, X = expected_rows(4, 40)
     # Exact: the values lie on a 2**-16 grid and their 19-digit text is their exact value.
@@ -127,7 +127,7 @@ def test_cache_is_written_once_then_memory_mapped(tmp_path, monkeypatch):
     assert not second.train.X.flags.writeable
     np.testing.assert_array_equal(second.train.X, first.train.X)
     # A row limit is served from the cache of the whole file.
-    limited = load_higgs(path, n_rows=50, test_size=10, progress=False)
+    limited = load_higgs(path, n_rows=50, test_rows=10, progress=False)
     assert isinstance(limited.train.X, np.memmap)
     np.testing.assert_array_equal(limited.test.X, X[40:50])
 
@@ -175,7 +175,7 @@ def test_row_limit_and_uci_test_split(tmp_path, small_chunks):
     np.testing.assert_array_equal(part.test.X, X[42:44])
     assert part.feature_names == HIGGS_FEATURES
     assert round(_higgs.UCI_ROWS * _higgs.UCI_TEST_ROWS / _higgs.UCI_ROWS) == 500_000
-    whole = load_higgs(path, n_rows=10**6, test_size=0, progress=False)
+    whole = load_higgs(path, n_rows=10**6, test_rows=0, progress=False)
     assert whole.train.X.shape == (50, 28) and whole.test.X.shape == (0, 28)
     np.testing.assert_array_equal(whole.train.y, y)
     assert whole.train.y.dtype == np.int8 and set(np.unique(whole.train.y)) <= {0, 1}
@@ -224,7 +224,7 @@ def test_malformed_lines_are_named(tmp_path, monkeypatch, replace, message, chun
     assert message in str(error.value) and "Fix or remove that line" in str(error.value)
     assert not list((tmp_path / "h.csv.cache").glob("*.json"))  # no cache of bad data
     # Rows before the bad line are fine.
-    assert load_higgs(path, n_rows=7, test_size=0, progress=False).train.X.shape == (7, 28)
+    assert load_higgs(path, n_rows=7, test_rows=0, progress=False).train.X.shape == (7, 28)
 
 
 def test_empty_files(tmp_path):
@@ -256,10 +256,10 @@ def test_missing_file_and_bad_arguments(tmp_path):
         load_higgs(path, dtype=np.int32, progress=False)
     with pytest.raises(ValueError, match="n_rows must be an integer >= 1; got 0"):
         load_higgs(path, n_rows=0, progress=False)
-    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 30"):
-        load_higgs(path, test_size=30, progress=False)
-    with pytest.raises(ValueError, match="test_size must be an integer from 0 to 29; got 0.1"):
-        load_higgs(path, test_size=0.1, progress=False)
+    with pytest.raises(ValueError, match="test_rows must be an integer from 0 to 29; got 30"):
+        load_higgs(path, test_rows=30, progress=False)
+    with pytest.raises(ValueError, match="test_rows must be an integer from 0 to 29; got 0.1"):
+        load_higgs(path, test_rows=0.1, progress=False)
     with pytest.raises(ValueError, match="n_rows must be an integer >= 1"):
         write_higgs_like(tmp_path / "x.csv", 0)
     with pytest.raises(ValueError, match="compresslevel must be an integer from 1 to 9"):
@@ -268,7 +268,7 @@ def test_missing_file_and_bad_arguments(tmp_path):
 
 def test_fit_recovers_the_true_parameters(tmp_path):
     info = write_higgs_like(tmp_path / "h.csv.gz", 50_000, seed=11)
-    train, test = load_higgs(info.path, test_size=0, progress=False)
+    train, test = load_higgs(info.path, test_rows=0, progress=False)
     assert 0.4 < train.y.mean() < 0.7  # both classes well represented
     fit = fit_mle(train.X, train.y)
     assert fit.converged and fit.separation is None
@@ -294,3 +294,13 @@ def test_a_file_changed_while_converting_is_not_cached(tmp_path, monkeypatch, sm
     with pytest.raises(ValueError, match=r"h\.csv changed while it was being read"):
         load_higgs(path, progress=False)
     assert not list((tmp_path / "h.csv.cache").iterdir())  # no metadata, no temporary files
+
+
+def test_test_size_is_a_deprecated_name_of_test_rows(tmp_path):
+    info = write_higgs_like(tmp_path / "HIGGS.csv", 40)
+    with pytest.warns(FutureWarning, match=r"pass test_rows=7 \(a number of rows\)"):
+        old = load_higgs(info.path, test_size=7, cache=False, progress=False)
+    new = load_higgs(info.path, test_rows=7, cache=False, progress=False)
+    assert np.array_equal(old.test.X, new.test.X) and len(new.test.y) == 7
+    with pytest.raises(ValueError, match="pass test_rows only"):
+        load_higgs(info.path, test_rows=7, test_size=7, progress=False)

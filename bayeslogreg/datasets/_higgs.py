@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -511,11 +512,12 @@ def load_higgs(
     path,
     *,
     n_rows: int | None = None,
-    test_size: int | None = None,
+    test_rows: int | None = None,
     dtype=np.float64,
     cache: bool = True,
     cache_dir=None,
     progress: bool = True,
+    test_size: int | None = None,
 ) -> HiggsSplit:
     """Load the UCI HIGGS file (or one of its format) as a training and a test part.
 
@@ -530,7 +532,7 @@ def load_higgs(
         0/1 label first, then the 28 features of :data:`HIGGS_FEATURES`.
     n_rows : int, optional
         Read only the first ``n_rows`` lines; default all.
-    test_size : int, optional
+    test_rows : int, optional
         Number of rows, taken from the end of the rows read, that form the test part.
         Default: the UCI convention, the last 500,000 of 11,000,000 rows, scaled to the
         rows read (``round(n * 500_000 / 11_000_000)``); 0 gives an empty test part.
@@ -543,6 +545,9 @@ def load_higgs(
         Folder of the cache; default ``<path>.cache`` beside the file.
     progress : bool
         Report rows parsed and MB/s on stderr while parsing.
+    test_size : int, optional
+        Deprecated name of ``test_rows`` (a ``FutureWarning``): a row count, where
+        :func:`train_test_split`'s ``test_size`` is a fraction.
 
     Returns
     -------
@@ -568,6 +573,15 @@ def load_higgs(
     >>> train.X.shape, test.X.shape, train.feature_names[:2]
     ((2100, 28), (100, 28), ('lepton_pT', 'lepton_eta'))
     """
+    if test_size is not None:
+        if test_rows is not None:
+            raise ValueError("pass test_rows only; test_size is its deprecated name.")
+        warnings.warn(
+            f"test_size= is deprecated; pass test_rows={test_size!r} (a number of rows).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        test_rows = test_size
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -598,9 +612,9 @@ def load_higgs(
                     flush=True,
                 )
     n = y.shape[0]
-    if test_size is None:
-        test_size = round(n * UCI_TEST_ROWS / UCI_ROWS)
-    cut = n - check_int(test_size, "test_size", minimum=0, maximum=n - 1)
+    if test_rows is None:
+        test_rows = round(n * UCI_TEST_ROWS / UCI_ROWS)
+    cut = n - check_int(test_rows, "test_rows", minimum=0, maximum=n - 1)
     name = path.name
     return HiggsSplit(
         Dataset(X[:cut], y[:cut], HIGGS_FEATURES, description=f"{name}: rows 1-{cut}"),

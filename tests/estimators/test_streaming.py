@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bayeslogreg import fit_map, fit_mle
+from bayeslogreg._jax import float64
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import streaming
 from bayeslogreg.estimators.streaming import fit_streaming
@@ -125,3 +126,36 @@ def test_too_few_epochs_warn_and_report_not_converged(data):
     with pytest.warns(ConvergenceWarning, match="did not converge.*after 1 epochs"):
         fit = fit_streaming(X, y, epochs=1, **SETTINGS)
     assert not fit.converged and fit.grad_norm > 1e-6 and np.isfinite(fit.params).all()
+
+
+def test_an_error_mid_run_closes_the_progress_bar(data, monkeypatch):
+    from tqdm import tqdm
+
+    X, y = data
+    step = streaming.chunk_step
+
+    def fail_on_the_third_chunk(state, *args):
+        if state.chunk == 2:
+            raise RuntimeError("disk gone")
+        return step(state, *args)
+
+    monkeypatch.setattr(streaming, "chunk_step", fail_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        fit_streaming(X, y, epochs=1, **{**SHORT, "progress": True})
+    assert not [bar for bar in tqdm._instances if not bar.disable]
+
+
+def test_the_state_steps_are_pure(data):
+    X, y = data
+    settings = streaming.StreamingSettings(len(y), X.shape[1], 32, 500, 0.5, 3, ("a", "b"))
+    start = streaming.init_state(np.zeros(X.shape[1] + 1))
+    epoch = streaming.start_epoch(start, 0.7, np.ones(X.shape[1] + 1))
+    scale, priors = np.ones(X.shape[1] + 1), (Flat(), Flat())
+    with float64():
+        after = streaming.chunk_step(epoch, X, y.astype(float), scale, 0.1, settings, priors)
+        again = streaming.chunk_step(epoch, X, y.astype(float), scale, 0.1, settings, priors)
+    # The input state is unchanged and the same input gives the same output.
+    assert start.history == () and epoch.history == (0.7,) and epoch.chunk == 0
+    assert after.chunk == 1 and after.step == 500 // 32
+    np.testing.assert_array_equal(after.z, again.z)
+    assert streaming.end_epoch(after)[3:5] == (1, 0)

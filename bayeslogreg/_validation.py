@@ -15,6 +15,7 @@ ValueError: level must be a number in (0, 1), e.g. 0.95 for 95%; got 95.0.
 """
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -196,6 +197,104 @@ def check_both_classes(y: np.ndarray, what: str = "logistic regression") -> tupl
     return n_positive, n_negative
 
 
+#: Where a fit's feature names came from: a data frame's columns, the ``feature_names``
+#: argument, or generated (x1, x2, ...) for an array.
+NAME_ORIGINS = ("columns", "given", "generated")
+
+
+def feature_names_origin(X, feature_names) -> str:
+    """Where the feature names of a fit on ``X`` come from; one of :data:`NAME_ORIGINS`."""
+    if feature_names is not None:
+        return "given"
+    return "columns" if _column_names(X) is not None else "generated"
+
+
+def generated_names(n_features: int) -> tuple[str, ...]:
+    """``("x1", ..., "xp")``: the names of the columns of an array."""
+    return tuple(f"x{j + 1}" for j in range(n_features))
+
+
+def check_X_columns(X, feature_names, origin: str, *, name: str = "X") -> np.ndarray:
+    """Return new rows ``X`` with their columns in the order a model was fitted with.
+
+    Where both the fit and ``X`` have names (a data frame's columns), they are matched
+    by name: the columns are reordered, and missing or unexpected ones raise a
+    ``ValueError`` naming them. Where only one side has names, the columns are taken by
+    position, with a ``UserWarning`` saying so; a fit whose names were given as
+    ``feature_names`` for an array takes arrays by position without one.
+
+    Parameters
+    ----------
+    X : array_like or DataFrame of shape (n_rows, n_features)
+    feature_names : tuple of str
+        The fit's names, in its order.
+    origin : {"columns", "given", "generated"}
+        Where they came from (:func:`feature_names_origin`).
+    name : str
+        The argument, for the messages.
+    """
+    columns = _column_names(X)
+    if columns is not None and origin != "generated":
+        X = _by_name(X, columns, feature_names, name)
+    elif columns is not None:
+        warnings.warn(
+            f"{name} has column names {_describe_values(list(columns))} but the model was "
+            "fitted on an array without feature names; its columns are taken by position.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif origin == "columns":
+        warnings.warn(
+            f"{name} has no column names but the model was fitted on a data frame with "
+            f"columns {_describe_values(list(feature_names))}; its columns are taken in that "
+            "order. Pass a data frame to have them matched by name.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return check_X(X, n_features=len(feature_names), name=name)
+
+
+def _by_name(X, columns: tuple[str, ...], feature_names, name: str):
+    """Reorder the data frame ``X``'s columns to ``feature_names``, or raise naming them."""
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{name} has repeated column names {repeated}; give each once.")
+    missing = [c for c in feature_names if c not in columns]
+    unexpected = [c for c in columns if c not in feature_names]
+    if missing or unexpected:
+        raise ValueError(
+            f"{name}'s columns do not match the features the model was fitted with: "
+            f"missing {missing}, unexpected {unexpected}. Give it the columns "
+            f"{list(feature_names)} (in any order)."
+        )
+    if columns == tuple(feature_names):
+        return X
+    label = dict(zip(columns, X.columns, strict=True))
+    return X[[label[c] for c in feature_names]]
+
+
+def align_y(X, y, *, name: str = "y"):
+    """``y`` in the row order of ``X`` where both carry an index (pandas objects).
+
+    A ``y`` whose index holds X's labels in another order is reordered to X's; one
+    whose labels differ from X's raises a ``ValueError``. Without two indexes, rows are
+    matched by position.
+    """
+    X_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
+    if X_index is None or y_index is None or y_index.equals(X_index):
+        return y
+    if X_index.is_unique and y_index.is_unique and len(X_index) == len(y_index):
+        if y_index.isin(X_index).all():
+            return y.reindex(X_index)
+    extra = [label for label in y_index if label not in X_index]
+    raise ValueError(
+        f"{name}'s index does not match X's, so its rows cannot be matched to X's: "
+        f"{len(extra)} labels of {name} are not in X's index (e.g. "
+        f"{_describe_values(extra)}), or an index repeats a label. Align them first, "
+        f"e.g. {name} = {name}.loc[X.index], or pass {name}.to_numpy() to match by position."
+    )
+
+
 def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Validate a design matrix and labels for fitting.
 
@@ -206,6 +305,7 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     feature_names : tuple of str, one per column (DataFrame columns, given names, or x1..xp)
     """
     columns = _column_names(X)
+    y = align_y(X, y)
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0], dtype=X.dtype)
     n_samples, n_features = X.shape
@@ -216,7 +316,7 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
             "fewer features."
         )
     if feature_names is None:
-        feature_names = columns or [f"x{j + 1}" for j in range(n_features)]
+        feature_names = columns or generated_names(n_features)
     return X, y, check_feature_names(feature_names, n_features)
 
 

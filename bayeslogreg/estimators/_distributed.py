@@ -11,7 +11,7 @@ from jax.sharding import Mesh
 
 from bayeslogreg._jax import entry_point
 from bayeslogreg._provenance import data_hash
-from bayeslogreg._validation import _column_names, check_feature_names
+from bayeslogreg._validation import _column_names, check_feature_names, feature_names_origin
 from bayeslogreg.estimators import _sharding
 from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
@@ -183,6 +183,7 @@ def _newton(estimator: str, solver, deprecated: dict, n_params: int) -> solvers.
 def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated):
     start = time.perf_counter()
     columns = _column_names(X)
+    origin = feature_names_origin(X, feature_names)
     mesh = _sharding.check_mesh(mesh)
     X, y, table = _sharding.checked_everywhere(X, y, mesh)
     n_features = X.shape[1]
@@ -204,7 +205,7 @@ def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
     # Hashing needs every row in one place: only a single process can.
     data_sha256 = data_hash(X, y) if jax.process_count() == 1 else None
-    context = FitContext(estimator, names, priors, n, scale, X, None, data_sha256, 0, start)
+    context = FitContext(estimator, names, origin, priors, n, scale, X, None, data_sha256, 0, start)
     return build(context, solver, Optimum(outcome, hess, objective.last_loglik))
 
 

@@ -21,7 +21,15 @@ from scipy import special
 
 from bayeslogreg._io import atomic_write_text
 from bayeslogreg._provenance import versions
-from bayeslogreg._validation import INTERCEPT_NAME, check_level, check_X, degenerate_columns
+from bayeslogreg._validation import (
+    INTERCEPT_NAME,
+    NAME_ORIGINS,
+    check_choice,
+    check_level,
+    check_X_columns,
+    degenerate_columns,
+    generated_names,
+)
 from bayeslogreg.estimators import _persist
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._optimizer import CONVERGED, STATUS_MESSAGES, OptimizeResult
@@ -45,9 +53,20 @@ _log_prior = jax.jit(priors_log_density)
 class Estimate:
     """What every result of a fit offers beside its own fields.
 
-    Subclasses have ``params`` (p + 1,), intercept first, ``feature_names`` and
-    ``n_rows``, and a ``_title`` and ``_table`` for their text and HTML displays.
+    Subclasses have ``params`` (p + 1,), intercept first, ``feature_names``,
+    ``feature_names_origin`` and ``n_rows``, and a ``_title`` and ``_table`` for their
+    text and HTML displays.
     """
+
+    def __post_init__(self):
+        if self.feature_names_origin is None:  # a file saved before the origin was kept
+            generated = self.feature_names == generated_names(len(self.feature_names))
+            object.__setattr__(self, "feature_names_origin", "generated" if generated else "given")
+        check_choice(self.feature_names_origin, "feature_names_origin", NAME_ORIGINS)
+
+    def _checked_X(self, X, name: str = "X") -> np.ndarray:
+        """Check new rows ``X``, their columns matched to ``feature_names`` (name or order)."""
+        return check_X_columns(X, self.feature_names, self.feature_names_origin, name=name)
 
     @property
     def intercept(self) -> float:
@@ -132,6 +151,10 @@ class PointEstimate(Estimate):
         to tell later which data a saved result came from.
     versions : dict or None
         Versions of Python, bayeslogreg, jax, numpyro, arviz, numpy and optax that fitted it.
+    feature_names_origin : {"columns", "given", "generated"}
+        Where ``feature_names`` came from: a data frame's columns, the ``feature_names``
+        argument, or generated (x1, x2, ...) for an array. New data frames are matched
+        to them by name unless they were generated.
     """
 
     estimator: str
@@ -155,6 +178,7 @@ class PointEstimate(Estimate):
     separation: Separation | None = None
     data_sha256: str | None = None
     versions: dict | None = None
+    feature_names_origin: str | None = None
 
     @property
     def stderr(self) -> np.ndarray:
@@ -167,8 +191,15 @@ class PointEstimate(Estimate):
         return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probability that y = 1 for each row of X, shape (n_samples,)."""
-        X = check_X(X, n_features=len(self.feature_names))
+        """Probability that y = 1 for each row of X, shape (n_samples,).
+
+        A data frame's columns are matched to ``feature_names`` by name when the fit had
+        names (see :attr:`feature_names_origin`); an array's are taken in that order.
+        """
+        return self._predict(self._checked_X(X))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`predict_proba` of rows already checked (an array in fitted order)."""
         return special.expit(self.intercept + X @ self.coef)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
@@ -301,7 +332,8 @@ class Optimum(NamedTuple):
 class FitContext(NamedTuple):
     """The data and model side of a fit, as the result reports them.
 
-    estimator : "mle" or "map"; feature_names : tuple of str; priors : (intercept_prior,
+    estimator : "mle" or "map"; feature_names : tuple of str; feature_names_origin : str;
+    priors : (intercept_prior,
     prior); n_rows : int; scale : (p + 1,) the optimizer's coordinate scale (powers of
     two); X_sample : (m, p) rows of X (all, or the first of data too big to scan) in
     which the singular-information warning looks for constant and repeated columns;
@@ -311,6 +343,7 @@ class FitContext(NamedTuple):
 
     estimator: str
     feature_names: tuple[str, ...]
+    feature_names_origin: str
     priors: tuple[Prior, Prior]
     n_rows: int
     scale: np.ndarray
@@ -328,7 +361,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
     ``iteration_unit`` (what ``n_iter`` counts) and ``remedy`` (what to try when the fit
     did not converge), as the objects of :mod:`bayeslogreg.solvers` have them.
     """
-    estimator, feature_names, (intercept_prior, prior), n_rows, scale, X_sample = context[:6]
+    estimator, feature_names, origin, (intercept_prior, prior), n_rows, scale = context[:6]
     separation, outcome = context.separation, optimum.outcome
     params = np.asarray(outcome.params, dtype=np.float64)
     param_names = (INTERCEPT_NAME, *feature_names)
@@ -337,7 +370,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         if separation is not None:  # the separation warning below says why it is singular
             warnings.simplefilter("ignore", ConvergenceWarning)
         information = n_rows * np.asarray(optimum.hess) / outer_scale
-        cov = _covariance(information, param_names, X_sample)
+        cov = _covariance(information, param_names, context.X_sample)
     cov = cov / outer_scale
     n_iter, status = int(outcome.n_iter), int(outcome.status)
     optimality = float(outcome.optimality)
@@ -378,4 +411,5 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         separation=separation,
         data_sha256=context.data_sha256,
         versions=versions(),
+        feature_names_origin=origin,
     )

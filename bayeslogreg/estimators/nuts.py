@@ -7,6 +7,7 @@ Laplace approximation, whose covariance is also the inverse mass matrix. The cha
 as compiled programs kept between processes (:mod:`._nuts_program`).
 """
 
+import dataclasses
 import functools
 import time
 import warnings
@@ -24,20 +25,21 @@ from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     check_bool,
     check_choice,
+    check_draws_per_chain,
     check_level,
     check_positive_int,
-    check_X,
     check_X_y,
     degenerate_columns,
+    feature_names_origin,
 )
 from bayeslogreg.estimators import _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._options import from_keywords
 from bayeslogreg.estimators._point_estimate import Estimate, PointEstimate
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
-from bayeslogreg.estimators.point import find_unidentified, fit_map
+from bayeslogreg.estimators.point import default_priors, find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
-from bayeslogreg.priors import Normal, Prior
+from bayeslogreg.priors import Prior
 
 __all__ = ["Posterior", "sample_posterior"]
 
@@ -87,6 +89,8 @@ class Posterior(Estimate):
         The sampler object that drew it (:mod:`bayeslogreg.samplers`), with its
         options; None for a posterior loaded from a file saved before bayeslogreg
         recorded it.
+    feature_names_origin : {"columns", "given", "generated"}
+        As for :class:`PointEstimate`.
     """
 
     idata: object
@@ -103,6 +107,7 @@ class Posterior(Estimate):
     data_sha256: str | None = None
     versions: dict | None = None
     sampler: Sampler | None = None
+    feature_names_origin: str | None = None
 
     @property
     def num_chains(self) -> int:
@@ -180,13 +185,19 @@ class Posterior(Estimate):
         This is the posterior predictive probability, accumulated over chunks of draws
         so that at most about 2**24 draw-row probabilities exist at once. With
         ``return_draws=True`` also the per-draw probabilities, shape
-        (num_chains * num_samples, n_samples), which do take that much memory.
+        (num_chains * num_samples, n_samples), which do take that much memory. Columns
+        are matched to ``feature_names`` as in :meth:`PointEstimate.predict_proba`.
         """
-        X = check_X(X, n_features=len(self.feature_names))
-        draws = self.flat_draws
+        X = self._checked_X(X)
         if return_draws:
+            draws = self.flat_draws
             probs = special.expit(draws[:, :1] + draws[:, 1:] @ X.T)
             return probs.mean(axis=0), probs
+        return self._predict(X)
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`predict_proba` of rows already checked (an array in fitted order)."""
+        draws = self.flat_draws
         total, step = np.zeros(X.shape[0]), max(1, _CHUNK_ELEMENTS // X.shape[0])
         for start in range(0, len(draws), step):
             chunk = draws[start : start + step]
@@ -411,6 +422,7 @@ def _assemble(
         data_sha256=map_fit.data_sha256,
         versions=map_fit.versions,
         sampler=sampler,
+        feature_names_origin=map_fit.feature_names_origin,
     )
 
 
@@ -524,15 +536,11 @@ def sample_posterior(
     >>> careful = sample_posterior(data.X, data.y, sampler=sampler)  # doctest: +SKIP
     """
     start = time.perf_counter()
+    origin = feature_names_origin(X, feature_names)
     X, y, names = check_X_y(X, y, feature_names)
     num_chains = check_positive_int(num_chains, "num_chains")
     num_warmup = check_positive_int(num_warmup, "num_warmup")
-    num_samples = check_positive_int(num_samples, "num_samples")
-    if num_samples < MIN_DRAWS_PER_CHAIN:
-        raise ValueError(
-            f"num_samples={num_samples} is too few draws per chain for R-hat and ESS (at "
-            f"least {MIN_DRAWS_PER_CHAIN}; the default 1000 gives stable diagnostics)."
-        )
+    num_samples = check_draws_per_chain(num_samples, MIN_DRAWS_PER_CHAIN)
     store_log_likelihood = check_bool(store_log_likelihood, "store_log_likelihood")
     pointwise = num_chains * num_samples * X.shape[0]
     if store_log_likelihood and pointwise > MAX_POINTWISE_ELEMENTS:
@@ -550,9 +558,9 @@ def sample_posterior(
         function="sample_posterior",
         stacklevel=4,  # from_keywords, sample_posterior, its entry_point wrapper, the caller
     )
-    prior = Normal(0.0, 2.5) if prior is None else prior
-    intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
+    intercept_prior, prior = default_priors(intercept_prior, prior)
     map_fit = _map_start(X, y, names, prior, intercept_prior)
+    map_fit = dataclasses.replace(map_fit, feature_names_origin=origin)
     run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
     draws, sample_stats = run(
         X,

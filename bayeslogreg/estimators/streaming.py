@@ -37,6 +37,7 @@ from bayeslogreg._validation import (
     check_positive_int,
     check_X,
     check_y,
+    generated_names,
 )
 from bayeslogreg.estimators._chunked import ChunkedData
 from bayeslogreg.estimators._objective import (
@@ -238,7 +239,7 @@ def _check_source(X, y, feature_names, chunk_rows, priors):
     labels = y.astype(X.dtype)
     digest.start(labels.shape, labels.dtype)
     digest.update(labels)
-    names = [f"x{j + 1}" for j in range(n_features)] if feature_names is None else feature_names
+    names = generated_names(n_features) if feature_names is None else feature_names
     scale = scale_from_sum_squares(sum_squares, n_samples, priors)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
     return y, check_feature_names(names, n_features), scale, mean_square_norm, digest.hexdigest()
@@ -413,8 +414,19 @@ def _result(objective, names, state, tol, separation, start_time, seed, n_passes
     # The columns shown to the singular-matrix warning are those of the first 100k rows:
     # X may not fit in memory.
     X_sample = X[: min(X.shape[0], 100_000)]
+    origin = "generated" if names == generated_names(len(names)) else "given"
     context = FitContext(
-        estimator, names, priors, X.shape[0], scale, X_sample, separation, digest, seed, start_time
+        estimator,
+        names,
+        origin,
+        priors,
+        X.shape[0],
+        scale,
+        X_sample,
+        separation,
+        digest,
+        seed,
+        start_time,
     )
     optimum = Optimum(outcome, hess_z * np.outer(scale, scale), objective.last_loglik)
     return build(context, _Solver(tol), optimum)

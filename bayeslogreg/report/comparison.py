@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayeslogreg._validation import check_choice, check_level, check_threshold, check_X, check_y
+from bayeslogreg._validation import align_y, check_choice, check_level, check_threshold, check_y
 from bayeslogreg.diagnostics import loo, predictive_metrics, roc_band
 from bayeslogreg.estimators.nuts import Posterior
 from bayeslogreg.estimators.point import PointEstimate
@@ -121,11 +121,11 @@ class _Scores:
 
 def _score(estimate, X, y, threshold: float, level: float, chunk_size) -> _Scores:
     if not isinstance(estimate, Posterior):
-        return _Scores(estimate.predict_proba(X))
+        return _Scores(estimate._predict(X))
     draws = estimate.flat_draws
     per_draw = predictive_metrics(draws, X, y, threshold=threshold, chunk_size=chunk_size)
     band = roc_band(draws, X, y, level=level, chunk_size=chunk_size)
-    return _Scores(estimate.predict_proba(X), per_draw, band)
+    return _Scores(estimate._predict(X), per_draw, band)
 
 
 def _metrics_row(estimate, scores: _Scores, y, threshold: float, level: float, n_bins: int):
@@ -486,13 +486,14 @@ def compare(
     """
     named = _named(estimates)
     first = next(iter(named.values()))
-    X = check_X(X_test, n_features=len(first.feature_names), name="X_test")
+    X = first._checked_X(X_test, name="X_test")
+    y_test = align_y(X_test, y_test, name="y_test")
     y = check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
     level = check_level(level)
     threshold = check_threshold(threshold)
     if train is not None:
-        X_train = check_X(train[0], n_features=X.shape[1], name="X_train")
-        train = (X_train, check_y(train[1], n_samples=X_train.shape[0]))
+        X_train = first._checked_X(train[0], name="X_train")
+        train = (X_train, check_y(align_y(*train, name="y"), n_samples=X_train.shape[0]))
     scores = {n: _score(e, X, y, threshold, level, chunk_size) for n, e in named.items()}
     metrics = pd.DataFrame(
         {n: _metrics_row(e, scores[n], y, threshold, level, n_bins) for n, e in named.items()}

@@ -273,6 +273,12 @@ def _by_name(X, columns: tuple[str, ...], feature_names, name: str):
     return X[[label[c] for c in feature_names]]
 
 
+def _row_index(data):
+    """The row labels of a pandas object, or None (a list's ``index`` is a method)."""
+    index = getattr(data, "index", None)
+    return index if hasattr(index, "equals") else None
+
+
 def align_y(X, y, *, name: str = "y"):
     """``y`` in the row order of ``X`` where both carry an index (pandas objects).
 
@@ -280,7 +286,7 @@ def align_y(X, y, *, name: str = "y"):
     whose labels differ from X's raises a ``ValueError``. Without two indexes, rows are
     matched by position.
     """
-    X_index, y_index = getattr(X, "index", None), getattr(y, "index", None)
+    X_index, y_index = _row_index(X), _row_index(y)
     if X_index is None or y_index is None or y_index.equals(X_index):
         return y
     if X_index.is_unique and y_index.is_unique and len(X_index) == len(y_index):

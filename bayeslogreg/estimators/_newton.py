@@ -349,7 +349,7 @@ def step(
     """
     branches = (_after_trial, _after_backtrack, _after_refresh, _after_final)
     state = jax.lax.switch(
-        jnp.minimum(state.phase, _FINAL),
+        state.phase,
         [partial(branch, evaluation=evaluation, settings=settings) for branch in branches],
         state,
     )

@@ -274,7 +274,7 @@ def _by_name(X, columns: tuple[str, ...], feature_names, name: str):
 
 
 def _row_index(data):
-    """The row labels of a pandas object, or None (a list's ``index`` is a method)."""
+    """Return the row labels of a pandas object, or None (a list's ``index`` is a method)."""
     index = getattr(data, "index", None)
     return index if hasattr(index, "equals") else None
 

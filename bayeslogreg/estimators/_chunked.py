@@ -152,8 +152,12 @@ class ChunkedData(NamedTuple):
         return self.row_weight * float(self._sum(_add_value, np.zeros(()), params))
 
 
-def warm_start(data: ChunkedData, intercept_prior: Prior, prior: Prior, scale, params0):
+def warm_start(
+    data: ChunkedData, intercept_prior: Prior, prior: Prior, scale, params0, max_iter: int
+):
     """Newton optimum on a seeded random subsample standing for all rows, or ``params0``.
+
+    ``max_iter`` is the full fit's, so that both runs share one compiled Newton step.
 
     Returns the starting point and the subsample's per-row Hessian there (for
     :func:`~._newton.minimize_on_host`'s ``hess0``), or ``params0`` and None when the data
@@ -165,7 +169,7 @@ def warm_start(data: ChunkedData, intercept_prior: Prior, prior: Prior, scale, p
     rows = np.sort(np.random.default_rng(0).choice(n_rows, WARM_START_ROWS, replace=False))
     subsample = ChunkedData(data.X[rows], data.y[rows], data.chunk_rows, n_rows / len(rows))
     objective = HostObjective(subsample, intercept_prior, prior, scale)
-    outcome, hess = minimize_on_host(objective, params0, _WARM_START_TOL, 50)
+    outcome, hess = minimize_on_host(objective, params0, _WARM_START_TOL, max_iter)
     if outcome.status != CONVERGED:
         return params0, None
     return outcome.params, hess

@@ -16,7 +16,10 @@ that can give the value, gradient and Hessian of the log-likelihood can drive it
   for data held on the device;
 * :func:`minimize_on_host` loops in Python and evaluates with host passes over row
   chunks of a memory map or over rows sharded across devices and processes, where
-  each evaluation is a pass over data the device does not hold at once.
+  each evaluation is a pass over data the device does not hold at once. There the same
+  step runs eagerly in NumPy (the :data:`NUMPY` backend): the passes are the work, and
+  compiling the step would cost a fresh process more than running it (measured at 1M
+  rows: a compiled host step made a first fit 0.9 s slower).
 
 With an approximate Hessian to start from (a subsample's), the state first takes
 quasi-Newton steps on it, BFGS-updated, asking only for values and gradients, and asks
@@ -50,9 +53,12 @@ from bayeslogreg.estimators._optimizer import (
 )
 
 __all__ = [
+    "JAX",
+    "NUMPY",
     "VALUE",
     "VALUE_GRAD",
     "VALUE_GRAD_HESS",
+    "Backend",
     "NewtonState",
     "Settings",
     "init",
@@ -68,7 +74,7 @@ __all__ = [
 #: What the state asks of the next evaluation.
 VALUE, VALUE_GRAD, VALUE_GRAD_HESS = 0, 1, 2
 # What the next evaluation is for.
-_TRIAL, _BACKTRACK, _REFRESH, _FINAL, _DONE, _ITERATED = range(6)
+_TRIAL, _BACKTRACK, _REFRESH, _FINAL, _START, _DONE, _ITERATED, _STARTED = range(8)
 #: From a starting Hessian approximation, keep it (BFGS-updated) while each step shrinks
 #: the largest gradient entry at least this much (expected: by ~sqrt(p / rows of the
 #: subsample)), and take this as the next step's factor when deciding whether to ask
@@ -116,19 +122,51 @@ class NewtonState(NamedTuple):
     history: jax.Array
 
 
-def _accepted(new_total, old_total, t, decrease):
-    return new_total <= old_total + ARMIJO * t * decrease + slack(old_total)
+class Backend(NamedTuple):
+    """What the step needs of an array library: NumPy on the host, JAX under ``jit``.
+
+    xp : the array module; switch, cond : branch on a value (``lax.switch``/``lax.cond``,
+    or plain Python on concrete values); set_at : ``array`` with one entry replaced;
+    eigh : symmetric eigendecomposition; l1_point : :func:`l1_newton_point`.
+    """
+
+    xp: object
+    switch: object
+    cond: object
+    set_at: object
+    eigh: object
+    l1_point: object
 
 
-def psd_solve(hess, grad):
+def _set_at_numpy(array, index, value):
+    array = array.copy()
+    array[int(index)] = value
+    return array
+
+
+def _eigh_numpy(matrix):
+    """``np.linalg.eigh``, with NaNs (as JAX gives) where it cannot converge."""
+    try:
+        return np.linalg.eigh(matrix)
+    except np.linalg.LinAlgError:
+        return np.full(matrix.shape[0], np.nan), np.full(matrix.shape, np.nan)
+
+
+def _accepted(new_total, old_total, t, decrease, xp):
+    return new_total <= old_total + ARMIJO * t * decrease + slack(old_total, xp=xp)
+
+
+def psd_solve(hess, grad, backend=None):
     """Solve ``hess @ x = grad`` with eigenvalues replaced by max(|lambda|, tiny).
 
     The result is always a descent direction, also where a heavy-tailed prior makes the
     Hessian indefinite.
     """
-    eigenvalues, vectors = jnp.linalg.eigh(hess)
-    floor = 1e-12 * jnp.maximum(1.0, jnp.max(jnp.abs(eigenvalues)))
-    return vectors @ ((vectors.T @ grad) / jnp.maximum(jnp.abs(eigenvalues), floor))
+    backend = backend or JAX
+    xp = backend.xp
+    eigenvalues, vectors = backend.eigh(hess)
+    floor = 1e-12 * xp.maximum(1.0, xp.max(xp.abs(eigenvalues)))
+    return vectors @ ((vectors.T @ grad) / xp.maximum(xp.abs(eigenvalues), floor))
 
 
 def l1_newton_point(params, grad, hess, weights, centres, max_sweeps=500):
@@ -158,7 +196,29 @@ def l1_newton_point(params, grad, hess, weights, centres, max_sweeps=500):
     return z
 
 
-def _bfgs_update(hess, step, grad_change):
+_l1_newton_point_jit = jax.jit(l1_newton_point)
+
+#: The step traced by JAX (inside one compiled loop).
+JAX = Backend(
+    jnp,
+    jax.lax.switch,
+    jax.lax.cond,
+    lambda array, index, value: array.at[index].set(value),
+    jnp.linalg.eigh,
+    l1_newton_point,
+)
+#: The same step run eagerly in NumPy, for a host loop: nothing to trace or compile.
+NUMPY = Backend(
+    np,
+    lambda index, branches, operand: branches[int(index)](operand),
+    lambda pred, if_true, if_false, operand: (if_true if pred else if_false)(operand),
+    _set_at_numpy,
+    _eigh_numpy,
+    lambda *args: np.asarray(_l1_newton_point_jit(*args)),
+)
+
+
+def _bfgs_update(hess, step, grad_change, xp):
     """BFGS update of a Hessian approximation by a step and its gradient change.
 
     Kept only where the curvature ``step . grad_change`` is positive (always, for the
@@ -169,145 +229,165 @@ def _bfgs_update(hess, step, grad_change):
     step_hess_step = step @ hess_step
     updated = (
         hess
-        + jnp.outer(grad_change, grad_change) / curvature
-        - jnp.outer(hess_step, hess_step) / step_hess_step
+        + xp.outer(grad_change, grad_change) / curvature
+        - xp.outer(hess_step, hess_step) / step_hess_step
     )
-    return jnp.where((curvature > 0) & (step_hess_step > 0), updated, hess)
+    return xp.where((curvature > 0) & (step_hess_step > 0), updated, hess)
 
 
-def _select(condition, if_true: NewtonState, if_false: NewtonState) -> NewtonState:
-    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+def _select(condition, if_true: NewtonState, if_false: NewtonState, xp) -> NewtonState:
+    return jax.tree.map(lambda a, b: xp.where(condition, a, b), if_true, if_false)
 
 
-def _penalty(z, settings: Settings):
-    return l1_penalty(z, settings.weights, settings.centres)
+def _penalty(z, settings: Settings, xp):
+    return l1_penalty(z, settings.weights, settings.centres, xp=xp)
 
 
-def _optimality(z, grad, settings: Settings):
-    return optimality(z, grad, settings.weights, settings.centres)
+def _optimality(z, grad, settings: Settings, xp):
+    return optimality(z, grad, settings.weights, settings.centres, xp=xp)
 
 
-def _plan(s: NewtonState, settings: Settings, *, has_l1: bool) -> NewtonState:
+def _plan(s: NewtonState, settings: Settings, *, has_l1: bool, backend: Backend) -> NewtonState:
     """After an iteration (or at the start): the next step's trial point, or the end.
 
     The end asks for one more evaluation with the Hessian where the state holds only an
     approximation of it.
     """
+    xp = backend.xp
 
     def start_step(s):
-        opt = _optimality(s.z, s.grad, settings)
+        opt = _optimality(s.z, s.grad, settings, xp)
         want_hess = (
             s.exact | (s.contraction > FROZEN_CONTRACTION) | (opt * s.contraction <= settings.tol)
         )
         if has_l1:
-            direction = (
-                l1_newton_point(s.z, s.grad, s.hess, settings.weights, settings.centres) - s.z
-            )
+            weights, centres = settings.weights, settings.centres
+            direction = backend.l1_point(s.z, s.grad, s.hess, weights, centres) - s.z
         else:
-            direction = -psd_solve(s.hess, s.grad)
+            direction = -psd_solve(s.hess, s.grad, backend)
         decrease = (
-            s.grad @ direction + _penalty(s.z + direction, settings) - _penalty(s.z, settings)
+            s.grad @ direction
+            + _penalty(s.z + direction, settings, xp)
+            - _penalty(s.z, settings, xp)
         )
         return s._replace(
             point=s.z + direction,
-            request=jnp.where(want_hess, VALUE_GRAD_HESS, VALUE_GRAD),
-            phase=jnp.asarray(_TRIAL),
+            request=xp.where(want_hess, VALUE_GRAD_HESS, VALUE_GRAD),
+            phase=xp.asarray(_TRIAL),
             direction=direction,
             decrease=decrease,
-            old_total=s.value + _penalty(s.z, settings),
-            t=jnp.ones_like(s.t),
-            halvings=jnp.zeros_like(s.halvings),
-            ok=jnp.asarray(True),
+            old_total=s.value + _penalty(s.z, settings, xp),
+            t=xp.ones_like(s.t),
+            halvings=xp.zeros_like(s.halvings),
+            ok=xp.asarray(True),
             opt=opt,
         )
 
     def stop(s):
-        phase = jnp.where(s.exact, _DONE, _FINAL)
-        return s._replace(point=s.z, request=jnp.asarray(VALUE_GRAD_HESS), phase=phase)
+        phase = xp.where(s.exact, _DONE, _FINAL)
+        return s._replace(point=s.z, request=xp.asarray(VALUE_GRAD_HESS), phase=phase)
 
-    return jax.lax.cond(s.status == RUNNING, start_step, stop, s)
+    return backend.cond(s.status == RUNNING, start_step, stop, s)
 
 
-def init(
-    z0, evaluation, settings: Settings, *, max_iter: int, has_l1: bool, exact: bool = True
-) -> NewtonState:
-    """State at ``z0`` (unit-scale coordinates), given the evaluation of ``f`` there.
+def init(z0, *, max_iter: int, exact: bool = True) -> NewtonState:
+    """Return the state that asks for the first evaluation, at ``z0`` (unit-scale coordinates).
 
-    ``evaluation`` is ``(value, grad, hess)`` at ``z0``; with ``exact=False``, ``hess``
-    is an approximation (a subsample's Hessian, say) that quasi-Newton steps start
-    from. The run stops after at most ``max_iter`` iterations.
+    With ``exact=False`` it asks for the value and gradient only, and the caller gives
+    an approximate Hessian (a subsample's, say) for quasi-Newton steps to start from.
+    The run stops after at most ``max_iter`` iterations. Built from constants (NumPy
+    scalars and arrays of fixed dtype), so that a JAX loop carries the same types.
     """
-    value, grad, hess = evaluation
-    total = value + _penalty(z0, settings)
-    opt = _optimality(z0, grad, settings)
-    history = jnp.full(max_iter + 1, jnp.nan, dtype=value.dtype).at[0].set(total)
-    zero = jnp.zeros_like(value)
-    state = NewtonState(
+    n_params = z0.shape[0]
+    zero, index = np.float64(0.0), np.int64(0)
+    return NewtonState(
         z=z0,
+        value=zero,
+        grad=np.zeros(n_params),
+        hess=np.zeros((n_params, n_params)),
+        exact=np.bool_(exact),
+        point=z0,
+        request=np.int64(VALUE_GRAD_HESS if exact else VALUE_GRAD),
+        phase=np.int64(_START),
+        direction=np.zeros(n_params),
+        decrease=zero,
+        old_total=zero,
+        t=np.float64(1.0),
+        halvings=index,
+        ok=np.bool_(True),
+        opt=zero,
+        contraction=np.float64(FROZEN_CONTRACTION),
+        n_iter=index,
+        n_passes=index,
+        status=np.int64(RUNNING),
+        history=np.full(max_iter + 1, np.nan),
+    )
+
+
+def _after_start(s: NewtonState, evaluation, settings: Settings, backend: Backend):
+    """Take the first evaluation: iteration 0, planned like any other."""
+    xp = backend.xp
+    value, grad, hess = evaluation
+    total = value + _penalty(s.point, settings, xp)
+    opt = _optimality(s.point, grad, settings, xp)
+    return s._replace(
+        z=s.point,
         value=value,
         grad=grad,
         hess=hess,
-        exact=jnp.asarray(exact),
-        point=z0,
-        request=jnp.asarray(VALUE_GRAD_HESS),
-        phase=jnp.asarray(_TRIAL),
-        direction=jnp.zeros_like(z0),
-        decrease=zero,
         old_total=total,
-        t=zero + 1.0,
-        halvings=jnp.asarray(0),
-        ok=jnp.asarray(True),
         opt=opt,
-        contraction=zero + FROZEN_CONTRACTION,
-        n_iter=jnp.asarray(0),
-        n_passes=jnp.asarray(1),
-        status=next_status(0, value, opt, settings.tol, 1),
-        history=history,
+        status=next_status(0, value, opt, settings.tol, 1, xp=xp),
+        history=backend.set_at(s.history, 0, total),
+        phase=xp.asarray(_STARTED),
     )
-    return _plan(state, settings, has_l1=has_l1)
 
 
-def _after_trial(s: NewtonState, evaluation, settings: Settings) -> NewtonState:
+def _after_trial(s: NewtonState, evaluation, settings: Settings, backend: Backend):
     """Take the full step if it decreases F enough; otherwise halve it."""
+    xp = backend.xp
     value, grad, hess = evaluation
     with_hess = s.request == VALUE_GRAD_HESS
-    new_opt = _optimality(s.point, grad, settings)
+    new_opt = _optimality(s.point, grad, settings, xp)
+    quasi_newton = _bfgs_update(s.hess, s.point - s.z, grad - s.grad, xp)
     moved = s._replace(
         z=s.point,
         value=value,
         grad=grad,
-        hess=jnp.where(with_hess, hess, _bfgs_update(s.hess, s.point - s.z, grad - s.grad)),
+        hess=xp.where(with_hess, hess, quasi_newton),
         exact=with_hess,
-        phase=jnp.asarray(_ITERATED),
-        contraction=jnp.where(s.opt > 0, new_opt / s.opt, 0.0),
+        phase=xp.asarray(_ITERATED),
+        contraction=xp.where(s.opt > 0, new_opt / s.opt, 0.0),
     )
     t = 0.5 * s.t
     halved = s._replace(
         point=s.z + t * s.direction,
-        request=jnp.asarray(VALUE),
-        phase=jnp.asarray(_BACKTRACK),
+        request=xp.asarray(VALUE),
+        phase=xp.asarray(_BACKTRACK),
         t=t,
         halvings=s.halvings + 1,
     )
-    ok = _accepted(value + _penalty(s.point, settings), s.old_total, s.t, s.decrease)
-    return _select(ok, moved, halved)
+    ok = _accepted(value + _penalty(s.point, settings, xp), s.old_total, s.t, s.decrease, xp)
+    return _select(ok, moved, halved, xp)
 
 
-def _after_backtrack(s: NewtonState, evaluation, settings: Settings) -> NewtonState:
+def _after_backtrack(s: NewtonState, evaluation, settings: Settings, backend: Backend):
     """Settle a halved step (take it, or give up after MAX_HALVINGS), or halve it again."""
-    ok = _accepted(evaluation[0] + _penalty(s.point, settings), s.old_total, s.t, s.decrease)
+    xp = backend.xp
+    total = evaluation[0] + _penalty(s.point, settings, xp)
+    ok = _accepted(total, s.old_total, s.t, s.decrease, xp)
     settled = s._replace(
-        point=jnp.where(ok, s.z + s.t * s.direction, s.z),
-        request=jnp.asarray(VALUE_GRAD_HESS),
-        phase=jnp.asarray(_REFRESH),
+        point=xp.where(ok, s.z + s.t * s.direction, s.z),
+        request=xp.asarray(VALUE_GRAD_HESS),
+        phase=xp.asarray(_REFRESH),
         ok=ok,
     )
     t = 0.5 * s.t
     halved = s._replace(point=s.z + t * s.direction, t=t, halvings=s.halvings + 1)
-    return _select(ok | (s.halvings >= MAX_HALVINGS), settled, halved)
+    return _select(ok | (s.halvings >= MAX_HALVINGS), settled, halved, xp)
 
 
-def _after_refresh(s: NewtonState, evaluation, settings: Settings) -> NewtonState:
+def _after_refresh(s: NewtonState, evaluation, settings: Settings, backend: Backend):
     """Value, gradient and Hessian where the line search settled."""
     value, grad, hess = evaluation
     return s._replace(
@@ -315,52 +395,62 @@ def _after_refresh(s: NewtonState, evaluation, settings: Settings) -> NewtonStat
         value=value,
         grad=grad,
         hess=hess,
-        exact=jnp.asarray(True),
-        phase=jnp.asarray(_ITERATED),
+        exact=backend.xp.asarray(True),
+        phase=backend.xp.asarray(_ITERATED),
     )
 
 
-def _after_final(s: NewtonState, evaluation, settings: Settings) -> NewtonState:
+def _after_final(s: NewtonState, evaluation, settings: Settings, backend: Backend):
     """Keep the Hessian at the last iterate, which the state held only approximately."""
     value, grad, hess = evaluation
+    xp = backend.xp
     return s._replace(
-        value=value, grad=grad, hess=hess, exact=jnp.asarray(True), phase=jnp.asarray(_DONE)
+        value=value, grad=grad, hess=hess, exact=xp.asarray(True), phase=xp.asarray(_DONE)
     )
 
 
-def _count_iteration(s: NewtonState, settings: Settings, max_iter: int) -> NewtonState:
+def _count_iteration(s: NewtonState, settings: Settings, max_iter: int, backend: Backend):
+    xp = backend.xp
     it = s.n_iter + 1
-    opt = _optimality(s.z, s.grad, settings)
-    total = s.value + _penalty(s.z, settings)
+    opt = _optimality(s.z, s.grad, settings, xp)
+    total = s.value + _penalty(s.z, settings, xp)
     return s._replace(
         n_iter=it,
-        status=next_status(it, s.value, opt, settings.tol, max_iter, s.ok),
-        history=s.history.at[it].set(total),
+        status=next_status(it, s.value, opt, settings.tol, max_iter, s.ok, xp=xp),
+        history=backend.set_at(s.history, it, total),
     )
 
 
 def step(
-    state: NewtonState, evaluation, settings: Settings, *, max_iter: int, has_l1: bool
+    state: NewtonState,
+    evaluation,
+    settings: Settings,
+    *,
+    max_iter: int,
+    has_l1: bool,
+    backend: Backend = None,
 ) -> NewtonState:
     """Take the evaluation ``(value, grad, hess)`` of ``f`` at ``state.point``.
 
     Entries that ``state.request`` did not ask for may hold anything (zeros, say). The
     returned state asks for the next evaluation, or has ``phase`` done (:func:`is_done`).
+    ``backend`` is :data:`JAX` (the default: traceable) or :data:`NUMPY` (eager).
     """
-    branches = (_after_trial, _after_backtrack, _after_refresh, _after_final)
-    state = jax.lax.switch(
-        state.phase,
-        [partial(branch, evaluation=evaluation, settings=settings) for branch in branches],
-        state,
-    )
-    state = state._replace(n_passes=state.n_passes + 1)
-    iterated = state.phase == _ITERATED
-    return jax.lax.cond(
-        iterated,
-        lambda s: _plan(_count_iteration(s, settings, max_iter), settings, has_l1=has_l1),
-        lambda s: s,
-        state,
-    )
+    backend = backend or JAX
+    xp = backend.xp
+    branches = (_after_trial, _after_backtrack, _after_refresh, _after_final, _after_start)
+    branches = [
+        partial(branch, evaluation=evaluation, settings=settings, backend=backend)
+        for branch in branches
+    ]
+    new = backend.switch(state.phase, branches, state)
+    new = new._replace(n_passes=new.n_passes + 1)
+    count = partial(_count_iteration, settings=settings, max_iter=max_iter, backend=backend)
+    new = backend.cond(new.phase == _ITERATED, count, lambda s: s, new)
+    plan = partial(_plan, settings=settings, has_l1=has_l1, backend=backend)
+    new = backend.cond((new.phase == _ITERATED) | (new.phase == _STARTED), plan, lambda s: s, new)
+    # The input's dtypes, weak types made strong: one compiled step serves a whole run.
+    return jax.tree.map(lambda a, b: xp.asarray(a, dtype=b.dtype), new, state)
 
 
 def is_done(state: NewtonState):
@@ -368,21 +458,22 @@ def is_done(state: NewtonState):
     return state.phase == _DONE
 
 
-def result(state: NewtonState, settings: Settings, scale) -> tuple[OptimizeResult, jax.Array]:
+def result(state: NewtonState, settings: Settings, scale, backend: Backend = None):
     """Return the run's outcome in ``params``, and the per-row Hessian of ``f`` there.
 
     ``scale`` is the coordinate scale (powers of two), so the conversion is exact.
     """
+    xp = (backend or JAX).xp
     outcome = OptimizeResult(
         params=state.z / scale,
-        value=state.value + _penalty(state.z, settings),
-        optimality=_optimality(state.z, state.grad, settings),
+        value=state.value + _penalty(state.z, settings, xp),
+        optimality=_optimality(state.z, state.grad, settings, xp),
         n_iter=state.n_iter,
         n_passes=state.n_passes,
         status=state.status,
         history=state.history,
     )
-    return outcome, state.hess * jnp.outer(scale, scale)
+    return outcome, state.hess * xp.outer(scale, scale)
 
 
 def _value_only(objective: ScaledObjective, z):
@@ -400,10 +491,7 @@ def minimize_in_memory(problem: Problem, params0, tol, max_iter: int):
     """
     objective = ScaledObjective.of(problem, params0.shape[0])
     settings = Settings(*objective.l1_weights(), tol)
-    z0 = params0 * objective.scale
-    state = init(
-        z0, objective.value_grad_hess(z0), settings, max_iter=max_iter, has_l1=problem.has_l1
-    )
+    state = init(params0 * objective.scale, max_iter=max_iter)
 
     def evaluate_and_step(s):
         evaluation = jax.lax.cond(
@@ -413,11 +501,6 @@ def minimize_in_memory(problem: Problem, params0, tol, max_iter: int):
 
     state = jax.lax.while_loop(lambda s: ~is_done(s), evaluate_and_step, state)
     return result(state, settings, objective.scale)
-
-
-_init_on_host = jax.jit(init, static_argnames=("max_iter", "has_l1", "exact"))
-_step_on_host = jax.jit(step, static_argnames=("max_iter", "has_l1"))
-_result_on_host = jax.jit(result)
 
 
 def minimize_on_host(
@@ -447,19 +530,18 @@ def minimize_on_host(
     hess : ndarray of shape (p + 1, p + 1)
         The per-row Hessian of ``f`` (in ``params``) at the result.
     """
-    scale = objective.scale
+    scale, has_l1 = objective.scale, objective.has_l1
     settings = Settings(*objective.l1_weights(), np.float64(tol))
-    z0 = np.asarray(params0, dtype=np.float64) * scale
-    if hess0 is None:
-        evaluation = objective.evaluate(z0, VALUE_GRAD_HESS)
-    else:
-        evaluation = (*objective.evaluate(z0, VALUE_GRAD)[:2], hess0 / np.outer(scale, scale))
-    has_l1 = objective.has_l1
-    state = _init_on_host(
-        z0, evaluation, settings, max_iter=max_iter, has_l1=has_l1, exact=hess0 is None
+    state = init(
+        np.asarray(params0, dtype=np.float64) * scale, max_iter=max_iter, exact=hess0 is None
     )
-    while not is_done(state):
-        evaluation = objective.evaluate(np.asarray(state.point), int(state.request))
-        state = _step_on_host(state, evaluation, settings, max_iter=max_iter, has_l1=has_l1)
-    outcome, hess = _result_on_host(state, settings, scale)
-    return OptimizeResult(*(np.asarray(part) for part in outcome)), np.asarray(hess)
+    # Where JAX would give inf or NaN silently, so does NumPy: the status reports them.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while state.phase != _DONE:
+            evaluation = objective.evaluate(state.point, int(state.request))
+            if state.phase == _START and hess0 is not None:
+                evaluation = (*evaluation[:2], hess0 / np.outer(scale, scale))
+            state = step(
+                state, evaluation, settings, max_iter=max_iter, has_l1=has_l1, backend=NUMPY
+            )
+        return result(state, settings, scale, NUMPY)

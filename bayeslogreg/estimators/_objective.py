@@ -153,9 +153,9 @@ def soft_threshold(x, threshold):
     return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
 
 
-def l1_penalty(params, weights, centres):
-    """Evaluate the L1 part ``sum_j w_j |params_j - c_j|``."""
-    return jnp.sum(weights * jnp.abs(params - centres))
+def l1_penalty(params, weights, centres, *, xp=jnp):
+    """Evaluate the L1 part ``sum_j w_j |params_j - c_j|`` (``xp``: the array module)."""
+    return xp.sum(weights * xp.abs(params - centres))
 
 
 def smooth_value(params, problem: Problem):
@@ -188,15 +188,16 @@ def batch_value_and_grad(params, X_batch, y_batch, problem: Problem):
     return jax.value_and_grad(value)(params)
 
 
-def optimality(params, grad, weights, centres):
+def optimality(params, grad, weights, centres, *, xp=jnp):
     """Largest entry of the minimum-norm subgradient of ``F`` (0 at the optimum).
 
     Where ``params_j != c_j`` that is ``|grad_j + w_j sign(params_j - c_j)|``; at the kink
-    it is ``max(|grad_j| - w_j, 0)``, zero when the kink is optimal.
+    it is ``max(|grad_j| - w_j, 0)``, zero when the kink is optimal. ``xp`` is the array
+    module, ``jax.numpy`` (traceable) or ``numpy`` (eager).
     """
     at_kink = (params == centres) & (weights > 0)
-    away = jnp.abs(grad + weights * jnp.sign(params - centres))
-    return jnp.max(jnp.where(at_kink, jnp.maximum(jnp.abs(grad) - weights, 0.0), away))
+    away = xp.abs(grad + weights * xp.sign(params - centres))
+    return xp.max(xp.where(at_kink, xp.maximum(xp.abs(grad) - weights, 0.0), away))
 
 
 class ScaledObjective(NamedTuple):

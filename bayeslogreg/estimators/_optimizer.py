@@ -56,12 +56,15 @@ class OptimizeResult(NamedTuple):
     history: jax.Array
 
 
-def next_status(it, value, opt, tol, max_iter, accepted=True):
-    """Status after iteration ``it``: failed step, else non-finite, else converged, else limit."""
-    status = jnp.where(it >= max_iter, MAX_ITER, RUNNING)
-    status = jnp.where(opt <= tol, CONVERGED, status)
-    status = jnp.where(jnp.isfinite(value), status, NOT_FINITE)
-    return jnp.where(accepted, status, LINE_SEARCH_FAILED)
+def next_status(it, value, opt, tol, max_iter, accepted=True, *, xp=jnp):
+    """Status after iteration ``it``: failed step, else non-finite, else converged, else limit.
+
+    ``xp`` is the array module, ``jax.numpy`` (traceable) or ``numpy`` (eager).
+    """
+    status = xp.where(it >= max_iter, MAX_ITER, RUNNING)
+    status = xp.where(opt <= tol, CONVERGED, status)
+    status = xp.where(xp.isfinite(value), status, NOT_FINITE)
+    return xp.where(accepted, status, LINE_SEARCH_FAILED)
 
 
 def initial_status(value, opt, tol):
@@ -69,10 +72,10 @@ def initial_status(value, opt, tol):
     return next_status(0, value, opt, tol, max_iter=1)
 
 
-def slack(value):
+def slack(value, *, xp=jnp):
     """Return the rounding allowance of a sufficient-decrease test at ``value``.
 
     So that a step at the optimum, where F changes by less than its own rounding error,
     is not declared a failure.
     """
-    return 16 * jnp.finfo(value.dtype).eps * (1.0 + jnp.abs(value))
+    return 16 * xp.finfo(value.dtype).eps * (1.0 + xp.abs(value))

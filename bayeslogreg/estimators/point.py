@@ -255,7 +255,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
     data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
     hess0 = None
     if warm_start:
-        params0, hess0 = _chunked.warm_start(data, *priors, scale, params0)
+        params0, hess0 = _chunked.warm_start(data, *priors, scale, params0, solver.max_iter)
     objective = HostObjective(data, *priors, scale)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter, hess0)
     return Optimum(outcome, hess, objective.last_loglik)

@@ -18,8 +18,8 @@ that can give the value, gradient and Hessian of the log-likelihood can drive it
   chunks of a memory map or over rows sharded across devices and processes, where
   each evaluation is a pass over data the device does not hold at once. There the same
   step runs eagerly in NumPy (the :data:`NUMPY` backend): the passes are the work, and
-  compiling the step would cost a fresh process more than running it (measured at 1M
-  rows: a compiled host step made a first fit 0.9 s slower).
+  compiling the step would cost a fresh process more than running it
+  (``docs/design.md``).
 
 With an approximate Hessian to start from (a subsample's), the state first takes
 quasi-Newton steps on it, BFGS-updated, asking only for values and gradients, and asks

@@ -37,8 +37,15 @@ def _shown(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _frame(X):
+    """Convert a pyarrow Table or polars DataFrame to pandas; return anything else as it is."""
+    if hasattr(X, "to_pandas") and not hasattr(X, "iloc"):
+        return X.to_pandas()
+    return X
+
+
 def _column_names(X) -> tuple[str, ...] | None:
-    columns = getattr(X, "columns", None)
+    columns = getattr(_frame(X), "columns", None)
     return None if columns is None else tuple(str(c) for c in columns)
 
 
@@ -69,8 +76,10 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
     """Return ``X`` as a finite 2-D float32/float64 array of shape (n_samples, n_features).
 
     float32 and float64 input keep their dtype (float32 data is accumulated in float64
-    later); integers and booleans become float64.
+    later); integers and booleans become float64. pandas DataFrames, pyarrow Tables and
+    polars DataFrames are taken by their columns.
     """
+    X = _frame(X)
     columns = _column_names(X)
     if columns is not None:
         non_numeric = [c for c, dt in zip(columns, X.dtypes, strict=True) if not _is_real_dtype(dt)]
@@ -86,6 +95,11 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}.{hint}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: it has 0 rows.")
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{name} has no columns (shape {X.shape}); give at least one feature. An "
+            "intercept-only model's estimate is logit(mean(y))."
+        )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"{name} has {X.shape[1]} columns but the model was fitted with {n_features}."
@@ -233,6 +247,7 @@ def check_X_columns(X, feature_names, origin: str, *, name: str = "X") -> np.nda
     name : str
         The argument, for the messages.
     """
+    X = _frame(X)
     columns = _column_names(X)
     if columns is not None and origin != "generated":
         X = _by_name(X, columns, feature_names, name)
@@ -361,6 +376,15 @@ def check_int(value, name: str, *, minimum: int, maximum: int | None = None) -> 
     return int(value)
 
 
+#: The largest seed: JAX's keys and NumPy's generators both take 0 to 2**63 - 1.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed) -> int:
+    """Return ``seed`` as an int from 0 to :data:`MAX_SEED`, or raise naming it."""
+    return check_int(seed, "seed", minimum=0, maximum=MAX_SEED)
+
+
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise naming the argument."""
     return check_int(value, name, minimum=1)
@@ -389,6 +413,13 @@ def check_bool(value, name: str, *, allow_none: bool = False) -> bool | None:
         allowed = "True, False or None" if allow_none else "True or False"
         raise ValueError(f"{name} must be {allowed}; got {_shown(value)!r}.")
     return bool(value)
+
+
+def check_text(value, name: str) -> str:
+    """Return ``value`` if it is a string; otherwise raise naming the argument."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string; got {type(value).__name__} {value!r}.")
+    return value
 
 
 def check_choice(value, name: str, allowed: Sequence[str]) -> str:

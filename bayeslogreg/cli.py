@@ -4,6 +4,7 @@ Wiring only: parse arguments, call the library, print, return an exit code.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -155,6 +156,19 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _check_out(path: Path, *, folder: bool) -> None:
+    """Refuse an --out that cannot be written, before any fit runs."""
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file; give a folder for the report.")
+    if not folder and path.is_dir():
+        raise ValueError(f"--out {path} is a folder; give a file name for the table.")
+    existing = path if folder and path.is_dir() else path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: cannot write in {existing} (permission denied).")
+
+
 def _load(args):
     from bayeslogreg.datasets import read_table
     from bayeslogreg.priors import parse_prior
@@ -167,6 +181,7 @@ def _load(args):
 def _run_compare(args) -> int:
     from bayeslogreg.report.workflow import compare_estimators
 
+    _check_out(args.out, folder=True)
     data, prior, intercept_prior = _load(args)
     comparison = compare_estimators(
         data,
@@ -193,8 +208,11 @@ def _run_compare(args) -> int:
 
 def _run_fit(args) -> int:
     from bayeslogreg._io import atomic_write_text
+    from bayeslogreg.report.render import csv_text
     from bayeslogreg.report.workflow import fit_one, standardize
 
+    if args.out is not None:
+        _check_out(args.out, folder=False)
     data, prior, intercept_prior = _load(args)
     X = data.X
     if args.standardize:
@@ -215,7 +233,7 @@ def _run_fit(args) -> int:
     )
     print(repr(result))
     if args.out is not None:
-        path = atomic_write_text(args.out, result.summary().to_csv())
+        path = atomic_write_text(args.out, csv_text(result.summary()))
         print(f"wrote {path}")
     return 0
 

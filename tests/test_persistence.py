@@ -392,3 +392,34 @@ def test_loading_never_unpickles(mle, posterior, monkeypatch, tmp_path):
     monkeypatch.setattr(np, "load", refuse)
     assert_identical(PointEstimate.load(point), mle)
     assert Posterior.load(post).draws.tobytes() == posterior.draws.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("converged", "no", "converged must be bool; got str 'no'"),
+        ("n_iter", 1.5, "n_iter must be int; got float 1.5"),
+        ("n_iter", True, "n_iter must be int; got bool True"),
+        ("feature_names", [1, 2], r"feature_names must be tuple\[str, \.\.\.\]"),
+        ("log_likelihood", "-3.5", "log_likelihood must be float; got str"),
+        ("message", None, "message must be str; got NoneType"),
+    ],
+)
+def test_every_field_of_a_saved_file_is_checked_for_its_type(mle, tmp_path, field, value, message):
+    document = json.loads(_persist.dumps(mle))
+    document["fields"][field] = value
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=f"damaged PointEstimate file: {message}"):
+        PointEstimate.load(path)
+
+
+def test_a_nested_entry_of_the_wrong_type_is_refused(data, tmp_path):
+    with pytest.warns(blr.SeparationWarning):
+        fit = blr.fit_mle([[-2.0], [-1.0], [1.0], [2.0]], [0, 0, 1, 1])
+    document = json.loads(_persist.dumps(fit))
+    document["fields"]["separation"]["fields"]["n_tied"] = "0"
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="n_tied must be int; got str"):
+        PointEstimate.load(path)

@@ -9,6 +9,7 @@ from bayeslogreg._validation import (
     check_choice,
     check_positive_float,
     check_positive_int,
+    check_seed,
     check_test_size,
     check_y,
 )
@@ -62,7 +63,7 @@ def simulate(
     if coef.ndim != 1 or not np.isfinite(coef).all() or not np.isfinite(intercept):
         raise ValueError("coef must be a finite 1-D array and intercept a finite number.")
     check_choice(x_distribution, "x_distribution", ("normal", "uniform"))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     shape = (n_samples, coef.shape[0])
     if x_distribution == "normal":
         X = rng.normal(0.0, check_positive_float(x_scale, "x_scale"), size=shape)
@@ -130,7 +131,7 @@ def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: 
     n_samples = labels.shape[0]
     if len(X) != n_samples:
         raise ValueError(f"X has {len(X)} rows but y has {n_samples} entries; they must match.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     groups = [np.flatnonzero(labels == v) for v in np.unique(labels)] if stratify else None
     if groups is None:
         groups = [np.arange(n_samples)]

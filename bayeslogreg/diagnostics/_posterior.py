@@ -26,10 +26,10 @@ from bayeslogreg._arviz import ElpdEstimate
 from bayeslogreg._validation import (
     check_both_classes,
     check_finite,
-    check_int,
     check_level,
     check_positive_int,
     check_real_dtype,
+    check_seed,
     check_threshold,
     check_unit_values,
     check_X,
@@ -372,7 +372,7 @@ def posterior_predictive_check(
     """
     draws, X, y = _check_inputs(draws, X, y)
     n_bins = check_positive_int(n_bins, "n_bins")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     size = _block_size(chunk_size, X.shape[0])
     mean_prob = np.zeros(X.shape[0])
     for block in _blocks(draws, size):

@@ -22,6 +22,8 @@ import dataclasses
 import importlib
 import json
 import math
+import types
+import typing
 from importlib import metadata
 from pathlib import Path
 
@@ -104,7 +106,7 @@ def loads(text: str | bytes, cls: type, where, *, exclude: tuple[str, ...] = ())
     try:
         fields = _decode_fields(document.get("fields"))
         fields = {_RENAMED.get(name, name): value for name, value in fields.items()}
-        _check_names(cls, fields, exclude)
+        _check_fields(cls, fields, exclude)
     except (ImportError, KeyError, TypeError, ValueError, RecursionError) as exc:
         detail = f"missing or invalid entry {exc}" if isinstance(exc, KeyError) else exc
         raise ValueError(f"{where} is a damaged {cls.__name__} file: {detail}") from None
@@ -145,6 +147,42 @@ def _check_version(document: dict, where) -> None:
             f"this bayeslogreg ({_version()}) reads format versions up to {FORMAT_VERSION}. "
             "Upgrade bayeslogreg to load it."
         )
+
+
+def _check_fields(cls: type, fields: dict, exclude: tuple[str, ...]) -> None:
+    """Raise unless ``fields`` are those of ``cls`` (less ``exclude``), each of its type."""
+    _check_names(cls, fields, exclude)
+    hints = typing.get_type_hints(cls)
+    for name, value in fields.items():
+        if not _is_of_type(value, hints[name]):
+            raise ValueError(
+                f"{name} must be {_type_name(hints[name])}; got {type(value).__name__} "
+                f"{value!r:.60}"
+            )
+
+
+def _is_of_type(value, hint) -> bool:
+    """Whether a decoded ``value`` has the annotated type ``hint`` of a result field."""
+    if hint is typing.Any or hint is object:
+        return True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_is_of_type(value, part) for part in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if typing.get_origin(hint) is tuple:  # tuple[str, ...]
+        item = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(_is_of_type(v, item) for v in value)
+    if hint is float:  # JSON writes integral floats without a fraction in some writers
+        return isinstance(value, float | int) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint) -> str:
+    if isinstance(hint, type) and typing.get_origin(hint) is None:
+        return hint.__name__
+    return str(hint).replace("typing.", "")
 
 
 def _check_names(cls: type, fields: dict, exclude: tuple[str, ...]) -> None:
@@ -229,7 +267,7 @@ def _decode(value):
         module = importlib.import_module(_DATACLASSES[value["name"]])
         cls = getattr(module, value["name"])
         fields = _decode_fields(value["fields"])
-        _check_names(cls, fields, ())
+        _check_fields(cls, fields, ())
         return cls(**fields)
     raise ValueError(f"unknown entry {value!r:.80}")
 

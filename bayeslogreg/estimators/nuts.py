@@ -28,6 +28,7 @@ from bayeslogreg._validation import (
     check_draws_per_chain,
     check_level,
     check_positive_int,
+    check_seed,
     check_X_y,
     degenerate_columns,
     feature_names_origin,
@@ -537,6 +538,7 @@ def sample_posterior(
     """
     start = time.perf_counter()
     origin = feature_names_origin(X, feature_names)
+    seed = check_seed(seed)
     X, y, names = check_X_y(X, y, feature_names)
     num_chains = check_positive_int(num_chains, "num_chains")
     num_warmup = check_positive_int(num_warmup, "num_warmup")

@@ -19,7 +19,7 @@ import numpy as np
 from bayeslogreg import _programs, model
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._provenance import data_hash_in_background
-from bayeslogreg._validation import INTERCEPT_NAME, check_X_y, feature_names_origin
+from bayeslogreg._validation import INTERCEPT_NAME, check_seed, check_X_y, feature_names_origin
 from bayeslogreg.estimators import _chunked
 from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
@@ -265,6 +265,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
 def _fit(estimator, X, y, priors, solver, init, feature_names, seed, deprecated):
     start = time.perf_counter()
     origin = feature_names_origin(X, feature_names)
+    seed = check_seed(seed)
     X, y, names = check_X_y(X, y, feature_names)
     n_rows, n_features = X.shape
     check_priors(*priors, n_features)

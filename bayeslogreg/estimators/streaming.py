@@ -35,6 +35,7 @@ from bayeslogreg._validation import (
     check_feature_names,
     check_positive_float,
     check_positive_int,
+    check_seed,
     check_X,
     check_y,
     generated_names,
@@ -339,6 +340,7 @@ def fit_streaming(
     if any(isinstance(part, Laplace) for part in priors):
         raise ValueError("fit_streaming needs smooth priors; use fit_map for Laplace priors.")
     epochs = check_positive_int(epochs, "epochs")
+    seed = check_seed(seed)
     chunk_rows = check_positive_int(chunk_rows, "chunk_rows")
     batch_size = min(check_positive_int(batch_size, "batch_size"), chunk_rows, X.shape[0])
     rate = check_positive_float(learning_rate, "learning_rate")

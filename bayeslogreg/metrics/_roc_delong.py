@@ -29,6 +29,7 @@ from bayeslogreg._validation import (
     check_labels,
     check_level,
     check_scores,
+    check_seed,
 )
 from bayeslogreg.metrics._classification import UndefinedMetricWarning, _to_output
 from bayeslogreg.metrics._roc import _ascending_ranks, _auc, _check_ranking
@@ -120,7 +121,7 @@ def _bootstrap_aucs(y: np.ndarray, scores: np.ndarray, n_bootstrap: int, seed) -
     ``default_rng(seed)``, so the resamples depend only on ``seed`` and y, not on the
     chunking, and every row of ``scores`` uses the same ones.
     """
-    case_rng, control_rng = np.random.default_rng(seed).spawn(2)
+    case_rng, control_rng = np.random.default_rng(check_seed(seed)).spawn(2)
     cases, controls = scores[:, y], scores[:, ~y]
     n_rows, n_samples = scores.shape
     n_positive = cases.shape[1]

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayeslogreg._validation import align_y, check_choice, check_level, check_threshold, check_y
+from bayeslogreg._validation import (
+    align_y,
+    check_choice,
+    check_level,
+    check_text,
+    check_threshold,
+    check_y,
+)
 from bayeslogreg.diagnostics import loo, predictive_metrics, roc_band
 from bayeslogreg.estimators.nuts import Posterior
 from bayeslogreg.estimators.point import PointEstimate
@@ -65,6 +72,12 @@ def _named(estimates) -> dict:
         estimates = [estimates]
     if isinstance(estimates, Mapping):
         named = {str(name): est for name, est in estimates.items()}
+        if len(named) < len(estimates):
+            keys = [name for name in estimates if list(map(str, estimates)).count(str(name)) > 1]
+            raise ValueError(
+                f"estimate names {keys} are the same once written as text "
+                f"({sorted({str(k) for k in keys})}); give each estimate its own name."
+            )
     else:
         named, counts = {}, {}
         for est in estimates:
@@ -418,10 +431,16 @@ class Comparison:
                 directory / "report.md", self.to_markdown(figure_dir="figures")
             ),
             render.atomic_write_text(directory / "comparison.json", self.to_json() + "\n"),
-            render.atomic_write_text(directory / "coefficients.csv", self.coefficients.to_csv()),
-            render.atomic_write_text(directory / "metrics.csv", self.metrics.to_csv()),
-            render.atomic_write_text(directory / "tests.csv", self.tests.to_csv(index=False)),
-            render.atomic_write_text(directory / "predictions.csv", self.predictions().to_csv()),
+            render.atomic_write_text(
+                directory / "coefficients.csv", render.csv_text(self.coefficients)
+            ),
+            render.atomic_write_text(directory / "metrics.csv", render.csv_text(self.metrics)),
+            render.atomic_write_text(
+                directory / "tests.csv", render.csv_text(self.tests, index=False)
+            ),
+            render.atomic_write_text(
+                directory / "predictions.csv", render.csv_text(self.predictions())
+            ),
         ]
         return written
 
@@ -484,6 +503,7 @@ def compare(
     -------
     Comparison
     """
+    check_text(title, "title")
     named = _named(estimates)
     first = next(iter(named.values()))
     X = first._checked_X(X_test, name="X_test")

@@ -294,11 +294,47 @@ def text_report(comparison) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+#: First characters that make a spreadsheet read a CSV cell as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def md_escape(text) -> str:
-    """Escape a string for Markdown: HTML entities and backslashed Markdown syntax."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    """Escape a string for Markdown: HTML entities, backslashed Markdown syntax, one line.
+
+    Line breaks become spaces, so a name with a newline cannot split a table row.
+    """
+    one_line = _LINE_BREAKS.sub(" ", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
+
+
+def csv_text(table: pd.DataFrame, *, index: bool = True) -> str:
+    """``table`` as CSV text, with text that a spreadsheet would run as a formula defused.
+
+    Text cells and labels starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return get a leading ``'`` (OWASP's advice against CSV injection); numbers are left
+    as they are, negative ones included.
+    """
+    safe = table.copy()
+    safe.columns = _defused_labels(safe.columns)
+    safe.index = _defused_labels(safe.index)
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column].dtype):
+            safe[column] = safe[column].map(_defused)
+    return safe.to_csv(index=index)
+
+
+def _defused(value):
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def _defused_labels(labels: pd.Index) -> pd.Index:
+    if isinstance(labels, pd.MultiIndex):
+        levels = [[_defused(v) for v in labels.get_level_values(i)] for i in range(labels.nlevels)]
+        return pd.MultiIndex.from_arrays(levels, names=labels.names)
+    return pd.Index([_defused(v) for v in labels], name=labels.name)
 
 
 def _md_table(table: pd.DataFrame, index: bool = True) -> str:

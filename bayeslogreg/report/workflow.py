@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bayeslogreg._validation import check_choice
+from bayeslogreg._validation import check_both_classes, check_choice, check_text
 from bayeslogreg.datasets import Dataset, train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
@@ -92,9 +92,13 @@ def compare_estimators(
     prior = Normal(0.0, 2.5) if prior is None else prior
     intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
     say = progress or (lambda _message: None)
+    if title is not None:
+        check_text(title, "title")
     X_train, X_test, y_train, y_test = train_test_split(
         data.X, data.y, test_size=test_size, seed=seed
     )
+    for part, labels in (("training", y_train), ("test", y_test)):
+        check_both_classes(np.asarray(labels), f"the {part} part of the split")
     if standardize_features:
         X_train, X_test = standardize(X_train, X_test, data.feature_names)
     names = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}

@@ -341,6 +341,36 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     return X, y, check_feature_names(feature_names, n_features)
 
 
+#: Columns whose largest magnitude lies outside these bounds cannot be fitted in float64:
+#: the Hessian sums squares of the values (below 1e-300 they lose all precision or
+#: vanish; above 1e300 they overflow).
+TINY_COLUMN, HUGE_COLUMN = 1e-150, 1e150
+
+
+def check_column_magnitudes(X, sum_squares, feature_names, *, flat_prior: bool) -> None:
+    """Refuse columns whose values are too small or too large to fit in float64.
+
+    ``sum_squares`` (p,) are the columns' sums of squares, from which suspects are found
+    without another pass; only those columns are read again. Tiny columns are refused
+    only where the coefficients' prior is flat (``flat_prior``): a proper prior pins
+    their coefficient, whose curvature then comes from the prior.
+    """
+    n_rows = max(np.shape(X)[0], 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rms = np.sqrt(np.asarray(sum_squares, dtype=np.float64) / n_rows)
+    suspects = np.flatnonzero(~(rms <= HUGE_COLUMN) | (flat_prior & (rms < TINY_COLUMN)))
+    for j in suspects:
+        largest = float(np.max(np.abs(np.asarray(X[:, j], dtype=np.float64))))
+        if largest > HUGE_COLUMN or (flat_prior and 0 < largest < TINY_COLUMN):
+            extent = "as large as" if largest > HUGE_COLUMN else "no larger than"
+            raise ValueError(
+                f"column {feature_names[j]!r} holds values {extent} {largest:.1e} in "
+                f"magnitude, outside [{TINY_COLUMN:g}, {HUGE_COLUMN:g}]: their squares "
+                "leave float64's range, so its coefficient and standard error cannot be "
+                "computed. Rescale the column (e.g. standardise it, or change its units)."
+            )
+
+
 def degenerate_columns(X: np.ndarray, feature_names: Sequence[str]) -> list[str]:
     """Describe columns of X that cannot be identified: constant, or repeating another.
 

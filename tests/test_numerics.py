@@ -10,11 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import bayeslogreg as blr
 from bayeslogreg import ConvergenceWarning, fit_map, fit_mle, log_likelihood
 from bayeslogreg._jax import float64
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators._objective import parameter_scale
 from bayeslogreg.model import log_likelihood_rows
+from bayeslogreg.priors import Normal
 from bayeslogreg.solvers import SGD, GradientAscent, Newton
 
 CI = settings(
@@ -222,3 +224,44 @@ def test_stopping_early_is_reported_as_not_converged(method):
     assert fit.grad_norm > (1e-3 if method in ("sgd", "minibatch") else 1e-8)
     assert np.isfinite(fit.params).all()
     assert len(fit.history) == 2
+
+
+@pytest.mark.parametrize("magnitude", [1e-170, 1e-160])
+def test_a_column_too_small_for_float64_is_refused_by_the_mle(magnitude):
+    # Its squares (1e-320 and below) vanish from the Hessian: the MLE used to report
+    # "converged" with a coefficient near 0 and blame collinear columns.
+    X = DATA.X * np.array([magnitude, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"column 'x1' holds values no larger than .* Rescale"):
+        fit_mle(X, DATA.y)
+    with pytest.raises(ValueError, match="column 'x1' holds values no larger than"):
+        blr.distributed.fit_mle(X, DATA.y)
+    with pytest.raises(ValueError, match="column 'x1' holds values no larger than"):
+        blr.fit_streaming(X, DATA.y, progress=False)
+
+
+def test_a_tiny_column_under_a_proper_prior_is_fitted():
+    # A proper prior pins the coefficient: its posterior is the prior's.
+    X = DATA.X * np.array([1e-170, 1.0, 1.0])
+    fit = fit_map(X, DATA.y, prior=Normal(0, 2.5))
+    assert fit.converged
+    np.testing.assert_allclose(fit.stderr[1], 2.5, rtol=1e-9)
+
+
+def test_a_column_too_large_for_float64_is_refused():
+    X = DATA.X * np.array([1e160, 1.0, 1.0])
+    with pytest.raises(ValueError, match="column 'x1' holds values as large as"):
+        fit_map(X, DATA.y)
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs", "gd"])
+def test_columns_in_units_1e_8_and_1e8_under_the_default_map(solver):
+    # Were blamed as "not identified": the prior's curvature dwarfed the data's.
+    data = simulate(500, [1.0, -1.0, 0.5], intercept=0.2, seed=4)
+    X = data.X * np.array([1e-8, 1e8, 1.0])
+    fit = fit_map(X, data.y, solver=solver)  # filterwarnings=error: no warning either
+    unit = fit_map(data.X, data.y, prior=Normal(0, 2.5 * np.array([1e-8, 1e8, 1.0])))
+    assert fit.converged and np.isfinite(fit.stderr).all()
+    # Coefficients of columns rescaled by s under Normal(0, 2.5) equal those of the unit
+    # columns under Normal(0, 2.5 s), divided by s.
+    scaled_back = unit.params / np.r_[1.0, 1e-8, 1e8, 1.0]
+    assert np.all(np.abs(fit.params - scaled_back) <= 1e-5 * fit.stderr)

@@ -11,11 +11,20 @@ from jax.sharding import Mesh
 
 from bayeslogreg._jax import entry_point
 from bayeslogreg._provenance import data_hash
-from bayeslogreg._validation import _column_names, check_feature_names, feature_names_origin
+from bayeslogreg._validation import (
+    _column_names,
+    check_column_magnitudes,
+    check_feature_names,
+    feature_names_origin,
+)
 from bayeslogreg.estimators import _sharding
 from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
-from bayeslogreg.estimators._objective import HostObjective, scale_from_sum_squares
+from bayeslogreg.estimators._objective import (
+    HostObjective,
+    column_sum_squares,
+    scale_from_sum_squares,
+)
 from bayeslogreg.estimators._point_estimate import FitContext, Optimum, PointEstimate, build
 from bayeslogreg.estimators._sharding import AXIS, ShardedRows
 from bayeslogreg.estimators.point import check_priors, default_priors, initial_params
@@ -140,9 +149,27 @@ def _jit_loglik(params, X, y, weight, mesh):
     return _sharding.sharded(_sharding.weighted_value_grad_hess, mesh)(params, X, y, weight)
 
 
-def _parameter_scale(data: ShardedRows, X_local: np.ndarray, priors) -> np.ndarray:
-    """:func:`~bayeslogreg.estimators._objective.parameter_scale` over all processes' rows."""
-    sum_squares = np.einsum("ij,ij->j", X_local, X_local, dtype=np.float64)
+def _parameter_scale(data: ShardedRows, X_local: np.ndarray, priors, names) -> np.ndarray:
+    """:func:`~bayeslogreg.estimators._objective.parameter_scale` over all processes' rows.
+
+    Columns too small or large to fit in float64 in any process's rows stop every
+    process (none is left waiting for the others in a collective).
+    """
+    sum_squares = column_sum_squares(X_local)
+    try:
+        check_column_magnitudes(X_local, sum_squares, names, flat_prior=not priors[1].is_proper)
+        error = None
+    except ValueError as err:
+        error = err
+    if jax.process_count() > 1:
+        failed = np.asarray(multihost_utils.process_allgather(np.int64(error is not None)))
+        if error is None and failed.any():
+            raise ValueError(
+                f"processes {np.flatnonzero(failed).tolist()} hold a column too small or too "
+                "large to fit in float64 (their error messages say which); every process stops."
+            )
+    if error is not None:
+        raise error
     if jax.process_count() > 1:
         sum_squares = np.asarray(multihost_utils.process_allgather(sum_squares)).sum(axis=0)
     return scale_from_sum_squares(sum_squares, data.n_rows, priors)
@@ -200,7 +227,7 @@ def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated)
             f"{n_features} coefficients); the model is not identified."
         )
     params0 = initial_params(init, table[:, 3].sum() / n, n_features + 1)
-    scale = _parameter_scale(data, X, priors)
+    scale = _parameter_scale(data, X, priors, names)
     objective = HostObjective(_ShardedSums(data), *priors, scale)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
     # Hashing needs every row in one place: only a single process can.

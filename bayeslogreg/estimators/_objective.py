@@ -68,12 +68,16 @@ def parameter_scale(X, priors: tuple[Prior, Prior] | None = None) -> np.ndarray:
     ``params`` back bit for bit, and for features already on a unit scale under weak
     priors ``scale`` is 1.
     """
+    return scale_from_sum_squares(column_sum_squares(X), np.shape(X)[0], priors)
+
+
+def column_sum_squares(X) -> np.ndarray:
+    """Sum of squares of each column of X, shape (p,), in float64 (one pass, in blocks)."""
     X = np.asarray(X)
     # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
     starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
     blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
-    sum_squares = sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
-    return scale_from_sum_squares(sum_squares, X.shape[0], priors)
+    return sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
 
 
 def scale_from_sum_squares(

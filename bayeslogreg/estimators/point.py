@@ -19,11 +19,22 @@ import numpy as np
 from bayeslogreg import _programs, model
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._provenance import data_hash_in_background
-from bayeslogreg._validation import INTERCEPT_NAME, check_seed, check_X_y, feature_names_origin
+from bayeslogreg._validation import (
+    INTERCEPT_NAME,
+    check_column_magnitudes,
+    check_seed,
+    check_X_y,
+    feature_names_origin,
+)
 from bayeslogreg.estimators import _chunked
 from bayeslogreg.estimators import _solvers as solvers
 from bayeslogreg.estimators._newton import minimize_on_host
-from bayeslogreg.estimators._objective import HostObjective, Problem, parameter_scale
+from bayeslogreg.estimators._objective import (
+    HostObjective,
+    Problem,
+    column_sum_squares,
+    scale_from_sum_squares,
+)
 from bayeslogreg.estimators._optimizer import OptimizeResult
 from bayeslogreg.estimators._point_estimate import (
     FitContext,
@@ -280,7 +291,9 @@ def _fit(estimator, X, y, priors, solver, init, feature_names, seed, deprecated)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(data_hash_in_background, X, y)
         separation = find_separation(X, y, names, *priors)
-        scale = parameter_scale(X, priors)
+        sum_squares = column_sum_squares(X)
+        check_column_magnitudes(X, sum_squares, names, flat_prior=not priors[1].is_proper)
+        scale = scale_from_sum_squares(sum_squares, n_rows, priors)
         if isinstance(solver, solvers.Newton) and n_rows >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None
             optimum = _fit_chunked(X, y, priors, scale, params0, solver, warm_start)

@@ -32,6 +32,7 @@ from bayeslogreg._io import atomic_write_text
 from bayeslogreg._jax import entry_point
 from bayeslogreg._provenance import ChunkedDataHash
 from bayeslogreg._validation import (
+    check_column_magnitudes,
     check_feature_names,
     check_positive_float,
     check_positive_int,
@@ -240,10 +241,13 @@ def _check_source(X, y, feature_names, chunk_rows, priors):
     labels = y.astype(X.dtype)
     digest.start(labels.shape, labels.dtype)
     digest.update(labels)
-    names = generated_names(n_features) if feature_names is None else feature_names
+    names = check_feature_names(
+        generated_names(n_features) if feature_names is None else feature_names, n_features
+    )
+    check_column_magnitudes(X, sum_squares, names, flat_prior=not priors[1].is_proper)
     scale = scale_from_sum_squares(sum_squares, n_samples, priors)
     mean_square_norm = 1.0 + float(np.sum(sum_squares / n_samples / scale[1:] ** 2))
-    return y, check_feature_names(names, n_features), scale, mean_square_norm, digest.hexdigest()
+    return y, names, scale, mean_square_norm, digest.hexdigest()
 
 
 @entry_point

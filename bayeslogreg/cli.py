@@ -170,34 +170,38 @@ def _check_out(path: Path, *, folder: bool) -> None:
 
 
 def _load(args):
+    """Read the data set; return it and the settings of its fits given on the command line."""
     from bayeslogreg.datasets import read_table
     from bayeslogreg.priors import parse_prior
 
     data = read_table(args.data, args.target, features=args.features, exclude=args.exclude)
     _progress(f"read {len(data.y)} rows x {len(data.feature_names)} features from {args.data}")
-    return data, parse_prior(args.prior), parse_prior(args.intercept_prior)
+    settings = {
+        "prior": parse_prior(args.prior),
+        "intercept_prior": parse_prior(args.intercept_prior),
+        "seed": args.seed,
+        "solver": args.solver,
+        "num_chains": args.num_chains,
+        "num_warmup": args.num_warmup,
+        "num_samples": args.num_samples,
+    }
+    return data, settings
 
 
 def _run_compare(args) -> int:
     from bayeslogreg.report.workflow import compare_estimators
 
     _check_out(args.out, folder=True)
-    data, prior, intercept_prior = _load(args)
+    data, settings = _load(args)
     comparison = compare_estimators(
         data,
-        prior=prior,
-        intercept_prior=intercept_prior,
         test_size=args.test_size,
-        seed=args.seed,
         standardize_features=args.standardize,
         threshold=args.threshold,
         level=args.level,
-        solver=args.solver,
-        num_chains=args.num_chains,
-        num_warmup=args.num_warmup,
-        num_samples=args.num_samples,
         title=args.title,
         progress=_progress,
+        **settings,
     )
     print(repr(comparison))
     _progress(f"writing the report to {args.out} ...")
@@ -213,24 +217,12 @@ def _run_fit(args) -> int:
 
     if args.out is not None:
         _check_out(args.out, folder=False)
-    data, prior, intercept_prior = _load(args)
+    data, settings = _load(args)
     X = data.X
     if args.standardize:
         X = standardize(X, X, data.feature_names)[0]
     _progress(f"fitting {args.estimator.upper()} ...")
-    result = fit_one(
-        args.estimator,
-        X,
-        data.y,
-        feature_names=data.feature_names,
-        prior=prior,
-        intercept_prior=intercept_prior,
-        seed=args.seed,
-        solver=args.solver,
-        num_chains=args.num_chains,
-        num_warmup=args.num_warmup,
-        num_samples=args.num_samples,
-    )
+    result = fit_one(args.estimator, X, data.y, feature_names=data.feature_names, **settings)
     print(repr(result))
     if args.out is not None:
         path = atomic_write_text(args.out, csv_text(result.summary()))

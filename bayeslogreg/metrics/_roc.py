@@ -148,10 +148,8 @@ def roc_auc(y: ArrayLike, y_score: ArrayLike) -> float | np.ndarray:
 
     Parameters
     ----------
-    y : array of shape (n_samples,)
-        Labels, 0 or 1; both must occur.
-    y_score : array of shape (n_samples,) or (n_draws, n_samples)
-        Scores, higher meaning more likely 1.
+    y, y_score
+        As in :func:`roc_curve`.
 
     Returns
     -------
@@ -181,10 +179,8 @@ def partial_auc(
 
     Parameters
     ----------
-    y : array of shape (n_samples,)
-        Labels, 0 or 1; both must occur.
-    y_score : array of shape (n_samples,) or (n_draws, n_samples)
-        Scores, higher meaning more likely 1.
+    y, y_score
+        As in :func:`roc_curve`.
     max_fpr : float
         Upper end of the false positive rate range, in (0, 1].
     standardized : bool, default True
@@ -265,10 +261,8 @@ def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
 
     Parameters
     ----------
-    y : array of shape (n_samples,)
-        Labels, 0 or 1; both must occur.
-    y_score : array of shape (n_samples,) or (n_draws, n_samples)
-        Scores, higher meaning more likely 1.
+    y, y_score
+        As in :func:`roc_curve`.
 
     Returns
     -------

@@ -95,11 +95,6 @@ def check_X(X, *, n_features: int | None = None, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}.{hint}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: it has 0 rows.")
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"{name} has no columns (shape {X.shape}); give at least one feature. An "
-            "intercept-only model's estimate is logit(mean(y))."
-        )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"{name} has {X.shape[1]} columns but the model was fitted with {n_features}."

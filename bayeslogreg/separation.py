@@ -162,10 +162,11 @@ def _column_reduce(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
     """``ufunc.reduce(rows, axis=0)`` for C-ordered ``rows`` (n, p), shape (p,).
 
     Reduces _FOLD_ROWS rows' worth of contiguous values at a time first: 2.4x faster
-    than a plain axis-0 reduction of a (2**16, 28) block (0.23 s vs 0.55 s per 11M rows).
+    than a plain axis-0 reduction of a (2**16, 28) block (measured in ``docs/design.md``).
     """
     n_rows, n_columns = rows.shape
-    folded = n_rows - n_rows % _FOLD_ROWS
+    # Without columns there is nothing to fold (and reshape(-1, 0) is undefined).
+    folded = n_rows - n_rows % _FOLD_ROWS if n_columns else 0
     parts = [ufunc.reduce(rows[folded:], axis=0)] if folded < n_rows else []
     if folded:
         wide = ufunc.reduce(rows[:folded].reshape(-1, _FOLD_ROWS * n_columns), axis=0)

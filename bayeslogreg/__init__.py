@@ -17,7 +17,7 @@ from bayeslogreg import datasets, distributed, priors, samplers, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
-from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
+from bayeslogreg.exceptions import CacheWarning, ConvergenceWarning, SeparationWarning
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
 
@@ -27,6 +27,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "CacheWarning",
     "Comparison",
     "ConvergenceWarning",
     "PointEstimate",

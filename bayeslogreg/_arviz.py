@@ -8,6 +8,9 @@ it takes about two seconds, which the command line should not pay for ``--help``
 """
 
 import functools
+import os
+import sys
+import tempfile
 import warnings
 from typing import NamedTuple
 
@@ -52,7 +55,32 @@ def arviz():
     """Import ArviZ once, without its 0.23 refactor announcement (not about our code)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing", category=FutureWarning)
-        import arviz as az
+        try:
+            import arviz as az
+        except OSError:
+            az = _import_arviz_with_a_temporary_cache()
+    return az
+
+
+def _import_arviz_with_a_temporary_cache():
+    """Import ArviZ 0.23 with its user cache folder in a temporary folder.
+
+    On import, ArviZ 0.23 writes the date of its announcement under the user's cache
+    folder (``$XDG_CACHE_HOME/arviz``, ``~/.cache/arviz``); where that cannot be
+    written (a read-only home), the import fails, and with it a finished NUTS run.
+    """
+    for name in [name for name in sys.modules if name.split(".")[0] == "arviz"]:
+        del sys.modules[name]  # what the failed import left half made
+    saved = os.environ.get("XDG_CACHE_HOME")
+    with tempfile.TemporaryDirectory(prefix="bayeslogreg-arviz-") as folder:
+        os.environ["XDG_CACHE_HOME"] = folder
+        try:
+            import arviz as az
+        finally:
+            if saved is None:
+                del os.environ["XDG_CACHE_HOME"]
+            else:
+                os.environ["XDG_CACHE_HOME"] = saved
     return az
 
 

@@ -14,16 +14,22 @@ the threshold is 0 (reading one back takes a few milliseconds).
 import contextlib
 import functools
 import os
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 import jax
+from jax.experimental.compilation_cache.compilation_cache import reset_cache
+
+from bayeslogreg.exceptions import CacheWarning
 
 __all__ = [
     "COMPILATION_CACHE_ENV",
     "entry_point",
     "float64",
     "prune_cache",
+    "stop_caching",
     "use_compilation_cache",
 ]
 
@@ -34,6 +40,16 @@ COMPILATION_CACHE_ENV = "BAYESLOGREG_JAX_CACHE_DIR"
 #: written or used longest ago are deleted down to 3/4 of it (a program costs ~10 kB to
 #: ~1 MB; a deleted one is traced and compiled again when next needed).
 CACHE_MAX_BYTES = 2**30
+#: Per directory, whether it could be written when first used in this process.
+_writable: dict[Path, bool] = {}
+#: Directories that bayeslogreg (not the user) pointed JAX's persistent cache at.
+_set_by_us: set[Path] = set()
+_lock = threading.RLock()
+#: JAX's warnings when it cannot read or write an entry of its persistent cache (a full
+#: disk, an entry damaged by one): it then compiles the program afresh, with the same
+#: result. Inside bayeslogreg's calls they are ignored, so that they cannot fail a fit
+#: where warnings are errors; failures to write bayeslogreg's own files warn once.
+_JAX_CACHE_ERRORS = r"Error (reading|writing) persistent compilation cache entry"
 
 
 def float64():
@@ -60,6 +76,10 @@ def use_compilation_cache() -> Path | None:
     :data:`CACHE_MAX_BYTES` (:func:`prune_cache`, once per process) unless JAX's own
     bound, ``jax_compilation_cache_max_size``, is set.
 
+    The cache is optional: a directory that cannot be created or written (read-only,
+    full) is tried once per process, and bayeslogreg runs without it, with one
+    :class:`~bayeslogreg.CacheWarning` (see also :func:`stop_caching`).
+
     Returns
     -------
     Path or None
@@ -67,28 +87,81 @@ def use_compilation_cache() -> Path | None:
     """
     configured = jax.config.jax_compilation_cache_dir
     if configured:
-        return Path(configured)
-    setting = os.environ.get(COMPILATION_CACHE_ENV)
-    if setting == "":
-        return None
-    if setting is None:
-        setting = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        setting = setting / "bayeslogreg" / "jax"
-    path = Path(setting).expanduser()
+        path = Path(configured)
+    else:
+        setting = os.environ.get(COMPILATION_CACHE_ENV)
+        if setting == "":
+            return None
+        if setting is None:
+            setting = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+            setting = setting / "bayeslogreg" / "jax"
+        path = Path(setting).expanduser()
+    with _lock:
+        if path not in _writable:
+            error = _write_error(path)
+            _writable[path] = error is None
+            if error is not None:
+                _warn_unwritable(path, error)
+            elif not configured and getattr(jax.config, "jax_compilation_cache_max_size", -1) == -1:
+                prune_cache(path, CACHE_MAX_BYTES)  # else JAX's own LRU bound applies
+        if not _writable[path]:
+            return None
+        if not configured:
+            jax.config.update("jax_compilation_cache_dir", str(path))
+            _set_by_us.add(path)
+    return path
+
+
+def _write_error(path: Path) -> OSError | None:
+    """Create ``path`` and write a byte to a file in it; the OSError that stopped it, if any."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check-")
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
     except OSError as error:
-        warnings.warn(
-            f"cannot create the compilation cache {path} ({error}); compiling without it. "
-            f"Set {COMPILATION_CACHE_ENV} to a writable directory, or to '' to silence this.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return None
-    if getattr(jax.config, "jax_compilation_cache_max_size", -1) == -1:  # else JAX's LRU
-        prune_cache(path, CACHE_MAX_BYTES)
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    return path
+        return error
+    return None
+
+
+def _warn_unwritable(path: Path, error: OSError) -> None:
+    warnings.warn(
+        f"cannot write to the cache of compiled programs {path} ({error}); programs are "
+        "traced and compiled afresh in every run, which takes longer but gives the same "
+        f"results. Set {COMPILATION_CACHE_ENV} to a writable folder to keep them, or to '' "
+        "to run without the cache and silence this.",
+        CacheWarning,
+        stacklevel=4,
+    )
+
+
+def stop_caching(path: Path, error: OSError) -> None:
+    """Stop using the cache directory ``path`` in this process after ``error`` writing to it.
+
+    Called when writing a kept program fails (e.g. the disk filled up). Warns once
+    per process and directory, and turns JAX's persistent cache off if bayeslogreg
+    had pointed it there (a directory the user configured is left configured).
+    """
+    with _lock:
+        if _writable.get(path) is False:
+            return
+        _writable[path] = False
+        _warn_unwritable(path, error)
+        if path in _set_by_us and jax.config.jax_compilation_cache_dir == str(path):
+            jax.config.update("jax_compilation_cache_dir", None)
+            reset_cache()  # JAX keeps the cache it opened until told to let go
+        _set_by_us.discard(path)
+
+
+def forget() -> None:
+    """Forget which cache directories were found writable (what a new process starts with)."""
+    with _lock:
+        _writable.clear()
+        _set_by_us.clear()
 
 
 def prune_cache(path: Path, max_bytes: int = CACHE_MAX_BYTES) -> None:
@@ -129,7 +202,8 @@ def entry_point(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         use_compilation_cache()
-        with float64(), _cache_every_program():
+        with float64(), _cache_every_program(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_JAX_CACHE_ERRORS, category=UserWarning)
             return func(*args, **kwargs)
 
     return wrapper

@@ -13,6 +13,11 @@ of the package, the versions of JAX and NumPyro, the backend, the argument shape
 dtypes, the pytree structure (prior classes included) and the settings baked in.
 Every call goes through the exported program, kept or not, so results do not depend
 on whether a file was there.
+
+Keeping programs is optional: a file that cannot be read, or is damaged (its checksum
+fails, it does not deserialise, lower or compile), is traced again and replaced; a
+folder that cannot be written turns keeping off for the process, with one warning
+(:func:`._jax.stop_caching`).
 """
 
 import contextlib
@@ -29,6 +34,7 @@ import numpyro
 from jax import export
 
 from bayeslogreg._io import atomic_write_bytes
+from bayeslogreg._jax import stop_caching
 
 __all__ = ["PROGRAM_DIR", "compiled"]
 
@@ -65,26 +71,75 @@ def _arrays(leaves: list) -> list:
     return [x if isinstance(x, jax.Array | np.ndarray) else np.asarray(x) for x in leaves]
 
 
-def _export(function, treedef, leaves, path: Path | None) -> export.Exported:
-    """Read the exported program at ``path``, or trace it (and save it there)."""
-    if path is not None and path.is_file():
-        try:
-            program = export.deserialize(bytearray(path.read_bytes()))
-        except Exception:  # noqa: BLE001 - an unreadable file is traced again below
-            pass
-        else:
-            with contextlib.suppress(OSError):  # used now: the last to be pruned
-                os.utime(path)
-            return program
+def _framed(key: str, payload: bytes) -> bytes:
+    """Frame ``payload`` for its file: the key and its SHA-256 on one line, then itself."""
+    return f"{key} {hashlib.sha256(payload).hexdigest()}\n".encode() + payload
 
+
+def _unframed(key: str, data: bytes) -> bytes | None:
+    """Return the payload of a file :func:`_framed` wrote for ``key``; None if it is not one.
+
+    Overwritten bytes in a serialised program may still deserialise, and even compile to
+    a program that computes something else: the checksum makes sure they never run.
+    """
+    header, newline, payload = data.partition(b"\n")
+    expected = f"{key} {hashlib.sha256(payload).hexdigest()}".encode()
+    return payload if newline and header == expected else None
+
+
+def _load(path: Path, key: str) -> export.Exported | None:
+    """Read the program kept at ``path`` for ``key``; None if it is missing or damaged."""
+    try:
+        payload = _unframed(key, path.read_bytes())
+        if payload is None:
+            return None
+        program = export.deserialize(bytearray(payload))
+    except Exception:  # noqa: BLE001 - whatever is wrong with the file, it is traced again
+        return None
+    with contextlib.suppress(OSError):  # used now: the last to be pruned
+        os.utime(path)
+    return program
+
+
+def _trace(function, treedef, leaves) -> export.Exported:
     def flat(*flat_args):
         return jax.tree.leaves(function(*jax.tree.unflatten(treedef, flat_args)))
 
-    program = export.export(jax.jit(flat))(*leaves)
-    if path is not None:
+    return export.export(jax.jit(flat))(*leaves)
+
+
+def _compile(program: export.Exported, leaves: list):
+    return jax.jit(program.call).lower(*leaves).compile()
+
+
+def _keep(cache_dir: Path, path: Path, key: str, program: export.Exported) -> None:
+    """Write ``program`` to ``path``; if that fails, stop keeping programs in ``cache_dir``."""
+    try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atomic_write_bytes(path, program.serialize())
-    return program
+        atomic_write_bytes(path, _framed(key, program.serialize()))
+    except OSError as error:
+        stop_caching(cache_dir, error)
+
+
+def _executable(function, treedef, leaves, name: str, key: str, cache_dir: Path | None):
+    """Compile the program kept in ``cache_dir``, or trace it (and keep it there).
+
+    Anything that goes wrong with a kept program, from reading it to compiling it, is
+    the file's fault, not the caller's: the program is traced again and the file
+    replaced. Errors while tracing or compiling a fresh program are the caller's.
+    """
+    path = None if cache_dir is None else cache_dir / PROGRAM_DIR / f"{name}-{key}.jaxexport"
+    program = None if path is None else _load(path, key)
+    if program is not None:
+        try:
+            return _compile(program, leaves)
+        except Exception:  # noqa: BLE001 - traced again below, and the file replaced
+            pass
+    program = _trace(function, treedef, leaves)
+    executable = _compile(program, leaves)
+    if path is not None:
+        _keep(cache_dir, path, key, program)
+    return executable
 
 
 def compiled(
@@ -117,11 +172,7 @@ def compiled(
     key = _key(name, treedef, leaves, settings)
     with _lock:
         if (key, cache_dir) not in _in_memory:
-            path = None
-            if cache_dir is not None:
-                path = cache_dir / PROGRAM_DIR / f"{name}-{key}.jaxexport"
-            program = _export(function, treedef, leaves, path)
-            executable = jax.jit(program.call).lower(*leaves).compile()
+            executable = _executable(function, treedef, leaves, name, key, cache_dir)
             _in_memory[key, cache_dir] = lambda *call: executable(*_arrays(jax.tree.leaves(call)))
         return _in_memory[key, cache_dir]
 

@@ -1,6 +1,6 @@
 """Warnings raised by bayeslogreg."""
 
-__all__ = ["ConvergenceWarning", "SeparationWarning"]
+__all__ = ["CacheWarning", "ConvergenceWarning", "SeparationWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -12,4 +12,14 @@ class SeparationWarning(ConvergenceWarning):
 
     The result is flagged ``converged=False`` and carries the
     :class:`~bayeslogreg.separation.Separation` found.
+    """
+
+
+class CacheWarning(RuntimeWarning):
+    """The folder of kept programs cannot be written; bayeslogreg runs without it.
+
+    Given once per process and folder. Results are the same; only the time to trace
+    and compile the programs afresh in every process is lost. Point
+    ``BAYESLOGREG_JAX_CACHE_DIR`` at a writable folder, or set it to an empty string to
+    turn the cache off.
     """

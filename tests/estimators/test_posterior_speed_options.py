@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from jax._src import compilation_cache
 
-from bayeslogreg import _jax, _programs, fit_map, sample_posterior
+from bayeslogreg import CacheWarning, _jax, _programs, fit_map, sample_posterior
 from bayeslogreg._jax import COMPILATION_CACHE_ENV, prune_cache, use_compilation_cache
 from bayeslogreg.datasets import simulate
 from bayeslogreg.estimators import _nuts_program, nuts
@@ -74,7 +74,7 @@ def test_an_unwritable_cache_directory_warns_and_samples_without(fresh_jax_cache
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     fresh_jax_cache.setenv(COMPILATION_CACHE_ENV, str(blocker / "jax"))
-    with pytest.warns(RuntimeWarning, match="cannot create the compilation cache"):
+    with pytest.warns(CacheWarning, match="cannot write to the cache of compiled programs"):
         assert use_compilation_cache() is None
     assert jax.config.jax_compilation_cache_dir is None
 

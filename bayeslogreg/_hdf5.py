@@ -39,6 +39,7 @@ _TEXT_BATCH = 64
 #: or one reference list per dimension. Each value is read to measure it (values may share
 #: one stored string), so this bounds what reading one attribute takes.
 _MAX_VLEN_ATTRIBUTE_VALUES = 32
+_VLEN_REFERENCE_BYTES = 16
 _NOT_OURS = (
     "bayeslogreg never writes that, so the file was made or changed by other software; "
     "it is not read. Load only files that bayeslogreg saved."
@@ -207,11 +208,16 @@ class _Walk:
         shape = dataset.shape
         if shape is None:  # an empty (null) dataspace: no values
             return _Array(name, 0, stored)
-        if text is not None and text.length is None:
-            return _Array(name, self._text_bytes(h5py.Dataset(dataset), name), stored)
-        logical = math.prod(shape) * dtype.itemsize
+        is_text = text is not None and text.length is None
+        # A variable-length value is stored as a 16-byte reference into the file's heap.
+        value_bytes = _VLEN_REFERENCE_BYTES if is_text else dtype.itemsize
+        chunk = 0
         if plist.get_layout() == h5py.h5d.CHUNKED:  # a chunk is read whole, even past the shape
-            logical = max(logical, math.prod(plist.get_chunk()) * dtype.itemsize)
+            chunk = math.prod(plist.get_chunk()) * value_bytes
+            self._check_array_size(name, chunk, shape, dtype)
+        if is_text:
+            return _Array(name, self._text_bytes(h5py.Dataset(dataset), name), stored)
+        logical = max(math.prod(shape) * value_bytes, chunk)
         self._check_array_size(name, logical, shape, dtype)
         return _Array(name, logical, stored)
 

@@ -233,6 +233,17 @@ def test_a_chunk_larger_than_any_saved_array_is_refused(crafted, no_reader):
             "small", shape=(10,), maxshape=(None,), chunks=(chunk,), dtype="<f8"
         )
     refused(crafted, "/posterior/small", f"{8 * chunk:,} bytes")
+    # Text too: each value's chunk slot is a 16-byte reference.
+    with h5py.File(crafted, "a") as file:
+        del file["posterior/small"]
+        file["posterior"].create_dataset(
+            "labels",
+            shape=(3,),
+            maxshape=(None,),
+            chunks=(chunk // 2 + 1,),
+            dtype=h5py.string_dtype(),
+        )
+    refused(crafted, "/posterior/labels", f"{16 * (chunk // 2 + 1):,} bytes")
 
 
 def test_the_arrays_together_are_bounded(crafted, no_reader, monkeypatch):

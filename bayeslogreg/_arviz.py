@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayeslogreg import _hdf5
+
 __all__ = [
     "SUMMARY_COLUMNS",
     "ElpdEstimate",
@@ -138,8 +140,14 @@ def to_netcdf(data, path, *, attrs: dict[str, str]) -> None:
     copy.to_netcdf(str(path), engine=_NETCDF_ENGINE)
 
 
-def from_netcdf(path, *, attrs: tuple[str, ...]) -> tuple[object, dict[str, str]]:
+def from_netcdf(
+    path, *, attrs: tuple[str, ...], limits: _hdf5.Limits
+) -> tuple[object, dict[str, str]]:
     """Read a NetCDF4 file of ArviZ data wholly into memory; the file is closed again.
+
+    The file is untrusted: before xarray opens it, :func:`bayeslogreg._hdf5.check_untrusted`
+    refuses one whose reading would read other files (external storage, virtual
+    datasets, external links) or allocate beyond ``limits``.
 
     Parameters
     ----------
@@ -147,6 +155,8 @@ def from_netcdf(path, *, attrs: tuple[str, ...]) -> tuple[object, dict[str, str]
     attrs : tuple of str
         Root attributes to take out of the data and return, e.g. those that
         :func:`to_netcdf` added.
+    limits : bayeslogreg._hdf5.Limits
+        The most memory the file's arrays may take, each and together.
 
     Returns
     -------
@@ -159,7 +169,8 @@ def from_netcdf(path, *, attrs: tuple[str, ...]) -> tuple[object, dict[str, str]
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        Naming ``path``, if it is empty, not an HDF5 file, or cut short or damaged.
+        Naming ``path``, if it is empty, not an HDF5 file, cut short or damaged, or
+        refused by :func:`bayeslogreg._hdf5.check_untrusted` (naming the object too).
     """
     with open(path, "rb") as handle:
         signature = handle.read(len(_HDF5_SIGNATURE))
@@ -167,6 +178,7 @@ def from_netcdf(path, *, attrs: tuple[str, ...]) -> tuple[object, dict[str, str]
         what = "empty" if not signature else "not a NetCDF4 (HDF5) file"
         raise ValueError(f"{path} is {what}.")
     try:
+        _hdf5.check_untrusted(path, limits)
         if is_arviz_1():
             import xarray as xr
 

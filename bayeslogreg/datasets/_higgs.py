@@ -12,12 +12,7 @@ once. Every check that fails names the file and the 1-based line.
 
 import csv
 import gzip
-import hashlib
-import io
-import json
-import os
 import sys
-import tempfile
 import time
 import warnings
 import zlib
@@ -28,9 +23,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bayeslogreg._io import atomic_write, atomic_write_text
-from bayeslogreg._validation import check_int, check_positive_int
+from bayeslogreg._io import atomic_write
+from bayeslogreg._validation import check_choice, check_int, check_positive_int
 from bayeslogreg.datasets._dataset import Dataset
+from bayeslogreg.datasets._higgs_cache import VERIFY_LEVELS, cache_files, open_cache, write_cache
 
 __all__ = [
     "HIGGS_FEATURES",
@@ -67,7 +63,6 @@ _WRITE_CHUNK_ROWS = 100_000
 # value * 10**16 is an integer below 2**63 and its %.18e text is exact and vectorisable.
 _GRID_BITS = 16
 _MAX_ABS = 255.0
-_CACHE_FORMAT = 1
 
 # The true logistic model of write_higgs_like: logit P(y=1) = intercept + x @ coef.
 _TRUE_COEF = {
@@ -397,105 +392,42 @@ def _parse_chunks(path: Path, n_rows: int | None, dtype, progress: _Progress):
     progress.update(done, progress.size, final=True)
 
 
-def _source_signature(path: Path) -> dict:
-    stat = path.stat()
-    return {"source": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+def _from_cache(path: Path, cache_dir, n_rows, dtype: np.dtype, verify, report: _Progress):
+    """Memory-map the cache of ``path`` (of ``n_rows``, or of all rows) once verified, or write it.
 
-
-def _cache_files(path: Path, cache_dir, dtype: np.dtype, n_rows: int | None):
-    folder = Path(cache_dir) if cache_dir is not None else path.parent / f"{path.name}.cache"
-    stem = folder / f"{path.name}-{dtype.name}-{'all' if n_rows is None else n_rows}"
-    return {part: Path(f"{stem}.{part}") for part in ("X.npy", "y.npy", "json")}
-
-
-def _open_cache(path: Path, files: dict, dtype: np.dtype):
-    """Memory-map a cache that matches the source file as it is now, else return None."""
-    try:
-        meta = json.loads(files["json"].read_text())
-        if meta.get("format") != _CACHE_FORMAT or meta.get("dtype") != dtype.name:
-            return None
-        if any(meta.get(key) != value for key, value in _source_signature(path).items()):
-            return None
-        X = np.load(files["X.npy"], mmap_mode="r")
-        y = np.load(files["y.npy"], mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    n = meta.get("n_rows")
-    if X.shape != (n, len(HIGGS_FEATURES)) or y.shape != (n,) or X.dtype != dtype:
-        return None
+    A cache that does not match what was written is never served: a ``UserWarning`` says
+    what differs, and the cache asked for is rebuilt (``write_cache`` raises if it cannot).
+    """
+    files = cache_files(path, cache_dir, dtype, n_rows)
+    candidates = [files] + ([] if n_rows is None else [cache_files(path, cache_dir, dtype, None)])
+    damaged, found = [], None
+    for candidate in candidates:
+        opened = open_cache(path, candidate, dtype, len(HIGGS_FEATURES), verify or "sample")
+        if opened.damage is not None:
+            damaged.append((candidate, opened.damage))
+        if opened.arrays is not None:
+            found = opened.arrays
+            break
+    for candidate, damage in damaged:
+        rebuilt = found is None and candidate is files
+        warnings.warn(
+            f"The cache of {path.name} in {candidate['json'].parent} does not match what was "
+            f"written: {damage}. "
+            + (f"It is rebuilt from {path.name}." if rebuilt else "It is not used."),
+            UserWarning,
+            stacklevel=3,
+        )
+    if found is None:
+        chunks = _parse_chunks(path, n_rows, dtype, report)
+        return write_cache(path, files, chunks, n_rows, dtype, HIGGS_FEATURES)
+    X, y = found[0][:n_rows], found[1][:n_rows]
+    if report.enabled:
+        print(
+            f"load_higgs: memory-mapped {len(y):,} rows of {path.name} from its cache",
+            file=sys.stderr,
+            flush=True,
+        )
     return X, y
-
-
-def _npy_header(dtype: np.dtype, shape: tuple) -> bytes:
-    buffer = io.BytesIO()
-    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
-    np.lib.format.write_array_header_1_0(buffer, {**header, "shape": shape})
-    return buffer.getvalue()
-
-
-def _write_cache(path: Path, files: dict, n_rows, dtype: np.dtype, progress: _Progress):
-    """Parse ``path`` chunk by chunk straight into the cache's .npy files; return the maps."""
-    folder = files["json"].parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Removing the metadata first marks the old arrays invalid while they are replaced.
-        files["json"].unlink(missing_ok=True)
-        temporary = {}
-        for part in ("X.npy", "y.npy"):
-            handle, name = tempfile.mkstemp(dir=folder, prefix=f".{files[part].name}.")
-            os.close(handle)
-            temporary[part] = Path(name)
-    except OSError as error:
-        raise ValueError(
-            f"Cannot write the cache of {path} in {folder} ({error}); pass a writable "
-            "cache_dir=, or cache=False to parse without caching."
-        ) from None
-    kinds = {"X.npy": (dtype, (0, len(HIGGS_FEATURES))), "y.npy": (np.dtype(np.int8), (0,))}
-    hashes = {part: hashlib.sha256() for part in temporary}
-    signature = _source_signature(path)
-    try:
-        with open(temporary["X.npy"], "wb") as x_out, open(temporary["y.npy"], "wb") as y_out:
-            outs = {"X.npy": x_out, "y.npy": y_out}
-            # numpy pads .npy headers so that the row count can grow in place: write one for
-            # 0 rows now and the real count at the end, without copying the data.
-            for part, (kind, shape) in kinds.items():
-                outs[part].write(_npy_header(kind, shape))
-            n_done = 0
-            for y_chunk, X_chunk in _parse_chunks(path, n_rows, dtype, progress):
-                for part, chunk in (("X.npy", X_chunk), ("y.npy", y_chunk)):
-                    outs[part].write(chunk.data)
-                    hashes[part].update(chunk.data)
-                n_done += y_chunk.shape[0]
-            if _source_signature(path) != signature:
-                raise ValueError(
-                    f"{path} changed while it was being read; load it again once it is "
-                    "completely written."
-                )
-            for part, (kind, shape) in kinds.items():
-                final = _npy_header(kind, (n_done, *shape[1:]))
-                if len(final) != len(_npy_header(kind, shape)):
-                    raise RuntimeError("numpy changed its .npy header padding; report this.")
-                outs[part].seek(0)
-                outs[part].write(final)
-                outs[part].flush()
-                os.fsync(outs[part].fileno())
-        for part in temporary:
-            os.chmod(temporary[part], 0o644)
-            os.replace(temporary[part], files[part])
-    finally:
-        for tmp in temporary.values():
-            tmp.unlink(missing_ok=True)
-    meta = {
-        "format": _CACHE_FORMAT,
-        **signature,
-        "requested_rows": n_rows,
-        "n_rows": n_done,
-        "dtype": dtype.name,
-        "feature_names": list(HIGGS_FEATURES),
-        "sha256": {part[0]: digest.hexdigest() for part, digest in hashes.items()},
-    }
-    atomic_write_text(files["json"], json.dumps(meta, indent=2) + "\n")
-    return np.load(files["X.npy"], mmap_mode="r"), np.load(files["y.npy"], mmap_mode="r")
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -518,12 +450,15 @@ def load_higgs(
     cache_dir=None,
     progress: bool = True,
     test_size: int | None = None,
+    verify: str | None = None,
 ) -> HiggsSplit:
     """Load the UCI HIGGS file (or one of its format) as a training and a test part.
 
     The first call parses the text with pandas' C reader, chunk by chunk, into ``.npy``
     files (the cache); later calls memory-map them, which takes milliseconds. The cache
-    is rebuilt when the source's size or modification time changes.
+    is rebuilt when the source's size or modification time changes, and, with a
+    ``UserWarning`` saying why, when its files do not match what was written (see
+    ``verify``).
 
     Parameters
     ----------
@@ -548,6 +483,13 @@ def load_higgs(
     test_size : int, optional
         Deprecated name of ``test_rows`` (a ``FutureWarning``): a row count, where
         :func:`train_test_split`'s ``test_size`` is a fraction.
+    verify : {"sample", "full"}, optional
+        How a cache found on disk is checked against the record written with it before
+        it is memory-mapped. ``"sample"`` (the default): each file's size, its ``.npy``
+        header and the SHA-256 of 32 blocks of 4 KiB at recorded offsets (a fraction of
+        a millisecond). ``"full"``: also the SHA-256 of every byte, which reads the
+        whole cache (seconds at 11M rows) and finds a changed byte anywhere. Only with
+        ``cache=True``.
 
     Returns
     -------
@@ -562,7 +504,8 @@ def load_higgs(
         If ``path`` does not exist.
     ValueError
         If a line is malformed (the message names the file and the 1-based line), the file
-        is empty or truncated, or an argument is invalid.
+        is empty or truncated, an argument is invalid, or the cache cannot be written
+        (a damaged cache is never served, even from a read-only folder).
 
     Examples
     --------
@@ -591,26 +534,20 @@ def load_higgs(
     if n_rows is not None:
         n_rows = check_positive_int(n_rows, "n_rows")
     dtype = _check_dtype(dtype)
+    if verify is not None:
+        check_choice(verify, "verify", VERIFY_LEVELS)
+        if not cache:
+            raise ValueError(
+                f"verify={verify!r} checks the cache, and cache=False has none: the file is "
+                "parsed on every call. Drop verify=, or keep cache=True."
+            )
     report = _Progress(path, progress)
     if not cache:
         chunks = list(_parse_chunks(path, n_rows, dtype, report))
         X = np.concatenate([X_chunk for _, X_chunk in chunks])
         y = np.concatenate([y_chunk for y_chunk, _ in chunks])
     else:
-        files = _cache_files(path, cache_dir, dtype, n_rows)
-        found = _open_cache(path, files, dtype)
-        if found is None and n_rows is not None:
-            found = _open_cache(path, _cache_files(path, cache_dir, dtype, None), dtype)
-        if found is None:
-            X, y = _write_cache(path, files, n_rows, dtype, report)
-        else:
-            X, y = found[0][:n_rows], found[1][:n_rows]
-            if progress:
-                print(
-                    f"load_higgs: memory-mapped {len(y):,} rows of {path.name} from its cache",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        X, y = _from_cache(path, cache_dir, n_rows, dtype, verify, report)
     n = y.shape[0]
     if test_rows is None:
         test_rows = round(n * UCI_TEST_ROWS / UCI_ROWS)

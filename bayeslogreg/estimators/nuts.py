@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import special
 
 from bayeslogreg import _arviz, model
+from bayeslogreg._hdf5 import Limits
 from bayeslogreg._io import atomic_write
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
@@ -46,6 +47,14 @@ __all__ = ["Posterior", "sample_posterior"]
 
 #: Refuse to store more per-row log-likelihoods than this (float64: 2 GiB).
 MAX_POINTWISE_ELEMENTS = 2**28
+#: What the arrays of a file may take when Posterior.load reads it. The largest array a
+#: saved posterior holds is its per-row log-likelihood, refused beyond
+#: MAX_POINTWISE_ELEMENTS float64 numbers when sampling: no array may take more. Only the
+#: coefficient draws come near it (chains x draws x p, p < n_rows); the rest (intercept,
+#: sampler statistics, labels, names) is far smaller, so four such arrays bound the whole.
+FILE_LIMITS = Limits(
+    max_array_bytes=8 * MAX_POINTWISE_ELEMENTS, max_total_bytes=4 * 8 * MAX_POINTWISE_ELEMENTS
+)
 #: Warn when split R-hat exceeds this (Vehtari et al. 2021).
 RHAT_THRESHOLD = 1.01
 #: Warn when bulk ESS is below this many effective draws per chain.
@@ -253,7 +262,12 @@ class Posterior(Estimate):
         """Read a posterior written by :meth:`save`, wholly into memory.
 
         The same draws and the same :meth:`summary` as the saved one. Nothing in the
-        file is executed or unpickled.
+        file is executed or unpickled, and an untrusted file cannot make loading read
+        other files or allocate without bound: before its data is read, the file is
+        refused if it uses HDF5 external storage, virtual datasets or links other than
+        plain group members, holds types other than numbers and text, or its arrays
+        would take more memory than :data:`FILE_LIMITS` or than 1032 times the file's
+        size (``docs/failures.md`` lists each case).
 
         Raises
         ------
@@ -262,9 +276,10 @@ class Posterior(Estimate):
         ValueError
             If the file is empty, cut short, not a Posterior file (e.g. NetCDF written
             by other software, or a :meth:`PointEstimate.save` file), or written in a
-            newer format version than this bayeslogreg reads.
+            newer format version than this bayeslogreg reads, or refused as above
+            (the message names the object).
         """
-        idata, found = _arviz.from_netcdf(path, attrs=(_METADATA_ATTR,))
+        idata, found = _arviz.from_netcdf(path, attrs=(_METADATA_ATTR,), limits=FILE_LIMITS)
         if _METADATA_ATTR not in found:
             raise ValueError(
                 f"{path} is not a Posterior file: it is NetCDF4 but lacks the "

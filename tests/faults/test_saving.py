@@ -10,6 +10,7 @@ Killed writers are processes forked from a server that imported bayeslogreg once
 at a chosen step of the save.
 """
 
+import dataclasses
 import errno
 import hashlib
 import multiprocessing
@@ -119,9 +120,9 @@ def fork_server():
     context.set_forkserver_preload(["_save_worker"])
     # The server imports the preloaded module by the environment's path, not this
     # process's sys.path; each worker then gets this process's sys.path.
-    path = os.pathsep.join([str(ROOT), str(Path(__file__).parent)])
     saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = path
+    path = [str(ROOT), str(Path(__file__).parent), *([saved] if saved else [])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(path)
     try:
         multiprocessing.forkserver.ensure_running()
     finally:
@@ -191,7 +192,8 @@ def test_a_full_disk_fails_a_save_with_one_oserror_and_keeps_the_old(
         new = PointEstimate.load(fits_folder / "map.json")
     elif what == "Posterior":
         target = tmp_path / "posterior.nc"
-        old = new = Posterior.load(posterior_file)
+        old = Posterior.load(posterior_file)
+        new = dataclasses.replace(old, seed=99)
     else:
         target = tmp_path / "report"
         old, new = reports["A"], reports["B"]

@@ -8,6 +8,7 @@ it takes about two seconds, which the command line should not pay for ``--help``
 """
 
 import functools
+import io
 import os
 import sys
 import tempfile
@@ -30,11 +31,11 @@ __all__ = [
     "is_arviz_1",
     "log_likelihood_draws",
     "loo",
+    "netcdf_bytes",
     "plot_rank",
     "plot_trace",
     "posterior_draws",
     "summary",
-    "to_netcdf",
     "waic",
 ]
 
@@ -118,26 +119,47 @@ _NETCDF_ENGINE = "h5netcdf"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def to_netcdf(data, path, *, attrs: dict[str, str]) -> None:
-    """Write ArviZ data to a NetCDF4 file, one NetCDF group per ArviZ group.
+def netcdf_bytes(data, *, attrs: dict[str, str]) -> memoryview:
+    """Write ArviZ data as a NetCDF4 file in memory, one NetCDF group per ArviZ group.
+
+    In memory so that HDF5 never meets a failing disk: h5py writing to a full disk can
+    raise from its buffers' clean-up, or crash the process. Written out with the
+    package's atomic writer instead, a full disk is an ordinary ``OSError``. The file
+    holds what ArviZ's own writer puts in it: the same groups, variables, attributes and
+    compression (zlib in ArviZ 0.23, none in 1.x).
 
     Parameters
     ----------
     data : InferenceData or DataTree
-    path : str or Path
-        Written in place; make it atomic by writing to a temporary path.
     attrs : dict of str to str
         Added to the root attributes in the file; ``data`` itself is not changed.
+
+    Returns
+    -------
+    memoryview
+        The file's bytes.
     """
+    import xarray as xr
+
+    buffer = io.BytesIO()
     root_attrs = {**data.attrs, **attrs}
     if is_arviz_1():
         tree = data.copy(deep=False)
         tree.attrs = root_attrs
-        tree.to_netcdf(path, engine=_NETCDF_ENGINE)
-        return
-    groups = {name: data[name] for name in data.groups()}
-    copy = arviz().InferenceData(attrs=root_attrs, **groups)
-    copy.to_netcdf(str(path), engine=_NETCDF_ENGINE)
+        tree.to_netcdf(buffer, engine=_NETCDF_ENGINE)
+        return buffer.getbuffer()
+    # InferenceData.to_netcdf takes only a path name; this is its loop (root attributes,
+    # then each group, numeric variables compressed), writing into the buffer.
+    xr.Dataset(attrs=root_attrs).to_netcdf(buffer, mode="w", engine=_NETCDF_ENGINE, group="/")
+    for name in data.groups():
+        group = data[name]
+        encoding = {
+            var: {"zlib": True}
+            for var, values in group.variables.items()
+            if values.dtype.kind in "biufcS"
+        }
+        group.to_netcdf(buffer, mode="a", engine=_NETCDF_ENGINE, group=name, encoding=encoding)
+    return buffer.getbuffer()
 
 
 def from_netcdf(

@@ -162,11 +162,15 @@ def _check_out(path: Path, *, folder: bool) -> None:
         raise ValueError(f"--out {path} is a file; give a folder for the report.")
     if not folder and path.is_dir():
         raise ValueError(f"--out {path} is a folder; give a file name for the table.")
-    existing = path if folder and path.is_dir() else path.parent
+    existing = path.parent  # a report folder is made beside it, then renamed into place
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"--out {path}: cannot write in {existing} (permission denied).")
+    if folder:
+        from bayeslogreg.report.render import check_report_folder
+
+        check_report_folder(path)  # the report replaces the folder: nothing else may be there
 
 
 def _load(args):

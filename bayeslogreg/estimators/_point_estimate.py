@@ -233,7 +233,9 @@ class PointEstimate(Estimate):
 
         Every field is kept exactly: floats bit for bit (infinite or NaN entries of
         ``cov`` included), priors by class name and parameters. The file is written
-        beside ``path`` and renamed over it, so a failed save leaves an older file intact.
+        beside ``path`` and renamed over it, so a failed save leaves an older file intact
+        and raises one ``OSError`` naming ``path`` and the cause; what a killed save left
+        beside ``path`` is removed by the next save there.
 
         Returns
         -------

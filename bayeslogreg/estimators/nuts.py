@@ -21,7 +21,7 @@ from scipy import special
 
 from bayeslogreg import _arviz, model
 from bayeslogreg._hdf5 import Limits
-from bayeslogreg._io import atomic_write
+from bayeslogreg._io import atomic_write_bytes
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     check_bool,
@@ -237,9 +237,13 @@ class Posterior(Estimate):
         The ArviZ groups become NetCDF groups, so ArviZ and xarray can read the file
         too. The other fields (feature names, priors, the MAP fit, the sampler, counts,
         timing, seed) are a JSON document, exact as in :meth:`PointEstimate.save`, in the root
-        attribute ``bayeslogreg``; ``draws`` are rebuilt from the posterior group. The
-        file is written beside ``path`` and renamed over it, so a failed save leaves an
-        older file intact.
+        attribute ``bayeslogreg``; ``draws`` are rebuilt from the posterior group.
+
+        The file is made in memory, written to a temporary file beside ``path`` and
+        renamed over it: a failed save (a full disk) raises one ``OSError`` naming
+        ``path`` and the cause, and leaves an older file intact and no temporary file.
+        Temporary files that a killed save left are removed by the next save to
+        ``path``.
 
         Returns
         -------
@@ -252,9 +256,8 @@ class Posterior(Estimate):
         >>> Posterior.load("effort_posterior.nc").summary()  # doctest: +SKIP
         """
         metadata = _persist.dumps(self, exclude=_IN_IDATA)
-        return atomic_write(
-            path,
-            lambda tmp: _arviz.to_netcdf(self.idata, tmp, attrs={_METADATA_ATTR: metadata}),
+        return atomic_write_bytes(
+            path, _arviz.netcdf_bytes(self.idata, attrs={_METADATA_ATTR: metadata})
         )
 
     @classmethod

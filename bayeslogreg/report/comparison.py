@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayeslogreg._io import atomic_folder, write_file
 from bayeslogreg._validation import (
     align_y,
     check_choice,
@@ -417,32 +418,46 @@ class Comparison:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def save(self, directory) -> list[Path]:
-        """Write the report files into ``directory``, each atomically; return the paths.
+        """Write the report into the folder ``directory``, as a whole; return the paths.
 
         report.html, report.md, comparison.json, the tables and test-set predictions as
-        CSV, and the figures as PNG under ``figures/``.
+        CSV, and the figures as PNG under ``figures/``. They are written into a temporary
+        folder beside ``directory``, which then takes its place in one step: a reader
+        finds the earlier report or this one, never a mix of the two, and a save that
+        fails (a full disk) or is killed leaves the earlier report as it was. What a
+        killed save left beside ``directory`` is removed by the next save there.
+
+        Because the folder is replaced as a whole, an existing ``directory`` may hold
+        only an earlier report (see :func:`~bayeslogreg.report.render.check_report_folder`);
+        anything else there is refused, not deleted.
+
+        Raises
+        ------
+        FileExistsError
+            If ``directory`` holds entries that are not part of a report; nothing is
+            written.
+        OSError
+            Naming ``directory`` and the cause, if the report cannot be written.
         """
-        directory = Path(directory)
+        render.check_report_folder(directory)
         figs = self.figures()
-        written = render.save_figures(figs, directory / "figures")
-        written += [
-            render.atomic_write_text(directory / "report.html", render.html_report(self, figs)),
-            render.atomic_write_text(
-                directory / "report.md", self.to_markdown(figure_dir="figures")
-            ),
-            render.atomic_write_text(directory / "comparison.json", self.to_json() + "\n"),
-            render.atomic_write_text(
-                directory / "coefficients.csv", render.csv_text(self.coefficients)
-            ),
-            render.atomic_write_text(directory / "metrics.csv", render.csv_text(self.metrics)),
-            render.atomic_write_text(
-                directory / "tests.csv", render.csv_text(self.tests, index=False)
-            ),
-            render.atomic_write_text(
-                directory / "predictions.csv", render.csv_text(self.predictions())
-            ),
-        ]
-        return written
+        # PNGs first, as before: a constrained-layout figure drawn again can move a pixel.
+        files = render.figure_files(figs)
+        texts = {
+            "report.html": render.html_report(self, figs),
+            "report.md": self.to_markdown(figure_dir=render.FIGURE_FOLDER),
+            "comparison.json": self.to_json() + "\n",
+            "coefficients.csv": render.csv_text(self.coefficients),
+            "metrics.csv": render.csv_text(self.metrics),
+            "tests.csv": render.csv_text(self.tests, index=False),
+            "predictions.csv": render.csv_text(self.predictions()),
+        }
+        files.update((name, text.encode("utf-8")) for name, text in texts.items())
+        with atomic_folder(directory) as folder:
+            (folder / render.FIGURE_FOLDER).mkdir()
+            for name, content in files.items():
+                write_file(folder / name, content)
+        return [Path(directory) / name for name in files]
 
     def __repr__(self) -> str:
         return render.text_report(self)

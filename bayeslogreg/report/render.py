@@ -1,24 +1,28 @@
 """Turn a :class:`~bayeslogreg.report.comparison.Comparison` into text, Markdown, HTML.
 
 Every user-provided string (estimator, feature and title names) is escaped for the
-format it goes into; files are written atomically.
+format it goes into. :data:`REPORT_FILES` and :func:`figure_files` name the files of a
+saved report, and :func:`check_report_folder` says whether a folder may be replaced by
+one.
 """
 
 import base64
+import errno
 import html
 import math
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bayeslogreg._io import atomic_write_bytes, atomic_write_text
-
 __all__ = [
-    "atomic_write_bytes",
-    "atomic_write_text",
+    "FIGURE_FOLDER",
+    "REPORT_FILES",
+    "check_report_folder",
     "coefficient_table",
+    "figure_files",
     "findings",
     "html_report",
     "html_tables",
@@ -26,9 +30,24 @@ __all__ = [
     "metrics_tables",
     "plain",
     "records",
-    "save_figures",
     "text_report",
 ]
+
+#: The files of a saved report, besides its figures (PNG files in :data:`FIGURE_FOLDER`).
+REPORT_FILES = (
+    "report.html",
+    "report.md",
+    "comparison.json",
+    "coefficients.csv",
+    "metrics.csv",
+    "tests.csv",
+    "predictions.csv",
+)
+FIGURE_FOLDER = "figures"
+# What a file browser adds to a folder it shows (deleted with the folder, made again).
+_BROWSER_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# Temporary files of the per-file atomic writes of earlier versions, left by a kill.
+_OLD_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 #: Captions of the report's figures, by the keys of ``Comparison.figures()``.
 CAPTIONS = {
@@ -88,14 +107,68 @@ METRIC_GROUPS = (
 # ----------------------------------------------------------------------------- files
 
 
-def save_figures(figures: dict, directory) -> list[Path]:
-    """Write each figure as ``directory/<key>.png``; return the paths."""
+def figure_files(figures: dict) -> dict[str, bytes]:
+    """Each figure as PNG bytes, by its path in a saved report (``figures/<key>.png``)."""
     from bayeslogreg.report.figures import figure_to_png
 
-    return [
-        atomic_write_bytes(Path(directory) / f"{_slug(key)}.png", figure_to_png(fig))
-        for key, fig in figures.items()
-    ]
+    return {f"{FIGURE_FOLDER}/{_slug(key)}.png": figure_to_png(fig) for key, fig in figures.items()}
+
+
+def check_report_folder(directory) -> None:
+    """Refuse to save a report over a folder that holds anything else.
+
+    A report is saved by replacing the whole folder, so the folder must be new, empty,
+    or hold only an earlier report: :data:`REPORT_FILES`, PNG files in
+    :data:`FIGURE_FOLDER`, files a file browser adds, and temporary files of a save that
+    was killed.
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``directory`` is a file.
+    FileExistsError
+        Listing the entries that are not part of a report.
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            f"{directory} is a file; a report is saved as a folder. Give the path of a new "
+            "folder, or of one holding an earlier report.",
+        )
+    foreign = sorted(_foreign_entries(directory))
+    if foreign:
+        shown = foreign[:5] + ([f"and {len(foreign) - 5} more"] if len(foreign) > 5 else [])
+        raise FileExistsError(
+            errno.EEXIST,
+            f"{directory} holds entries that are not part of a report: {shown}. Saving a "
+            "report replaces the whole folder, which would delete them: save it into a new "
+            "folder, or move them out first.",
+        )
+
+
+def _foreign_entries(directory: Path):
+    """Entries of a folder that are not part of a report, as names relative to it."""
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name == FIGURE_FOLDER and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as figures:
+                    yield from (
+                        f"{FIGURE_FOLDER}/{figure.name}"
+                        for figure in figures
+                        if not _is_report_file(figure, figure.name.endswith(".png"))
+                    )
+            elif not _is_report_file(entry, entry.name in REPORT_FILES):
+                yield entry.name
+
+
+def _is_report_file(entry: os.DirEntry, named_as_one: bool) -> bool:
+    """Whether a file is named as a report's, or was left by a file browser or a kill."""
+    if entry.name in _BROWSER_FILES or _OLD_LEFTOVER.fullmatch(entry.name):
+        return True
+    return named_as_one and entry.is_file(follow_symlinks=False)
 
 
 def _slug(key: str) -> str:

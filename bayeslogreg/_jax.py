@@ -24,6 +24,7 @@ __all__ = [
     "entry_point",
     "float64",
     "prune_cache",
+    "settings_of_this_thread",
     "use_compilation_cache",
 ]
 
@@ -115,12 +116,44 @@ def prune_cache(path: Path, max_bytes: int = CACHE_MAX_BYTES) -> None:
         total -= size
 
 
-def _cache_every_program():
-    """Thread-local: cache programs however fast they compiled (a no-op if JAX lacks it)."""
+def _cache_threshold():
+    """JAX's setting of the compile time above which programs are cached (None if absent)."""
     from jax._src import config  # JAX exposes this threshold's context only here
 
-    threshold = getattr(config, "persistent_cache_min_compile_time_secs", None)
+    return getattr(config, "persistent_cache_min_compile_time_secs", None)
+
+
+def _cache_every_program():
+    """Thread-local: cache programs however fast they compiled (a no-op if JAX lacks it)."""
+    threshold = _cache_threshold()
     return contextlib.nullcontext() if threshold is None else threshold(0.0)
+
+
+def settings_of_this_thread():
+    """Capture this thread's 64-bit mode and cache threshold, to enter in another thread.
+
+    JAX keeps both per thread, so work handed to a worker thread would otherwise run in
+    32-bit mode and cache only slow compiles.
+
+    Returns
+    -------
+    callable
+        Returns a context manager that sets both as they are in this thread now.
+    """
+    x64 = bool(jax.config.jax_enable_x64)
+    threshold = _cache_threshold()
+    seconds = None if threshold is None else threshold.value
+
+    @contextlib.contextmanager
+    def settings():
+        with jax.enable_x64(x64):
+            if threshold is None:
+                yield
+            else:
+                with threshold(seconds):
+                    yield
+
+    return settings
 
 
 def entry_point(func):

@@ -28,6 +28,7 @@ import numpy as np
 import numpyro
 from jax import export
 
+from bayeslogreg import _interrupt
 from bayeslogreg._io import atomic_write_bytes
 
 __all__ = ["PROGRAM_DIR", "compiled"]
@@ -115,6 +116,13 @@ def compiled(
     leaves, treedef = jax.tree.flatten(args)
     leaves = _arrays(leaves)
     key = _key(name, treedef, leaves, settings)
+    # Off the main thread: Ctrl-C there would abandon XLA's compile, not stop it
+    # (:mod:`bayeslogreg._interrupt`).
+    return _interrupt.call(_load_or_compile, name, function, treedef, leaves, key, cache_dir)
+
+
+def _load_or_compile(name: str, function, treedef, leaves, key: str, cache_dir: Path | None):
+    """Return the compiled program of :func:`compiled`, made once per process and key."""
     with _lock:
         if (key, cache_dir) not in _in_memory:
             path = None

@@ -29,6 +29,7 @@ __all__ = [
     "entry_point",
     "float64",
     "prune_cache",
+    "settings_of_this_thread",
     "stop_caching",
     "use_compilation_cache",
 ]
@@ -194,6 +195,48 @@ def _cache_every_program():
 
     threshold = getattr(config, "persistent_cache_min_compile_time_secs", None)
     return contextlib.nullcontext() if threshold is None else threshold(0.0)
+
+
+def settings_of_this_thread():
+    """Capture the JAX settings made in this thread, to enter them in another thread.
+
+    JAX keeps the settings of its context managers per thread (``jax.enable_x64``,
+    ``jax.default_device``, the cache threshold, ...), so work handed to a worker thread
+    would otherwise run in 32-bit mode, on the default device, caching only slow compiles.
+    JAX has no public way to list them: this reads its registry of settings, and
+    captures only 64-bit mode where that registry is missing.
+
+    Returns
+    -------
+    callable
+        Returns a context manager that sets them as they are in this thread now.
+    """
+    from jax._src import config  # the registry of settings lives only here
+
+    states = getattr(config, "config_states", None)
+    unset = getattr(getattr(config, "config_ext", None), "unset", None)
+    if states is None or unset is None:
+        x64 = bool(jax.config.jax_enable_x64)
+        return lambda: jax.enable_x64(x64)
+    local = {state: state.get_local() for state in states.values()}
+    local = {state: value for state, value in local.items() if value is not unset}
+
+    @contextlib.contextmanager
+    def settings():
+        # As JAX's own context manager, without parsing the parsed values again.
+        previous = {state: state.swap_local(value) for state, value in local.items()}
+        try:
+            for state, value in local.items():
+                if state._update_thread_local_hook:
+                    state._update_thread_local_hook(value)
+            yield
+        finally:
+            for state, value in previous.items():
+                state.set_local(value)
+                if state._update_thread_local_hook:
+                    state._update_thread_local_hook(None if value is unset else value)
+
+    return settings
 
 
 def entry_point(func):

@@ -33,6 +33,7 @@ import numpy as np
 import numpyro
 from jax import export
 
+from bayeslogreg import _interrupt
 from bayeslogreg._io import atomic_write_bytes
 from bayeslogreg._jax import stop_caching
 
@@ -170,6 +171,13 @@ def compiled(
     leaves, treedef = jax.tree.flatten(args)
     leaves = _arrays(leaves)
     key = _key(name, treedef, leaves, settings)
+    # Off the main thread: Ctrl-C there would abandon XLA's compile, not stop it
+    # (:mod:`bayeslogreg._interrupt`).
+    return _interrupt.call(_load_or_compile, name, function, treedef, leaves, key, cache_dir)
+
+
+def _load_or_compile(name: str, function, treedef, leaves, key: str, cache_dir: Path | None):
+    """Return the compiled program of :func:`compiled`, made once per process and key."""
     with _lock:
         if (key, cache_dir) not in _in_memory:
             executable = _executable(function, treedef, leaves, name, key, cache_dir)

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayeslogreg import model
+from bayeslogreg import _interrupt, model
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import HostObjective
 from bayeslogreg.estimators._optimizer import CONVERGED
@@ -129,6 +129,7 @@ class ChunkedData(NamedTuple):
         """``total`` plus every chunk's terms, ``add_chunk(total, params, *chunk)``."""
         params = np.asarray(params, dtype=np.float64)
         for index, chunk in enumerate(self._chunks()):
+            _interrupt.check()
             total = add_chunk(total, params, *chunk)
             if index % _IN_FLIGHT_CHUNKS == _IN_FLIGHT_CHUNKS - 1:
                 jax.block_until_ready(total)

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayeslogreg import _interrupt
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._samplers import DEFAULT_DF
 from bayeslogreg.priors import Prior
@@ -90,11 +91,21 @@ def log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> n
     ndarray of shape (K,)
         Log-likelihood plus log prior density, float64, nats.
     """
+    # In a worker thread, stopped between row blocks by Ctrl-C (:mod:`bayeslogreg._interrupt`).
+    return _interrupt.call(_log_posterior_batch, params, X, y, intercept_prior, prior)
+
+
+def _log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> np.ndarray:
     params = np.asarray(params, dtype=np.float64)
     columns = jnp.asarray(params.T)
     block_rows = max(256, _BLOCK_ELEMENTS // max(len(params), X.shape[1]))
-    total = jnp.zeros(len(params))
+    total = previous = jnp.zeros(len(params))
     for start in range(0, X.shape[0], block_rows):
+        _interrupt.check()
+        # At most two blocks in flight (one computing, one being read and sent), so that
+        # a stop takes effect within two blocks, not after every block was queued.
+        previous.block_until_ready()
+        previous = total
         stop = start + block_rows
         total = total + _block_log_likelihood(X[start:stop], y[start:stop], columns)
     return np.asarray(total) + np.asarray(_batch_log_prior(params, intercept_prior, prior))

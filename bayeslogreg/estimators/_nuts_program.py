@@ -21,7 +21,6 @@ from one pass (:func:`bayeslogreg.model.log_likelihood_sum_feature_major`).
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +31,7 @@ from jax import lax
 from numpyro.infer.hmc import hmc
 from tqdm.auto import tqdm
 
-from bayeslogreg import _programs, model
-from bayeslogreg._jax import float64
+from bayeslogreg import _interrupt, _programs, model
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
 
@@ -205,19 +203,18 @@ def run_chains(
 
         def run_group(index):
             chains, state, parts = groups[index], states[index], []
-            with float64():  # x64 is thread-local
-                for length in lengths:
-                    leaves = steps[length](state, *args[index])
-                    state, out = leaves[:n_state], leaves[n_state:]
-                    parts.append([np.asarray(x) for x in out])
-                    bar.update(length * len(chains))
+            for length in lengths:
+                _interrupt.check()  # Ctrl-C stops the chains between segments
+                leaves = steps[length](state, *args[index])
+                state, out = leaves[:n_state], leaves[n_state:]
+                parts.append([np.asarray(x) for x in out])
+                bar.update(length * len(chains))
             return [
                 np.concatenate([part[k] for part in parts], axis=1)[:, settings.num_warmup :]
                 for k in range(n_out)
             ]
 
         threads = min(num_chains, os.cpu_count() or 1) if chain_method == "parallel" else 1
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(run_group, range(len(groups))))
+        results = _interrupt.gather(run_group, range(len(groups)), max_workers=threads)
     out = [np.concatenate([r[k] for r in results]) for k in range(len(results[0]))]
     return out[0], dict(zip(FIELDS, out[1:], strict=True))

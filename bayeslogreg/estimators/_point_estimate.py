@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayeslogreg import _interrupt
 from bayeslogreg._io import atomic_write_text
 from bayeslogreg._provenance import versions
 from bayeslogreg._validation import (
@@ -390,7 +391,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
             stacklevel=4,
         )
     log_likelihood = float(optimum.log_likelihood)
-    log_prior = float(_log_prior(params, intercept_prior, prior))
+    log_prior = float(_interrupt.call(_log_prior, params, intercept_prior, prior))
     return PointEstimate(
         estimator=estimator,
         method=solver.name,

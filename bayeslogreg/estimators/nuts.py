@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayeslogreg import _arviz, model
+from bayeslogreg import _arviz, _interrupt, model
 from bayeslogreg._hdf5 import Limits
 from bayeslogreg._io import atomic_write_bytes
 from bayeslogreg._jax import entry_point, use_compilation_cache
@@ -324,7 +324,10 @@ def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:
     rows = jax.jit(jax.vmap(model.log_likelihood_rows, in_axes=(0, None, None)))
     flat = draws.reshape(-1, draws.shape[-1])
     chunk = max(1, _CHUNK_ELEMENTS // X.shape[0])
-    parts = [np.asarray(rows(flat[i : i + chunk], X, y)) for i in range(0, len(flat), chunk)]
+    parts = []
+    for i in range(0, len(flat), chunk):
+        _interrupt.check()
+        parts.append(np.asarray(rows(flat[i : i + chunk], X, y)))
     return np.concatenate(parts).reshape(*draws.shape[:2], X.shape[0])
 
 
@@ -354,7 +357,8 @@ def _imh_posterior(X, y, map_fit, sampler: IMH, *, num_chains, num_warmup, num_s
 
 def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num_samples, seed):
     """Draws and sample stats of NUTS chains started from the Laplace approximation."""
-    normals, key_data = _chain_randomness(seed, num_chains, len(map_fit.params))
+    # Off the main thread, as every compile (:mod:`bayeslogreg._interrupt`).
+    normals, key_data = _interrupt.call(_chain_randomness, seed, num_chains, len(map_fit.params))
     starts = _initial_points(np.asarray(normals), map_fit)
     laplace = bool(np.isfinite(map_fit.cov).all())
     laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
@@ -420,7 +424,7 @@ def _assemble(
         "observed_data": {"y": y},
     }
     if store_log_likelihood:
-        groups["log_likelihood"] = {"y": _pointwise_log_likelihood(draws, X, y)}
+        groups["log_likelihood"] = {"y": _interrupt.call(_pointwise_log_likelihood, draws, X, y)}
     idata = _arviz.from_samples(
         groups,
         coords={"feature": list(names), "obs_id": np.arange(len(y))},

@@ -16,7 +16,7 @@ from functools import partial
 import jax
 import numpy as np
 
-from bayeslogreg import _programs, model
+from bayeslogreg import _interrupt, _programs, model
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._provenance import data_hash_in_background
 from bayeslogreg._validation import (
@@ -294,11 +294,14 @@ def _fit(estimator, X, y, priors, solver, init, feature_names, seed, deprecated)
         check_column_magnitudes(X, sum_squares, names, flat_prior=not priors[1].is_proper)
         separation = find_separation(X, y, names, *priors)
         scale = scale_from_sum_squares(sum_squares, n_rows, priors)
+        # In a worker thread: Ctrl-C stops it between row chunks and never abandons an
+        # XLA compile in the main thread (:mod:`bayeslogreg._interrupt`).
         if isinstance(solver, solvers.Newton) and n_rows >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None
-            optimum = _fit_chunked(X, y, priors, scale, params0, solver, warm_start)
+            args = (X, y, priors, scale, params0, solver, warm_start)
+            optimum = _interrupt.call(_fit_chunked, *args)
         else:
-            optimum = _fit_in_memory(X, y, priors, scale, params0, solver, seed)
+            optimum = _interrupt.call(_fit_in_memory, X, y, priors, scale, params0, solver, seed)
         data_sha256 = digest.result()
     context = FitContext(
         estimator, names, origin, priors, n_rows, scale, X, separation, data_sha256, seed, start

@@ -105,6 +105,11 @@ def _outscored(y: np.ndarray, scores: np.ndarray, weight: np.ndarray) -> _Outsco
     if weight.dtype.kind == "f":
         # The AUC does not depend on the weights' scale; this keeps W1 * W0 in range.
         weight = weight / weight.max()
+    # Sorting the pooled scores also sorts the cases among themselves (and the controls),
+    # so Sun & Xu's midranks follow from sums below and within each tie run: pooled
+    # T = first + (last - first) / 2 + 1, among cases T_X = cases_below + (cases_tied + 1) / 2,
+    # hence T - T_X = controls_below + controls_tied / 2 for a case, and for a control
+    # T - T_Y = cases_below + cases_tied / 2 (with unit weights; other weights weigh them).
     order, y_sorted, first, last = _ascending_ranks(y, scores)
     weight_sorted = weight[order]
     case_weight = np.where(y_sorted, weight_sorted, 0)

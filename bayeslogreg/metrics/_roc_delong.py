@@ -91,11 +91,7 @@ def _delong_placements(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | N
     controls keep their order in ``y``, so placements of two scores pair up. With
     ``weight`` the fractions are of the controls' (cases') total weight.
     """
-    # Sorting the pooled scores also sorts the cases among themselves (and the controls),
-    # so Sun & Xu's midranks follow from counts below and within each tie run: pooled
-    # T = first + (last - first) / 2 + 1, among cases T_X = cases_below + (cases_tied + 1) / 2,
-    # hence T - T_X = controls_below + controls_tied / 2 for a case, and for a control
-    # T - T_Y = cases_below + cases_tied / 2. Unit weights count exactly these rows.
+    # Sun & Xu's midrank differences are _outscored's counts; unit weights count rows.
     if weight is None:
         weight = np.ones(y.shape[0], dtype=np.int64)
     counts = _outscored(y, scores, weight)
@@ -141,7 +137,7 @@ def _bootstrap_aucs(
     Cases and controls are resampled separately, as pROC does, so every resample keeps
     n1 cases and n0 controls. Each group draws from its own child of
     ``default_rng(seed)``, so the resamples depend only on ``seed`` and y, not on the
-    chunking, and every row of ``scores`` uses the same ones. Whole-number ``weight``
+    chunking, and every row of ``scores`` uses the same ones. Integer ``weight``
     resamples the rows repeated ``weight`` times (n1 and n0 are then total weights)
     through an index, so it costs what the repeated rows cost but never copies scores.
     """
@@ -150,7 +146,6 @@ def _bootstrap_aucs(
     if weight is None:
         case_rows, control_rows = np.arange(cases.shape[1]), np.arange(controls.shape[1])
     else:
-        weight = weight.astype(np.int64)
         case_rows = np.repeat(np.arange(cases.shape[1]), weight[y])
         control_rows = np.repeat(np.arange(controls.shape[1]), weight[~y])
     n_rows = scores.shape[0]

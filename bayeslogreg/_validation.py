@@ -191,17 +191,21 @@ def check_labels(y) -> np.ndarray:
     return check_y(y, dtype=bool, require_both_classes=False)
 
 
-def check_both_classes(y: np.ndarray, what: str = "logistic regression") -> tuple[int, int]:
+def check_both_classes(
+    y: np.ndarray, what: str = "logistic regression", *, among: str = ""
+) -> tuple[int, int]:
     """Return (n_positive, n_negative) of 0/1 labels; raise when one class is missing.
 
-    ``what`` names what needs both classes, e.g. ``"roc_auc"``.
+    ``what`` names what needs both classes, e.g. ``"roc_auc"``; ``among`` says which rows
+    ``y`` holds when they are not all of them, e.g. ``" among the rows of positive
+    sample_weight"``.
     """
     n_positive = int(np.count_nonzero(y))
     n_negative = y.shape[0] - n_positive
     if n_positive == 0 or n_negative == 0:
         only = 1 if n_negative == 0 else 0
         raise ValueError(
-            f"y contains only class {only} ({y.shape[0]} rows); {what} needs both 0s and 1s."
+            f"y contains only class {only}{among} ({y.shape[0]} rows); {what} needs both 0s and 1s."
         )
     return n_positive, n_negative
 
@@ -571,3 +575,65 @@ def check_probabilities(
 ) -> np.ndarray:
     """Like :func:`check_scores`, and every value must lie in [0, 1]."""
     return check_unit_values(check_scores(values, n_samples, name, allow_2d=allow_2d), name)
+
+
+# ---------------------------------------------------------------------------------------
+# Observation weights of the metrics.
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Return row weights of shape (n_samples,), or None for None (every row weighs 1).
+
+    A weight is a frequency, as scikit-learn's ``sample_weight``: a row of weight 2 counts
+    as two identical rows and a row of weight 0 as no row. Booleans and integers become
+    int64 (so counts stay integers), anything else float64. Negative, NaN and infinite
+    weights are refused, and so are weights that are all 0.
+    """
+    if sample_weight is None:
+        return None
+    weight = check_real_dtype(sample_weight, "sample_weight")
+    if weight.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D (n_samples,), one weight per row; got shape {weight.shape}."
+        )
+    if weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {weight.shape[0]} entries but y has {n_samples}; give one "
+            "weight per row."
+        )
+    weight = weight.astype(np.int64 if weight.dtype.kind in "biu" else np.float64, copy=False)
+    advice = "Give every row a finite weight >= 0 (0 leaves the row out)."
+    check_finite(weight, "sample_weight", advice)
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        raise ValueError(
+            f"sample_weight must be >= 0 (a weight counts how often a row occurs); got "
+            f"{_shown(weight[negative[0]])!r} at row {negative[0]} ({negative.size} negative "
+            f"in all). {advice}"
+        )
+    if not weight.any():
+        raise ValueError(
+            "sample_weight is 0 for every row, which leaves no row to measure; give at least "
+            "one row a positive weight."
+        )
+    return weight
+
+
+def check_frequency_weights(weight: np.ndarray | None, what: str) -> np.ndarray | None:
+    """Return checked weights as int64 counts, refusing any that is not a whole number.
+
+    Variances (an AUC interval, a test, a binomial interval) depend on how many rows
+    there are, so where ``what`` has one the weights must count rows; 2.5 does not.
+    """
+    if weight is None or weight.dtype.kind in "iu":
+        return weight
+    fractional = np.flatnonzero(weight != np.floor(weight))
+    if fractional.size:
+        raise ValueError(
+            f"{what} needs whole-number sample_weight (frequency weights: a weight of 3 is a "
+            "row seen 3 times), because its variance counts rows; got "
+            f"{_shown(weight[fractional[0]])!r} at row {fractional[0]}. Round the weights if "
+            "they are counts; weights that are not counts (e.g. inverse-probability "
+            "weights) are taken by the point metrics, but give no interval here."
+        )
+    return weight.astype(np.int64)

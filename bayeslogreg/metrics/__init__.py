@@ -16,6 +16,14 @@ gives one result per draw without a Python loop. A row is predicted positive whe
 - Probabilities: :func:`log_loss`, :func:`brier_score`, :func:`calibration_curve`,
   :func:`expected_calibration_error`.
 
+Every function that summarises rows takes ``sample_weight=`` (keyword, shape
+(n_samples,), >= 0), with scikit-learn's meaning: a row of weight w counts as w
+identical rows, so a row of weight 0 is left out, and counts become sums of weights.
+None (the default) weighs every row 1 and gives the unweighted numbers. Intervals and
+tests (:func:`auc_ci`, :func:`delong_test`, the Wilson intervals of
+:func:`calibration_curve`) count rows, so there the weights must be whole numbers;
+integer weights then give exactly the answer of the repeated rows.
+
 The implementation is a NumPy layer in this package's private modules (thresholded
 rates in ``_classification``, ROC and AUC in ``_roc`` and ``_roc_delong``, probability
 scores in ``_calibration``); it is checked against scikit-learn and pROC.

@@ -12,6 +12,9 @@ Conventions:
 - A rate whose denominator is 0 (precision with no predicted positives, say) is
   undefined. It never becomes NaN: ``zero_division`` chooses the value, and the default
   ``"warn"`` returns 0.0 with an :class:`UndefinedMetricWarning`, like scikit-learn.
+- ``sample_weight`` (shape (n_samples,), >= 0) weighs rows as scikit-learn does: a row
+  of weight 2 counts as two identical rows, a row of weight 0 as none, and the counts
+  become sums of weights (ints for integer weights, floats otherwise).
 
 Input is checked by :mod:`bayeslogreg._validation`. The ROC/AUC functions live in
 ``_roc.py`` and ``_roc_delong.py``, calibration in ``_calibration.py``;
@@ -28,6 +31,7 @@ from bayeslogreg._validation import (
     check_costs,
     check_labels,
     check_probabilities,
+    check_sample_weight,
     check_threshold,
     check_zero_division,
 )
@@ -76,10 +80,26 @@ class ConfusionMatrix(NamedTuple):
         return np.moveaxis(table, (0, 1), (-2, -1))
 
 
-def _counts(y, y_prob, threshold) -> ConfusionMatrix:
+def _positive_weight_rows(y: np.ndarray, values: np.ndarray, weight: np.ndarray | None):
+    """Keep the rows of weight > 0 (of ``y`` and the last axis of ``values``).
+
+    A row of weight 0 is the same as no row, also where rows are ranked or binned.
+    """
+    if weight is None or weight.all():
+        return y, values, weight
+    keep = weight > 0
+    return y[keep], values[..., keep], weight[keep]
+
+
+def _counts(y, y_prob, threshold, sample_weight=None) -> ConfusionMatrix:
     y = check_labels(y)
     y_prob = check_probabilities(y_prob, y.shape[0])
+    weight = check_sample_weight(sample_weight, y.shape[0])
     predicted = y_prob > check_threshold(threshold)
+    if weight is not None:
+        # Sums of weights per cell; int64 weights give int64 counts, as in scikit-learn.
+        cells = (~predicted & ~y, predicted & ~y, ~predicted & y, predicted & y)
+        return ConfusionMatrix(*(_to_output(cell @ weight) for cell in cells))
     tp = np.count_nonzero(predicted & y, axis=-1)
     fp = np.count_nonzero(predicted & ~y, axis=-1)
     n_positive = np.count_nonzero(y)
@@ -87,7 +107,13 @@ def _counts(y, y_prob, threshold) -> ConfusionMatrix:
     return ConfusionMatrix(*(_to_output(c) for c in (n_negative - fp, fp, n_positive - tp, tp)))
 
 
-def confusion_matrix(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) -> ConfusionMatrix:
+def confusion_matrix(
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    sample_weight: ArrayLike | None = None,
+) -> ConfusionMatrix:
     """Count true/false negatives and positives when ``y_prob > threshold`` predicts 1.
 
     Parameters
@@ -98,19 +124,25 @@ def confusion_matrix(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) ->
         Predicted probabilities that y = 1, in [0, 1].
     threshold : float, default 0.5
         A row is predicted positive when its probability is strictly greater.
+    sample_weight : array of shape (n_samples,), optional
+        Frequency of each row, >= 0 (scikit-learn's ``sample_weight``): a row of weight
+        2 counts as two identical rows, one of weight 0 as none. None weighs every row 1.
 
     Returns
     -------
     ConfusionMatrix
-        ``(tn, fp, fn, tp)``: ints, or arrays of shape (n_draws,) for 2-D ``y_prob``.
+        ``(tn, fp, fn, tp)``: ints, or arrays of shape (n_draws,) for 2-D ``y_prob``;
+        with ``sample_weight``, sums of weights (floats unless the weights are integers).
         ``.to_array()`` gives scikit-learn's ``[[tn, fp], [fn, tp]]``.
 
     Examples
     --------
     >>> confusion_matrix([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
     ConfusionMatrix(tn=1, fp=1, fn=1, tp=1)
+    >>> confusion_matrix([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9], sample_weight=[1, 3, 1, 2])
+    ConfusionMatrix(tn=1, fp=3, fn=1, tp=2)
     """
-    return _counts(y, y_prob, threshold)
+    return _counts(y, y_prob, threshold, sample_weight)
 
 
 def _ratio(numerator, denominator, zero_division, metric: str, reason: str):
@@ -134,107 +166,140 @@ def _ratio(numerator, denominator, zero_division, metric: str, reason: str):
     return _to_output(value)
 
 
-def accuracy(y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5) -> float | np.ndarray:
+def accuracy(
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    sample_weight: ArrayLike | None = None,
+) -> float | np.ndarray:
     """Fraction of rows classified correctly, ``(tp + tn) / n``.
 
     Takes ``y`` of shape (n_samples,) and ``y_prob`` of shape (n_samples,) or
     (n_draws, n_samples); a row is predicted 1 when ``y_prob > threshold``. Returns a
     float, or an array of shape (n_draws,). Never undefined, as n >= 1.
+    ``sample_weight`` as in :func:`confusion_matrix` (the weighted fraction).
 
     Examples
     --------
     >>> accuracy([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
     0.5
     """
-    tn, fp, fn, tp = _counts(y, y_prob, threshold)
+    tn, fp, fn, tp = _counts(y, y_prob, threshold, sample_weight)
     return _to_output((np.asarray(tp) + tn) / (np.asarray(tp) + tn + fp + fn))
 
 
 def precision(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Positive predictive value, ``tp / (tp + fp)``.
 
-    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
-    no row is predicted positive.
+    Shapes, ``threshold`` and ``sample_weight`` as in :func:`accuracy`. Undefined
+    (``zero_division``) when no row is predicted positive.
 
     Examples
     --------
     >>> precision([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9])
     0.6666666666666666
     """
-    _, fp, _, tp = _counts(y, y_prob, threshold)
+    _, fp, _, tp = _counts(y, y_prob, threshold, sample_weight)
     reason = "no row is predicted positive"
     return _ratio(tp, np.asarray(tp) + fp, zero_division, "precision", reason)
 
 
 def recall(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Sensitivity (true positive rate), ``tp / (tp + fn)``.
 
-    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
-    y has no 1s.
+    Shapes, ``threshold`` and ``sample_weight`` as in :func:`accuracy`. Undefined
+    (``zero_division``) when y has no 1s.
 
     Examples
     --------
     >>> recall([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
     0.5
     """
-    _, _, fn, tp = _counts(y, y_prob, threshold)
+    _, _, fn, tp = _counts(y, y_prob, threshold, sample_weight)
     return _ratio(tp, np.asarray(tp) + fn, zero_division, "recall", "y has no positives")
 
 
 def specificity(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Compute the true negative rate, ``tn / (tn + fp)``, which is 1 - false positive rate.
 
-    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when
-    y has no 0s.
+    Shapes, ``threshold`` and ``sample_weight`` as in :func:`accuracy`. Undefined
+    (``zero_division``) when y has no 0s.
 
     Examples
     --------
     >>> specificity([0, 0, 0, 1], [0.2, 0.3, 0.7, 0.9])
     0.6666666666666666
     """
-    tn, fp, _, _ = _counts(y, y_prob, threshold)
+    tn, fp, _, _ = _counts(y, y_prob, threshold, sample_weight)
     return _ratio(tn, np.asarray(tn) + fp, zero_division, "specificity", "y has no negatives")
 
 
 def f1_score(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Harmonic mean of precision and recall, ``2 tp / (2 tp + fp + fn)``.
 
-    Shapes and ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) only
-    when y has no 1s and no row is predicted positive, as in scikit-learn.
+    Shapes, ``threshold`` and ``sample_weight`` as in :func:`accuracy`. Undefined
+    (``zero_division``) only when y has no 1s and no row is predicted positive, as in
+    scikit-learn.
 
     Examples
     --------
     >>> f1_score([0, 0, 1, 1], [0.2, 0.7, 0.5, 0.9])
     0.5
     """
-    _, fp, fn, tp = _counts(y, y_prob, threshold)
+    _, fp, fn, tp = _counts(y, y_prob, threshold, sample_weight)
     reason = "y has no positives and no row is predicted positive"
     return _ratio(2 * np.asarray(tp), 2 * np.asarray(tp) + fp + fn, zero_division, "f1", reason)
 
 
 def balanced_accuracy(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Mean of recall and specificity, ``(tp / (tp + fn) + tn / (tn + fp)) / 2``.
 
-    Shapes and ``threshold`` as in :func:`accuracy`. When y lacks a class, the rate of
-    that class is replaced by ``zero_division`` (scikit-learn instead averages only the
-    classes present).
+    Shapes, ``threshold`` and ``sample_weight`` as in :func:`accuracy`. When y lacks a
+    class, the rate of that class is replaced by ``zero_division`` (scikit-learn instead
+    averages only the classes present).
 
     Examples
     --------
     >>> balanced_accuracy([0, 0, 0, 1], [0.2, 0.3, 0.7, 0.9])
     0.8333333333333333
     """
-    tn, fp, fn, tp = _counts(y, y_prob, threshold)
+    tn, fp, fn, tp = _counts(y, y_prob, threshold, sample_weight)
     sensitivity = _ratio(tp, np.asarray(tp) + fn, zero_division, "recall", "y has no positives")
     true_negative_rate = _ratio(
         tn, np.asarray(tn) + fp, zero_division, "specificity", "y has no negatives"
@@ -243,27 +308,45 @@ def balanced_accuracy(
 
 
 def matthews_corrcoef(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Matthews correlation between labels and predictions, in [-1, 1].
 
-    ``(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))``. Shapes and
-    ``threshold`` as in :func:`accuracy`. Undefined (``zero_division``) when y or the
-    predictions hold a single class (scikit-learn returns 0.0 there without a warning).
+    ``(tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))``. Shapes,
+    ``threshold`` and ``sample_weight`` as in :func:`accuracy`. Undefined
+    (``zero_division``) when y or the predictions hold a single class (scikit-learn
+    returns 0.0 there without a warning).
 
     Examples
     --------
     >>> round(matthews_corrcoef([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9]), 6)
     0.57735
     """
-    tn, fp, fn, tp = (np.asarray(c, dtype=np.float64) for c in _counts(y, y_prob, threshold))
+    tn, fp, fn, tp = (
+        np.asarray(c, dtype=np.float64) for c in _counts(y, y_prob, threshold, sample_weight)
+    )
+    if sample_weight is not None:
+        # Scale-free, so take shares of the total: products of weighted counts could
+        # leave float64's range for weights such as 1e-200 or 1e200.
+        total = tn + fp + fn + tp
+        tn, fp, fn, tp = tn / total, fp / total, fn / total, tp / total
     denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     reason = "y or the predictions contain a single class"
     return _ratio(tp * tn - fp * fn, denominator, zero_division, "matthews_corrcoef", reason)
 
 
 def rates(
-    y: ArrayLike, y_prob: ArrayLike, threshold: float = 0.5, *, zero_division: float | str = "warn"
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    threshold: float = 0.5,
+    *,
+    zero_division: float | str = "warn",
+    sample_weight: ArrayLike | None = None,
 ) -> dict[str, float | np.ndarray]:
     """All the thresholded metrics of this module at once, keyed by function name.
 
@@ -277,9 +360,11 @@ def rates(
     1.0
     """
     metrics = (precision, recall, specificity, f1_score, balanced_accuracy, matthews_corrcoef)
-    table = {"accuracy": accuracy(y, y_prob, threshold)}
+    table = {"accuracy": accuracy(y, y_prob, threshold, sample_weight=sample_weight)}
     for metric in metrics:
-        table[metric.__name__] = metric(y, y_prob, threshold, zero_division=zero_division)
+        table[metric.__name__] = metric(
+            y, y_prob, threshold, zero_division=zero_division, sample_weight=sample_weight
+        )
     return table
 
 

@@ -4,6 +4,11 @@ Every function sorts each row of scores once (``argsort`` along the last axis) a
 on cumulative counts, so an (n_draws, n_samples) array of posterior scores costs one
 vectorised sort, not a Python loop over draws. Tied scores are one ROC point, as in
 scikit-learn, and count 1/2 in the AUC, as in the Mann-Whitney statistic.
+
+With ``sample_weight`` (shape (n_samples,), >= 0) a row of weight w counts as w
+identical rows, as scikit-learn's ``sample_weight``: counts become sums of weights and
+the AUC is the weighted share of case-control pairs, ``sum w_i w_j [s_i > s_j]`` (ties
+1/2) over ``W1 * W0``. Rows of weight 0 are dropped first, so they add no ROC point.
 """
 
 from typing import NamedTuple
@@ -14,12 +19,14 @@ from numpy.typing import ArrayLike
 from bayeslogreg._validation import (
     check_both_classes,
     check_costs,
+    check_frequency_weights,
     check_labels,
     check_probabilities,
+    check_sample_weight,
     check_scores,
     check_unit_interval,
 )
-from bayeslogreg.metrics._classification import _to_output
+from bayeslogreg.metrics._classification import _positive_weight_rows, _to_output
 
 __all__ = [
     "CostThreshold",
@@ -32,11 +39,25 @@ __all__ = [
 ]
 
 
-def _check_ranking(y, y_score, what: str, check=check_scores):
-    """Labels as booleans, checked scores (or probabilities) and the two class counts."""
+def _check_ranking(
+    y, y_score, what: str, check=check_scores, sample_weight=None, *, whole: bool = False
+):
+    """Labels as booleans, checked scores (or probabilities), weights, the class totals.
+
+    Rows of weight 0 are dropped. The totals ``n_positive, n_negative`` are row counts,
+    or with weights the summed weights of each class. ``whole=True`` refuses weights
+    that are not whole numbers (for ``what``'s variance, which counts rows).
+    """
     y = check_labels(y)
     scores = check(y_score, y.shape[0])
-    return y, scores, *check_both_classes(y, what)
+    weight = check_sample_weight(sample_weight, y.shape[0])
+    if weight is None:
+        return y, scores, None, *check_both_classes(y, what)
+    if whole:
+        weight = check_frequency_weights(weight, what)
+    y, scores, weight = _positive_weight_rows(y, scores, weight)
+    check_both_classes(y, what, among=" among the rows of positive sample_weight")
+    return y, scores, weight, weight[y].sum().item(), weight[~y].sum().item()
 
 
 def _tie_bounds(sorted_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +80,63 @@ def _ascending_ranks(y: np.ndarray, scores: np.ndarray):
     return order, y[order], first, last
 
 
-def _auc(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Mann-Whitney AUC of each row from pooled midranks; shape scores.shape[:-1]."""
+class _Outscored(NamedTuple):
+    """Weighted Mann-Whitney counts of :func:`_outscored`, in ascending score order."""
+
+    auc: np.ndarray
+    order: np.ndarray
+    y_sorted: np.ndarray
+    controls_outscored: np.ndarray
+    cases_above: np.ndarray
+    n_positive: int | float
+    n_negative: int | float
+
+
+def _outscored(y: np.ndarray, scores: np.ndarray, weight: np.ndarray) -> _Outscored:
+    """Weighted AUC and Mann-Whitney counts of each row, in ascending score order.
+
+    Per row, ``controls_outscored`` is the weight of the controls it outscores and
+    ``cases_above`` that of the cases outscoring it, ties counting 1/2. Weights are
+    sorted with the scores; their sums below and within each run of ties follow from
+    cumulative sums read at the run's ends. Integer weights keep every sum exact
+    (half-integers below 2**52), so the result equals that of repeated rows. Float
+    weights are divided by their largest first, and the totals are in those units.
+    """
+    if weight.dtype.kind == "f":
+        # The AUC does not depend on the weights' scale; this keeps W1 * W0 in range.
+        weight = weight / weight.max()
+    # Sorting the pooled scores also sorts the cases among themselves (and the controls),
+    # so Sun & Xu's midranks follow from sums below and within each tie run: pooled
+    # T = first + (last - first) / 2 + 1, among cases T_X = cases_below + (cases_tied + 1) / 2,
+    # hence T - T_X = controls_below + controls_tied / 2 for a case, and for a control
+    # T - T_Y = cases_below + cases_tied / 2 (with unit weights; other weights weigh them).
+    order, y_sorted, first, last = _ascending_ranks(y, scores)
+    weight_sorted = weight[order]
+    case_weight = np.where(y_sorted, weight_sorted, 0)
+    control_weight = weight_sorted - case_weight
+
+    def below_and_tied(own):
+        so_far = np.cumsum(own, axis=-1)
+        below = np.take_along_axis(so_far - own, first, axis=-1)
+        return below, np.take_along_axis(so_far, last, axis=-1) - below
+
+    cases_below, cases_tied = below_and_tied(case_weight)
+    controls_below, controls_tied = below_and_tied(control_weight)
+    n_positive, n_negative = weight[y].sum().item(), weight[~y].sum().item()
+    controls_outscored = controls_below + controls_tied / 2
+    cases_above = n_positive - cases_below - cases_tied / 2
+    u = np.sum(weight_sorted * controls_outscored, axis=-1, where=y_sorted)
+    auc = u / (n_positive * n_negative)
+    return _Outscored(auc, order, y_sorted, controls_outscored, cases_above, n_positive, n_negative)
+
+
+def _auc(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """Mann-Whitney AUC of each row from pooled midranks; shape scores.shape[:-1].
+
+    ``weight`` (positive, shape (n_samples,)) weighs the pairs as repeated rows would.
+    """
+    if weight is not None:
+        return _outscored(y, scores, weight).auc
     _, y_sorted, first, last = _ascending_ranks(y, scores)
     n_positive = np.count_nonzero(y)
     n_negative = y.shape[0] - n_positive
@@ -69,12 +145,20 @@ def _auc(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (rank_sum - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative)
 
 
-def _descending_counts(y: np.ndarray, scores: np.ndarray):
-    """Sort each row by decreasing score: scores, cumulative tp and fp, ends of ties."""
+def _descending_counts(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None = None):
+    """Sort each row by decreasing score: scores, cumulative tp and fp, ends of ties.
+
+    With ``weight``, tp and fp are cumulative sums of the weights of cases and controls.
+    """
     order = np.argsort(scores, axis=-1)[..., ::-1]
     sorted_scores = np.take_along_axis(scores, order, axis=-1)
-    tps = np.cumsum(y[order], axis=-1)
-    fps = np.arange(1, y.shape[0] + 1) - tps
+    if weight is None:
+        tps = np.cumsum(y[order], axis=-1)
+        fps = np.arange(1, y.shape[0] + 1) - tps
+    else:
+        weight_sorted = weight[order]
+        tps = np.cumsum(np.where(y[order], weight_sorted, 0), axis=-1)
+        fps = np.cumsum(np.where(y[order], 0, weight_sorted), axis=-1)
     ends = np.ones(sorted_scores.shape, dtype=bool)
     ends[..., :-1] = sorted_scores[..., :-1] != sorted_scores[..., 1:]
     return sorted_scores, tps, fps, ends
@@ -89,9 +173,9 @@ def _compact_rows(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def _roc_points(y: np.ndarray, scores: np.ndarray):
+def _roc_points(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None = None):
     """fpr, tpr, thresholds for validated input (see :func:`roc_curve`)."""
-    sorted_scores, tps, fps, ends = _descending_counts(y, scores)
+    sorted_scores, tps, fps, ends = _descending_counts(y, scores, weight)
     if scores.ndim == 1:
         points = [sorted_scores[ends], tps[ends], fps[ends]]
     else:
@@ -103,20 +187,27 @@ def _roc_points(y: np.ndarray, scores: np.ndarray):
     return fps / fps[..., -1:], tps / tps[..., -1:], thresholds
 
 
-def roc_curve(y: ArrayLike, y_score: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(
+    y: ArrayLike, y_score: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Receiver operating characteristic: every (fpr, tpr) point, ties handled exactly.
 
     Point i counts rows with ``y_score >= thresholds[i]`` as positive (scikit-learn's
     convention). The first point is (0, 0) with threshold +inf; tied scores form one
     point. For 1-D input the result equals scikit-learn's
-    ``roc_curve(y, y_score, drop_intermediate=False)`` exactly.
+    ``roc_curve(y, y_score, drop_intermediate=False)`` exactly (with ``sample_weight``,
+    to rounding).
 
     Parameters
     ----------
     y : array of shape (n_samples,)
-        Labels, 0 or 1; both must occur.
+        Labels, 0 or 1; both must occur (among rows of positive weight).
     y_score : array of shape (n_samples,) or (n_draws, n_samples)
         Scores, higher meaning more likely 1 (probabilities, log-odds, ...).
+    sample_weight : array of shape (n_samples,), optional
+        Frequency of each row, >= 0 (scikit-learn's ``sample_weight``): a row of weight
+        2 counts as two identical rows; rows of weight 0 are left out (k counts only the
+        scores of the others). None weighs every row 1.
 
     Returns
     -------
@@ -135,20 +226,23 @@ def roc_curve(y: ArrayLike, y_score: ArrayLike) -> tuple[np.ndarray, np.ndarray,
     >>> thresholds.tolist()
     [inf, 0.8, 0.4, 0.1]
     """
-    y, scores, _, _ = _check_ranking(y, y_score, "roc_curve")
-    return _roc_points(y, scores)
+    y, scores, weight, _, _ = _check_ranking(y, y_score, "roc_curve", sample_weight=sample_weight)
+    return _roc_points(y, scores, weight)
 
 
-def roc_auc(y: ArrayLike, y_score: ArrayLike) -> float | np.ndarray:
+def roc_auc(
+    y: ArrayLike, y_score: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> float | np.ndarray:
     """Area under the ROC curve: P(score of a random 1 > score of a random 0).
 
     Ties count 1/2 (the Mann-Whitney U statistic divided by n1 * n0), computed from
     midranks after one sort; it equals scikit-learn's ``roc_auc_score`` to rounding.
     There is no automatic direction: a score that ranks 0s above 1s has AUC < 0.5.
+    With ``sample_weight`` each case-control pair counts the product of their weights.
 
     Parameters
     ----------
-    y, y_score
+    y, y_score, sample_weight
         As in :func:`roc_curve`.
 
     Returns
@@ -161,12 +255,17 @@ def roc_auc(y: ArrayLike, y_score: ArrayLike) -> float | np.ndarray:
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
     0.875
     """
-    y, scores, _, _ = _check_ranking(y, y_score, "roc_auc")
-    return _to_output(_auc(y, scores))
+    y, scores, weight, _, _ = _check_ranking(y, y_score, "roc_auc", sample_weight=sample_weight)
+    return _to_output(_auc(y, scores, weight))
 
 
 def partial_auc(
-    y: ArrayLike, y_score: ArrayLike, max_fpr: float, *, standardized: bool = True
+    y: ArrayLike,
+    y_score: ArrayLike,
+    max_fpr: float,
+    *,
+    standardized: bool = True,
+    sample_weight: ArrayLike | None = None,
 ) -> float | np.ndarray:
     """Area under the ROC curve for false positive rates from 0 to ``max_fpr``.
 
@@ -179,7 +278,7 @@ def partial_auc(
 
     Parameters
     ----------
-    y, y_score
+    y, y_score, sample_weight
         As in :func:`roc_curve`.
     max_fpr : float
         Upper end of the false positive rate range, in (0, 1].
@@ -195,9 +294,9 @@ def partial_auc(
     >>> partial_auc([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8], max_fpr=0.5, standardized=False)
     0.375
     """
-    y, scores, _, _ = _check_ranking(y, y_score, "partial_auc")
+    y, scores, weight, _, _ = _check_ranking(y, y_score, "partial_auc", sample_weight=sample_weight)
     max_fpr = check_unit_interval(max_fpr, "max_fpr", open_low=True)
-    fpr, tpr, _ = _roc_points(y, scores)
+    fpr, tpr, _ = _roc_points(y, scores, weight)
     left, right = fpr[..., :-1], fpr[..., 1:]
     bottom, top = tpr[..., :-1], tpr[..., 1:]
     width = right - left
@@ -230,7 +329,7 @@ class CostThreshold(NamedTuple):
     tpr: float | np.ndarray
 
 
-def _operating_points(y: np.ndarray, scores: np.ndarray, lowest: float):
+def _operating_points(y: np.ndarray, scores: np.ndarray, weight, lowest: float):
     """Every rule ``score > t`` that splits the data differently, highest t first.
 
     Returns thresholds, tp and fp counts with shape (..., n_samples + 1) and a mask of
@@ -238,7 +337,7 @@ def _operating_points(y: np.ndarray, scores: np.ndarray, lowest: float):
     the column after the last of each run of ties uses the next lower score as t, and
     the final column (everything positive) uses ``lowest``.
     """
-    sorted_scores, tps, fps, ends = _descending_counts(y, scores)
+    sorted_scores, tps, fps, ends = _descending_counts(y, scores, weight)
     zeros = np.zeros(scores.shape[:-1] + (1,), dtype=tps.dtype)
     # Column i + 1 (after sorted position i) uses the next score down, sorted position i + 1.
     thresholds = np.concatenate([sorted_scores, zeros + lowest], axis=-1)
@@ -250,7 +349,9 @@ def _pick(index: np.ndarray, *columns: np.ndarray) -> list:
     return [_to_output(np.take_along_axis(c, index[..., None], axis=-1)[..., 0]) for c in columns]
 
 
-def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
+def youden_threshold(
+    y: ArrayLike, y_score: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> YoudenThreshold:
     """Threshold that maximises Youden's J = sensitivity + specificity - 1 = tpr - fpr.
 
     The threshold follows this package's rule ``y_score > threshold`` and is one of the
@@ -261,8 +362,9 @@ def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
 
     Parameters
     ----------
-    y, y_score
-        As in :func:`roc_curve`.
+    y, y_score, sample_weight
+        As in :func:`roc_curve` (rates are weighted, and rows of weight 0 give no
+        threshold).
 
     Returns
     -------
@@ -274,9 +376,11 @@ def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
     >>> youden_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     YoudenThreshold(threshold=0.4, j=0.5, fpr=0.0, tpr=0.5)
     """
-    y, scores, n_positive, n_negative = _check_ranking(y, y_score, "youden_threshold")
+    y, scores, weight, n_positive, n_negative = _check_ranking(
+        y, y_score, "youden_threshold", sample_weight=sample_weight
+    )
     # The all-positive end gets threshold -inf; it has J = 0 and column 0 wins that tie.
-    thresholds, tps, fps, valid = _operating_points(y, scores, -np.inf)
+    thresholds, tps, fps, valid = _operating_points(y, scores, weight, -np.inf)
     tpr, fpr = tps / n_positive, fps / n_negative
     best = np.argmax(np.where(valid, tpr - fpr, -np.inf), axis=-1)
     threshold, fpr, tpr = _pick(best, thresholds, fpr, tpr)
@@ -284,11 +388,17 @@ def youden_threshold(y: ArrayLike, y_score: ArrayLike) -> YoudenThreshold:
 
 
 def min_cost_threshold(
-    y: ArrayLike, y_prob: ArrayLike, cost_fp: float, cost_fn: float
+    y: ArrayLike,
+    y_prob: ArrayLike,
+    cost_fp: float,
+    cost_fn: float,
+    *,
+    sample_weight: ArrayLike | None = None,
 ) -> CostThreshold:
     """Threshold t in [0, 1] whose rule ``y_prob > t`` has the least total cost on the data.
 
-    Total cost is ``cost_fp * fp + cost_fn * fn``. Candidates are 0 and every observed
+    Total cost is ``cost_fp * fp + cost_fn * fn`` (with ``sample_weight``, fp and fn
+    are sums of weights). Candidates are 0 and every observed
     probability, which covers every distinct split of the data (a row with probability
     exactly 0 is never predicted positive). Ties go to the highest threshold. This is the
     empirical counterpart of :func:`~bayeslogreg.metrics.bayes_threshold`, which assumes
@@ -302,6 +412,8 @@ def min_cost_threshold(
         Probabilities that y = 1.
     cost_fp, cost_fn : float
         Costs (>= 0, not both 0) of one false positive and one false negative.
+    sample_weight : array of shape (n_samples,), optional
+        As in :func:`roc_curve`.
 
     Returns
     -------
@@ -314,10 +426,10 @@ def min_cost_threshold(
     CostThreshold(threshold=0.4, cost=1.0, fpr=0.0, tpr=0.5)
     """
     cost_fp, cost_fn = check_costs(cost_fp, cost_fn)
-    y, probs, n_positive, n_negative = _check_ranking(
-        y, y_prob, "min_cost_threshold", check_probabilities
+    y, probs, weight, n_positive, n_negative = _check_ranking(
+        y, y_prob, "min_cost_threshold", check_probabilities, sample_weight
     )
-    thresholds, tps, fps, valid = _operating_points(y, probs, 0.0)
+    thresholds, tps, fps, valid = _operating_points(y, probs, weight, 0.0)
     # Under the strict rule, nothing can call a row with probability 0 positive.
     valid[..., -1] &= probs.min(axis=-1) > 0
     cost = np.where(valid, cost_fp * fps + cost_fn * (n_positive - tps), np.inf)

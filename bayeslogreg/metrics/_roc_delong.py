@@ -5,6 +5,13 @@ the fast algorithm of Sun & Xu (2014): midranks of the pooled scores, of the cas
 alone and of the controls alone, all read off one sort of the pooled scores, so the
 cost is O(n log n) instead of the O(n1 * n0) comparison matrix.
 
+``sample_weight`` must hold whole numbers here: a weight is a frequency, and both the
+variance and the bootstrap count rows. DeLong's sums are then weighted (a case of
+weight w enters every sum and mean w times, and n1 is the cases' total weight), and the
+bootstrap draws from the repeated rows, so integer weights give the result of repeated
+rows. Weights such as 0.5 are refused: the variance of a sample of 2.5 rows means
+nothing.
+
 References
 ----------
 DeLong E. R., DeLong D. M., Clarke-Pearson D. L. (1988). Comparing the areas under two or
@@ -25,14 +32,20 @@ from scipy import special
 from bayeslogreg._validation import (
     check_both_classes,
     check_choice,
+    check_frequency_weights,
     check_int,
     check_labels,
     check_level,
+    check_sample_weight,
     check_scores,
     check_seed,
 )
-from bayeslogreg.metrics._classification import UndefinedMetricWarning, _to_output
-from bayeslogreg.metrics._roc import _ascending_ranks, _auc, _check_ranking
+from bayeslogreg.metrics._classification import (
+    UndefinedMetricWarning,
+    _positive_weight_rows,
+    _to_output,
+)
+from bayeslogreg.metrics._roc import _auc, _check_ranking, _outscored
 
 __all__ = ["AucInterval", "DelongTest", "auc_ci", "delong_test"]
 
@@ -69,40 +82,43 @@ class DelongTest(NamedTuple):
     correlation: float | np.ndarray
 
 
-def _delong_placements(y: np.ndarray, scores: np.ndarray):
+def _delong_placements(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None = None):
     """AUC and DeLong placement values of each row of ``scores`` (Sun & Xu, 2014).
 
     Returns ``auc`` of shape scores.shape[:-1], ``v10`` of shape (..., n1): for each
     case, the fraction of controls it outscores (ties 1/2), and ``v01`` of shape
     (..., n0): for each control, the fraction of cases that outscore it. Cases and
-    controls keep their order in ``y``, so placements of two scores pair up.
+    controls keep their order in ``y``, so placements of two scores pair up. With
+    ``weight`` the fractions are of the controls' (cases') total weight.
     """
-    order, y_sorted, first, last = _ascending_ranks(y, scores)
-    n_positive = np.count_nonzero(y)
-    n_negative = y.shape[0] - n_positive
-    # Sorting the pooled scores also sorts the cases among themselves (and the controls),
-    # so Sun & Xu's midranks follow from counts below and within each tie run: pooled
-    # T = first + (last - first) / 2 + 1, among cases T_X = cases_below + (cases_tied + 1) / 2,
-    # hence T - T_X = controls_below + controls_tied / 2 for a case, and for a control
-    # T - T_Y = cases_below + cases_tied / 2.
-    cases_so_far = np.cumsum(y_sorted, axis=-1)
-    cases_below = np.take_along_axis(cases_so_far - y_sorted, first, axis=-1)
-    cases_tied = np.take_along_axis(cases_so_far, last, axis=-1) - cases_below
-    controls_outscored = first - cases_below + (last - first + 1 - cases_tied) / 2
-    cases_above = n_positive - cases_below - cases_tied / 2
-    placement = np.where(y_sorted, controls_outscored / n_negative, cases_above / n_positive)
+    # Sun & Xu's midrank differences are _outscored's counts; unit weights count rows.
+    if weight is None:
+        weight = np.ones(y.shape[0], dtype=np.int64)
+    counts = _outscored(y, scores, weight)
+    placement = np.where(
+        counts.y_sorted,
+        counts.controls_outscored / counts.n_negative,
+        counts.cases_above / counts.n_positive,
+    )
     unsorted = np.empty_like(placement)
-    np.put_along_axis(unsorted, order, placement, axis=-1)
-    # Half-integer counts sum exactly, so the Mann-Whitney U and the AUC are exact.
-    auc = np.sum(controls_outscored, axis=-1, where=y_sorted) / (n_positive * n_negative)
-    return auc, unsorted[..., y], unsorted[..., ~y]
+    np.put_along_axis(unsorted, counts.order, placement, axis=-1)
+    return counts.auc, unsorted[..., y], unsorted[..., ~y]
 
 
-def _covariance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sample covariance (ddof 1) along the last axis."""
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    return np.sum(a * b, axis=-1) / (a.shape[-1] - 1)
+def _covariance(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """Sample covariance (ddof 1) along the last axis.
+
+    With frequency ``weight`` (shape (n,)), that of the rows repeated ``weight`` times:
+    weighted means and ``sum w (a - mean_a)(b - mean_b) / (sum w - 1)``.
+    """
+    if weight is None:
+        a = a - a.mean(axis=-1, keepdims=True)
+        b = b - b.mean(axis=-1, keepdims=True)
+        return np.sum(a * b, axis=-1) / (a.shape[-1] - 1)
+    total = weight.sum()
+    a = a - (a @ weight / total)[..., None]
+    b = b - (b @ weight / total)[..., None]
+    return (a * b) @ weight / (total - 1)
 
 
 def _check_delong_sizes(n_positive: int, n_negative: int) -> None:
@@ -113,25 +129,35 @@ def _check_delong_sizes(n_positive: int, n_negative: int) -> None:
         )
 
 
-def _bootstrap_aucs(y: np.ndarray, scores: np.ndarray, n_bootstrap: int, seed) -> np.ndarray:
+def _bootstrap_aucs(
+    y: np.ndarray, scores: np.ndarray, n_bootstrap: int, seed, weight: np.ndarray | None = None
+) -> np.ndarray:
     """Stratified bootstrap AUCs, shape (n_rows, n_bootstrap) for 2-D ``scores``.
 
     Cases and controls are resampled separately, as pROC does, so every resample keeps
     n1 cases and n0 controls. Each group draws from its own child of
     ``default_rng(seed)``, so the resamples depend only on ``seed`` and y, not on the
-    chunking, and every row of ``scores`` uses the same ones.
+    chunking, and every row of ``scores`` uses the same ones. Integer ``weight``
+    resamples the rows repeated ``weight`` times (n1 and n0 are then total weights)
+    through an index, so it costs what the repeated rows cost but never copies scores.
     """
     case_rng, control_rng = np.random.default_rng(check_seed(seed)).spawn(2)
     cases, controls = scores[:, y], scores[:, ~y]
-    n_rows, n_samples = scores.shape
-    n_positive = cases.shape[1]
+    if weight is None:
+        case_rows, control_rows = np.arange(cases.shape[1]), np.arange(controls.shape[1])
+    else:
+        case_rows = np.repeat(np.arange(cases.shape[1]), weight[y])
+        control_rows = np.repeat(np.arange(controls.shape[1]), weight[~y])
+    n_rows = scores.shape[0]
+    n_positive, n_negative = case_rows.shape[0], control_rows.shape[0]
+    n_samples = n_positive + n_negative
     y_resampled = np.arange(n_samples) < n_positive
     per_chunk = max(1, _BOOTSTRAP_CHUNK // n_samples)
     aucs = np.empty((n_rows, n_bootstrap))
     for start in range(0, n_bootstrap, per_chunk):
         size = min(per_chunk, n_bootstrap - start)
-        take_cases = case_rng.integers(0, n_positive, size=(size, n_positive))
-        take_controls = control_rng.integers(0, controls.shape[1], size=(size, controls.shape[1]))
+        take_cases = case_rows[case_rng.integers(0, n_positive, size=(size, n_positive))]
+        take_controls = control_rows[control_rng.integers(0, n_negative, size=(size, n_negative))]
         rows_per_pass = max(1, _BOOTSTRAP_CHUNK // (size * n_samples))
         for row in range(0, n_rows, rows_per_pass):
             rows = slice(row, row + rows_per_pass)
@@ -151,6 +177,7 @@ def auc_ci(
     *,
     n_bootstrap: int = 2000,
     seed: int | None = 0,
+    sample_weight: ArrayLike | None = None,
 ) -> AucInterval:
     """AUC with a confidence interval, by DeLong's method or a stratified bootstrap.
 
@@ -173,6 +200,12 @@ def auc_ci(
     seed : int or None, default 0
         Seed of ``numpy.random.default_rng`` for the bootstrap; the same seed gives the
         same interval, and every row of a 2-D ``y_score`` uses the same resamples.
+    sample_weight : array of shape (n_samples,), optional
+        Whole-number frequency of each row, >= 0: a row of weight 3 counts as three
+        identical rows (the interval, bootstrap resamples included, is that of the
+        repeated rows, and the bootstrap costs what they cost) and rows of weight 0 are
+        left out. Weights that are not whole
+        numbers raise a ``ValueError``: the variance counts rows. None weighs every row 1.
 
     Returns
     -------
@@ -186,19 +219,25 @@ def auc_ci(
     >>> round(result.auc, 4), round(result.se, 4)
     (0.8889, 0.1571)
     """
-    y, scores, n_positive, n_negative = _check_ranking(y, y_score, "auc_ci")
+    y, scores, weight, n_positive, n_negative = _check_ranking(
+        y, y_score, "auc_ci", sample_weight=sample_weight, whole=True
+    )
     level = check_level(level)
     method = check_choice(method, "method", CI_METHODS)
     if method == "delong":
         _check_delong_sizes(n_positive, n_negative)
-        auc, v10, v01 = _delong_placements(y, scores)
-        se = np.sqrt(_covariance(v10, v10) / n_positive + _covariance(v01, v01) / n_negative)
+        auc, v10, v01 = _delong_placements(y, scores, weight)
+        case_weight, control_weight = (None, None) if weight is None else (weight[y], weight[~y])
+        se = np.sqrt(
+            _covariance(v10, v10, case_weight) / n_positive
+            + _covariance(v01, v01, control_weight) / n_negative
+        )
         z = special.ndtri(0.5 + level / 2)
         lower, upper = np.clip(auc - z * se, 0, 1), np.clip(auc + z * se, 0, 1)
     else:
         n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=2)
-        auc = _auc(y, scores)
-        aucs = _bootstrap_aucs(y, np.atleast_2d(scores), n_bootstrap, seed)
+        auc = _auc(y, scores, weight)
+        aucs = _bootstrap_aucs(y, np.atleast_2d(scores), n_bootstrap, seed, weight)
         lower, upper = np.quantile(aucs, [0.5 - level / 2, 0.5 + level / 2], axis=-1)
         se = np.std(aucs, axis=-1, ddof=1)
         if scores.ndim == 1:
@@ -207,7 +246,13 @@ def auc_ci(
     return AucInterval(*values, level=level, method=method)
 
 
-def delong_test(y: ArrayLike, y_score_a: ArrayLike, y_score_b: ArrayLike) -> DelongTest:
+def delong_test(
+    y: ArrayLike,
+    y_score_a: ArrayLike,
+    y_score_b: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+) -> DelongTest:
     """Paired DeLong test that two scores of the same rows have equal AUC.
 
     ``z = (auc_a - auc_b) / se`` with se from DeLong's covariance of the two AUCs (as
@@ -222,6 +267,8 @@ def delong_test(y: ArrayLike, y_score_a: ArrayLike, y_score_b: ArrayLike) -> Del
     y_score_a, y_score_b : arrays of shape (n_samples,) or (n_draws, n_samples)
         The two scores. A 1-D score is compared with every row of a 2-D one; two 2-D
         scores must have the same number of rows and are compared row by row.
+    sample_weight : array of shape (n_samples,), optional
+        Whole-number frequency of each row, as in :func:`auc_ci`.
 
     Returns
     -------
@@ -246,14 +293,26 @@ def delong_test(y: ArrayLike, y_score_a: ArrayLike, y_score_b: ArrayLike) -> Del
             f"y_score_a has {score_a.shape[0]} rows but y_score_b has {score_b.shape[0]}; "
             "give both the same number of draws, or one of them 1-D."
         )
-    n_positive, n_negative = check_both_classes(y, "delong_test")
-    _check_delong_sizes(n_positive, n_negative)
+    weight = check_sample_weight(sample_weight, y.shape[0])
+    weight = check_frequency_weights(weight, "delong_test")
     score_a, score_b = np.broadcast_arrays(score_a, score_b)
-    auc_a, v10_a, v01_a = _delong_placements(y, score_a)
-    auc_b, v10_b, v01_b = _delong_placements(y, score_b)
+    _, score_b, _ = _positive_weight_rows(y, score_b, weight)
+    y, score_a, weight = _positive_weight_rows(y, score_a, weight)
+    among = "" if weight is None else " among the rows of positive sample_weight"
+    n_positive, n_negative = check_both_classes(y, "delong_test", among=among)
+    case_weight, control_weight = None, None
+    if weight is not None:
+        case_weight, control_weight = weight[y], weight[~y]
+        n_positive, n_negative = case_weight.sum().item(), control_weight.sum().item()
+    _check_delong_sizes(n_positive, n_negative)
+    auc_a, v10_a, v01_a = _delong_placements(y, score_a, weight)
+    auc_b, v10_b, v01_b = _delong_placements(y, score_b, weight)
 
     def auc_covariance(u10, u01, w10, w01):
-        return _covariance(u10, w10) / n_positive + _covariance(u01, w01) / n_negative
+        return (
+            _covariance(u10, w10, case_weight) / n_positive
+            + _covariance(u01, w01, control_weight) / n_negative
+        )
 
     var_a = auc_covariance(v10_a, v01_a, v10_a, v01_a)
     var_b = auc_covariance(v10_b, v01_b, v10_b, v01_b)

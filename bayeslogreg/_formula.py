@@ -25,7 +25,7 @@ import numpy as np
 
 from bayeslogreg._validation import _frame, check_choice
 
-__all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "resolve"]
+__all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "labels", "resolve"]
 
 #: What a formula fit does with rows that miss a value in a column the formula reads.
 MISSING_ACTIONS = ("raise", "drop")
@@ -215,6 +215,15 @@ class FormulaEncoding:
                 )
 
 
+def labels(formula: str, data) -> np.ndarray:
+    """Evaluate the left-hand side of ``formula`` on ``data``: labels of shape (n_rows,).
+
+    For splitting a frame by its labels before fitting; rows missing a value there are
+    refused.
+    """
+    return _response(_data_frame(data, "data"), formula, "data")
+
+
 def _fit_encoding(formula: str, frame, missing: str) -> Design:
     parsed = _parse(formula)
     variables = _variables(parsed.rhs)
@@ -356,6 +365,7 @@ def _response(frame, formula: str, name: str) -> np.ndarray:
 
     lhs = _parse(formula).lhs
     _check_columns(frame, _variables(lhs), name, formula)
+    _check_complete(frame, _variables(lhs), name, "using them")
     try:
         matrix = model_matrix(lhs, frame, na_action="raise", context={})
     except Exception as error:  # formulaic's own errors, one wording for all
@@ -397,12 +407,12 @@ def _missing_rows(frame, columns) -> tuple[np.ndarray, list[str]]:
     return missing.any(axis=1).to_numpy(), [str(c) for c in missing.columns[missing.any()]]
 
 
-def _check_complete(frame, columns, name: str) -> None:
+def _check_complete(frame, columns, name: str, use: str = "predicting") -> None:
     rows, involved = _missing_rows(frame, columns)
     if rows.any():
         raise ValueError(
             f"{name} has {int(rows.sum())} rows with missing values (in columns {involved}); "
-            "drop or impute them before predicting."
+            f"drop or impute them before {use}."
         )
 
 

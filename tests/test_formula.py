@@ -6,6 +6,7 @@ mean that the encoding (treatment coding, interactions, transforms) and the fit 
 """
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from bayeslogreg import PointEstimate, Posterior, compare, fit_map, fit_mle, sample_posterior
+from bayeslogreg.cli import main
 from bayeslogreg.exceptions import ConvergenceWarning
 
 FORMULA = "y ~ g * x + C(k) + b + np.log(z) + I(x**2)"
@@ -238,3 +240,46 @@ def test_a_formula_together_with_x_or_y_is_refused(frame):
         fit_mle(frame[["x"]], frame["y"], missing="drop")
     with pytest.raises(ValueError, match="compare.* got data= together with X_test"):
         compare(fit_mle("y ~ x", data=frame), frame[["x"]], frame["y"], data=frame)
+
+
+@pytest.fixture
+def frame_file(frame, tmp_path):
+    path = tmp_path / "frame.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_the_command_line_fits_a_formula_on_a_data_file(frame_file, mle, tmp_path, capsys):
+    out = tmp_path / "mle.csv"
+    assert main(["fit", str(frame_file), "--formula", FORMULA, "--out", str(out)]) == 0
+    assert "reference levels: g = 'east'" in capsys.readouterr().out
+    table = pd.read_csv(out, index_col=0)
+    assert tuple(table.index) == mle.param_names
+    # The CSV keeps 17 significant digits; the fit is the same as in memory.
+    np.testing.assert_allclose(table["estimate"], mle.params, rtol=1e-12)
+
+
+def test_the_command_line_compares_the_estimators_of_a_formula(frame_file, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    argv = ["compare", str(frame_file), "--formula", "y ~ g + x", "--out", str(out_dir)]
+    nuts = ["--num-warmup", "300", "--num-samples", "300", "--num-chains", "2"]
+    assert main([*argv, *nuts]) == 0
+    assert "comparing on 100 held-out rows" in capsys.readouterr().err
+    metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)
+    assert list(metrics.index) == ["MLE", "MAP", "posterior"]
+    coefficients = pd.read_csv(out_dir / "coefficients.csv", header=[0, 1], index_col=0)
+    assert list(coefficients.index) == ["intercept", "g[T.north]", "g[T.south]", "x"]
+    assert "reference levels: g = 'east'" in (out_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--formula", "y ~ x", "--target", "y"], "--formula names the labels .* out --target"),
+        ([], "give the column of 0/1 labels with --target, or a --formula"),
+        (["--formula", "y ~ x +"], r"cannot parse formula 'y ~ x \+'"),
+    ],
+)
+def test_the_command_line_refuses_a_formula_beside_a_target(frame_file, capsys, options, message):
+    assert main(["fit", str(frame_file), *options]) == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -8,6 +8,7 @@ mean that the encoding (treatment coding, interactions, transforms) and the fit 
 import json
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -283,3 +284,12 @@ def test_the_command_line_compares_the_estimators_of_a_formula(frame_file, tmp_p
 def test_the_command_line_refuses_a_formula_beside_a_target(frame_file, capsys, options, message):
     assert main(["fit", str(frame_file), *options]) == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_the_readme_formula_example_runs(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("Every entry point also takes a formula", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile("import bayeslogreg as blr\n" + code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "C(group)[T.b]:np.log(dose)" in out and "reference levels: C(group) = 'a'" in out

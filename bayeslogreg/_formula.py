@@ -132,8 +132,19 @@ class FormulaEncoding:
 
     @property
     def reference_levels(self) -> dict:
-        """Factor -> its reference level (the level without a column)."""
-        return {f: levels[0] for f, levels in self.factors.items() if levels is not None}
+        """Factor -> its reference level: the one level without a ``factor[T.level]`` column.
+
+        Only treatment-coded factors have one (not ``C(g, contr.sum)``, for example).
+        """
+        references = {}
+        for factor, levels in self.factors.items():
+            named = {f"{factor}[T.{level}]" for level in levels or ()}
+            named &= {part for name in self.feature_names for part in name.split(":")}
+            if levels is not None and named and len(levels) - len(named) == 1:
+                references[factor] = next(
+                    level for level in levels if f"{factor}[T.{level}]" not in named
+                )
+        return references
 
     def describe(self) -> str:
         """One line: the formula and the reference level of each categorical factor."""
@@ -349,7 +360,7 @@ def _is_allowed_attribute(node: ast.Attribute) -> bool:
     if node.value.id == "contr":
         from formulaic.transforms import ContrastsRegistry
 
-        return hasattr(ContrastsRegistry, node.attr)
+        return node.attr in vars(ContrastsRegistry)  # its own: not type's (mro, ...)
     return False
 
 
@@ -464,8 +475,15 @@ def _column_of(factor: str) -> str | None:
     return None
 
 
+#: Key of the one-entry dict that holds a transform's dict with integer keys (poly's
+#: coefficients by degree), whose keys JSON keeps as text.
+_INT_KEYS = "<int keys>"
+
+
 def _plain(value):
     """``value`` as JSON-safe Python: tuples for lists, Python numbers for NumPy ones."""
+    if isinstance(value, dict) and value and all(isinstance(k, int | np.integer) for k in value):
+        return {_INT_KEYS: {str(key): _plain(item) for key, item in value.items()}}
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -479,6 +497,8 @@ def _plain(value):
 
 def _with_lists(value):
     """Undo :func:`_plain` for formulaic's transforms, which expect lists."""
+    if isinstance(value, dict) and list(value) == [_INT_KEYS]:
+        return {int(key): _with_lists(item) for key, item in value[_INT_KEYS].items()}
     if isinstance(value, dict):
         return {key: _with_lists(item) for key, item in value.items()}
     if isinstance(value, tuple):

@@ -89,6 +89,17 @@ def test_a_formula_fit_equals_statsmodels_logit(mle, reference, new_rows):
     )
 
 
+def test_a_chosen_reference_level_matches_statsmodels(frame):
+    # Same optimum as above (tolerances explained there); the stated reference is 'north'.
+    formula = "y ~ C(g, Treatment('north')) + x"
+    fit = fit_mle(formula, data=frame)
+    reference = smf.logit(formula, data=frame).fit(disp=0, method="newton", tol=1e-12)
+    params = _by_name(fit.params, fit.param_names)
+    assert list(params.index) == list(reference.params.index)
+    np.testing.assert_allclose(params, reference.params, rtol=1e-6)
+    assert fit.formula.reference_levels == {"C(g, Treatment('north'))": "north"}
+
+
 def test_coefficient_names_are_those_statsmodels_and_formulaic_print(mle):
     assert mle.feature_names[:4] == ("g[T.north]", "g[T.south]", "x", "C(k)[T.2]")
     assert "g[T.north]:x" in mle.feature_names and "b[T.True]" in mle.feature_names
@@ -108,7 +119,9 @@ def test_map_of_a_formula_equals_map_of_its_design(frame, reference):
 
 
 def test_save_and_load_keep_the_encoding(frame, new_rows, tmp_path):
-    fit = fit_map("y ~ C(g) + center(x) + scale(z) + b", data=frame)
+    # Stateful transforms keep the training rows' statistics: means, sds, poly's
+    # coefficients (a dict with integer keys).
+    fit = fit_map("y ~ C(g) + center(x) + scale(z) + poly(x, 2) + b", data=frame)
     loaded = PointEstimate.load(fit.save(tmp_path / "fit.json"))
     assert loaded.formula == fit.formula
     assert loaded.formula.transform_state["center(x)"]["center"] == pytest.approx(frame.x.mean())

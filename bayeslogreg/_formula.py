@@ -162,7 +162,7 @@ class FormulaEncoding:
         frame = _data_frame(data, name)
         _check_columns(frame, self.variables, name, self.formula)
         _check_complete(frame, self.variables, name)
-        frame = _bools_as_categories(frame, self.variables)
+        frame = _as_categories(frame, self.variables)
         self._check_levels(frame, name)
         from formulaic import ModelSpec
         from formulaic.errors import DataMismatchWarning
@@ -242,7 +242,7 @@ def _fit_encoding(formula: str, frame, missing: str) -> Design:
     _check_columns(frame, used, "data", formula)
     frame = _complete_rows(frame, used, missing)
     y = _response(frame, formula, "data")
-    encoded = _bools_as_categories(frame, variables)
+    encoded = _as_categories(frame, variables)
     from formulaic import model_matrix
 
     try:
@@ -448,17 +448,23 @@ def _complete_rows(frame, columns, missing: str):
     return frame[~rows]
 
 
-def _bools_as_categories(frame, variables):
-    """Boolean columns as categories [False, True]: treatment-coded, reference False."""
+def _as_categories(frame, variables):
+    """Boolean and text columns as formulaic encodes categories, the same in every frame.
+
+    Booleans become categories [False, True] (treatment-coded, reference False, as patsy
+    codes them); pandas' string dtypes (which formulaic would take as numbers) become
+    object columns, whose levels are sorted.
+    """
     import pandas as pd
 
-    bools = [v for v in variables if frame[v].dtype.kind == "b" or str(frame[v].dtype) == "boolean"]
-    if not bools:
-        return frame
-    frame = frame.copy()
-    for column in bools:
-        frame[column] = pd.Categorical(frame[column], categories=[False, True])
-    return frame
+    changed = {}
+    for column in variables:
+        dtype = frame[column].dtype
+        if dtype.kind == "b" or str(dtype) == "boolean":
+            changed[column] = pd.Categorical(frame[column], categories=[False, True])
+        elif dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype):
+            changed[column] = frame[column].astype(object)
+    return frame.assign(**changed) if changed else frame
 
 
 def _column_of(factor: str) -> str | None:

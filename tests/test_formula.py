@@ -171,6 +171,15 @@ def test_a_short_nuts_run_on_a_formula_names_its_coordinates(frame, new_rows, tm
     np.testing.assert_array_equal(loaded.predict_proba(new_rows), posterior.predict_proba(new_rows))
 
 
+@pytest.mark.parametrize("dtype", ["string", "category", "boolean"])
+def test_text_and_boolean_columns_of_any_pandas_dtype_are_coded_alike(frame, mle, dtype):
+    # pandas' string dtype would reach formulaic as numbers; it is coded as text.
+    column = "b" if dtype == "boolean" else "g"
+    fit = fit_mle(FORMULA, data=frame.assign(**{column: frame[column].astype(dtype)}))
+    assert fit.feature_names == mle.feature_names
+    np.testing.assert_array_equal(fit.params, mle.params)
+
+
 def test_a_pyarrow_table_is_taken_like_its_pandas_frame(frame, mle):
     pyarrow = pytest.importorskip("pyarrow")
     fit = fit_mle(FORMULA, data=pyarrow.Table.from_pandas(frame))

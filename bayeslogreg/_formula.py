@@ -216,8 +216,7 @@ class FormulaEncoding:
             column = _column_of(factor)
             if levels is None or column not in frame.columns:
                 continue
-            values = frame[column].dropna().unique()
-            unseen = sorted({v.item() if hasattr(v, "item") else v for v in values} - set(levels))
+            unseen = sorted(set(_observed(frame[column])) - set(levels))
             if unseen:
                 raise ValueError(
                     f"{name}'s column {column!r} has levels {unseen} that the fit never saw "
@@ -253,10 +252,13 @@ def _fit_encoding(formula: str, frame, missing: str) -> Design:
     factors = {}
     for factor, (kind, state) in spec.encoder_state.items():
         levels = tuple(_plain(v) for v in state["categories"]) if "categories" in state else None
-        if levels is not None and len(levels) < 2:
+        # Levels seen in the rows: a boolean column or a pandas category declares more.
+        column = _column_of(factor)
+        seen = levels if column not in frame.columns else _observed(frame[column])
+        if levels is not None and len(seen) < 2:
             raise ValueError(
                 f"categorical factor {factor!r} of formula {formula!r} has only one level "
-                f"{list(levels)} in data; it cannot be contrasted with anything. Leave it out "
+                f"{list(seen)} in data; it cannot be contrasted with anything. Leave it out "
                 "of the formula or use data with at least two levels."
             )
         factors[factor] = levels if kind.value == "categorical" else None
@@ -467,6 +469,11 @@ def _as_categories(frame, variables):
     return frame.assign(**changed) if changed else frame
 
 
+def _observed(values) -> list:
+    """Return the distinct values of a column as Python objects, missing values left out."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values.dropna().unique()]
+
+
 def _column_of(factor: str) -> str | None:
     """Return the column a categorical factor encodes: ``g`` or ``C(g, ...)``; else None."""
     try:
@@ -498,7 +505,11 @@ def _plain(value):
         return value.item()
     if value is None or isinstance(value, bool | int | float | str | np.ndarray):
         return value
-    raise ValueError(f"a transform of the formula keeps state of type {type(value).__name__}")
+    raise ValueError(
+        f"the formula's encoding (levels, transforms' state) holds a {type(value).__name__} "
+        f"({value!r:.40}), which a saved result cannot keep; convert that column to text or "
+        "numbers."
+    )
 
 
 def _with_lists(value):

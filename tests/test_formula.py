@@ -234,6 +234,18 @@ def test_bad_formulas_are_refused_naming_the_formula(frame, formula, message):
 def test_a_categorical_with_one_level_is_refused(frame):
     with pytest.raises(ValueError, match=r"factor 'g' .* has only one level \['east'\]"):
         fit_mle("y ~ g + x", data=frame.assign(g="east"))
+    # Also where the column's type declares more levels than the rows have.
+    with pytest.raises(ValueError, match=r"factor 'b' .* has only one level \[True\]"):
+        fit_mle("y ~ b + x", data=frame.assign(b=True))
+    one_seen = pd.Categorical(["east"] * len(frame), categories=["east", "west"])
+    with pytest.raises(ValueError, match=r"factor 'g' .* has only one level \['east'\]"):
+        fit_mle("y ~ g + x", data=frame.assign(g=one_seen))
+
+
+def test_levels_that_a_saved_result_cannot_keep_are_refused(frame):
+    dates = pd.to_datetime(["2020-01-01", "2021-01-01"])[frame.index % 2]
+    with pytest.raises(ValueError, match="holds a Timestamp .* convert that column to text"):
+        fit_mle("y ~ C(d) + x", data=frame.assign(d=dates))
 
 
 def test_a_level_seen_only_in_new_rows_is_refused_naming_it(mle, new_rows):

@@ -165,7 +165,7 @@ class FormulaEncoding:
         frame = _as_categories(frame, self.variables)
         self._check_levels(frame, name)
         from formulaic import ModelSpec
-        from formulaic.errors import DataMismatchWarning
+        from formulaic.errors import DataMismatchWarning, FormulaicError
         from formulaic.parser.types import Factor
 
         kinds = Factor.Kind
@@ -192,7 +192,7 @@ class FormulaEncoding:
                     f"); the categorical factors' levels are {self._levels()}. Predict "
                     "only rows with those levels, or refit with data that has them."
                 ) from None
-            except Exception as error:  # formulaic's own errors, one wording for all
+            except (FormulaicError, ValueError) as error:
                 raise ValueError(_formulaic_message(error, name, self.formula)) from None
         columns = tuple(str(c) for c in matrix.columns)
         if columns != (_INTERCEPT_COLUMN, *self.feature_names):
@@ -243,10 +243,11 @@ def _fit_encoding(formula: str, frame, missing: str) -> Design:
     y = _response(frame, formula, "data")
     encoded = _as_categories(frame, variables)
     from formulaic import model_matrix
+    from formulaic.errors import FormulaicError
 
     try:
         matrix = model_matrix(parsed.rhs, encoded, na_action="raise", context={})
-    except Exception as error:  # formulaic's own errors, one wording for all
+    except (FormulaicError, ValueError) as error:
         raise ValueError(_formulaic_message(error, "data", formula)) from None
     spec = matrix.model_spec
     factors = {}
@@ -303,7 +304,7 @@ def _parse(formula: str):
 
     try:
         parsed = Formula(formula)
-    except FormulaicError as error:
+    except (FormulaicError, ValueError) as error:
         detail = str(error).strip().splitlines()[0]
         raise ValueError(f"cannot parse formula {formula!r}: {detail}") from None
     if not hasattr(parsed, "lhs") or not hasattr(parsed, "rhs") or len(parsed.lhs) != 1:
@@ -375,13 +376,14 @@ def _rhs(formula: str):
 def _response(frame, formula: str, name: str) -> np.ndarray:
     """Evaluate the left-hand side on ``frame``: one column, shape (n_rows,)."""
     from formulaic import model_matrix
+    from formulaic.errors import FormulaicError
 
     lhs = _parse(formula).lhs
     _check_columns(frame, _variables(lhs), name, formula)
     _check_complete(frame, _variables(lhs), name, "using them")
     try:
         matrix = model_matrix(lhs, frame, na_action="raise", context={})
-    except Exception as error:  # formulaic's own errors, one wording for all
+    except (FormulaicError, ValueError) as error:
         raise ValueError(_formulaic_message(error, name, formula)) from None
     if matrix.shape[1] != 1:
         raise ValueError(

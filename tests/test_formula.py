@@ -224,6 +224,7 @@ def test_a_formula_without_an_intercept_is_refused(frame, formula):
         ("y ~ x + I(x.__class__)", "the attribute 'x.__class__'"),
         ("y ~ I(lambda: 0)", "the construct Lambda"),
         ("g ~ x", r"left-hand side .* encodes to columns .* one column of 0/1 labels"),
+        ("y ~ np.log(x)", r"cannot evaluate formula 'y ~ np.log\(x\)' on data: .*np.log\(x\)"),
     ],
 )
 def test_bad_formulas_are_refused_naming_the_formula(frame, formula, message):

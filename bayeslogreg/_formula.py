@@ -105,8 +105,8 @@ class FormulaEncoding:
     feature_names : tuple of str
         The design's columns (the intercept excluded), named as formulaic names them.
     factors : dict
-        Each factor of the right-hand side: the tuple of its levels (categorical; the
-        first is the reference level of its treatment coding) or None (numerical).
+        Each factor of the right-hand side: the tuple of its levels in coding order
+        (categorical; see :attr:`reference_levels`) or None (numerical).
     transform_state : dict
         The state of stateful transforms (``center(x)``: its mean), by expression.
     """
@@ -124,11 +124,6 @@ class FormulaEncoding:
                 f"variables {list(self.variables)} are not those formula {self.formula!r} "
                 f"reads ({list(_variables(parsed.rhs))})"
             )
-
-    @property
-    def response(self) -> str:
-        """The left-hand side, e.g. ``"y"``."""
-        return self.formula.split("~", 1)[0].strip()
 
     @property
     def reference_levels(self) -> dict:
@@ -188,8 +183,9 @@ class FormulaEncoding:
                 matrix = spec.get_model_matrix(frame)
             except DataMismatchWarning as warning:
                 raise ValueError(
-                    f"{name} has levels the fit never saw ({str(warning).split(':', 1)[1]}"
-                    f"); the categorical factors' levels are {self._levels()}. Predict "
+                    f"{name} has levels the fit never saw ("
+                    f"{str(warning).split(': ', 1)[-1].split('. They', 1)[0]}); the "
+                    f"categorical factors' levels are {self._levels()}. Predict "
                     "only rows with those levels, or refit with data that has them."
                 ) from None
             except (FormulaicError, ValueError) as error:
@@ -202,10 +198,9 @@ class FormulaEncoding:
             )
         return matrix.to_numpy(dtype=np.float64)[:, 1:]
 
-    def labels(self, data, name: str = "data") -> np.ndarray:
+    def labels(self, data) -> np.ndarray:
         """Evaluate the left-hand side (the labels) on ``data``: shape (n_rows,)."""
-        frame = _data_frame(data, name)
-        return _response(frame, self.formula, name)
+        return labels(self.formula, data)
 
     def _levels(self) -> dict:
         return {f: list(levels) for f, levels in self.factors.items() if levels is not None}

@@ -254,6 +254,10 @@ def test_a_level_seen_only_in_new_rows_is_refused_naming_it(mle, new_rows):
         mle.predict_proba(new_rows.assign(g="west"))
     with pytest.raises(ValueError, match=r"column 'k' has levels \[4\] that the fit never"):
         mle.predict_proba(new_rows.assign(k=4))
+    # A categorical of an expression: formulaic's own words name the level.
+    fit = fit_mle("y ~ C(k * 2) + x", data=_frame(400, seed=3))
+    with pytest.raises(ValueError, match=r"X has levels the fit never saw \(\{.*8\)\}\); .*"):
+        fit.predict_proba(new_rows.assign(k=4))
 
 
 def test_new_rows_missing_a_column_or_a_value_are_refused(mle, new_rows):

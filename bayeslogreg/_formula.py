@@ -396,6 +396,8 @@ def _data_frame(data, name: str):
             f"{name} must be a data frame (pandas, polars) or a pyarrow Table for a formula; "
             f"got {type(data).__name__}."
         )
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty: it has 0 rows.")
     if frame.columns.has_duplicates:
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ValueError(f"{name} has repeated column names {repeated}; give each once.")

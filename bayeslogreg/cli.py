@@ -255,8 +255,9 @@ def _run_fit(args) -> int:
     data, settings = _load(args)
     _progress(f"fitting {args.estimator.upper()} ...")
     if args.formula is not None:
-        formula = args.formula
-        result = fit_one(args.estimator, formula, None, data=data, feature_names=None, **settings)
+        result = fit_one(
+            args.estimator, args.formula, None, data=data, feature_names=None, **settings
+        )
     else:
         X = data.X
         if args.standardize:

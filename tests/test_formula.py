@@ -269,6 +269,16 @@ def test_new_rows_missing_a_column_or_a_value_are_refused(mle, new_rows):
         mle.predict_proba(np.zeros((2, len(mle.coef))))
 
 
+def test_an_empty_frame_or_one_with_repeated_columns_is_refused(frame, mle):
+    with pytest.raises(ValueError, match="data is empty: it has 0 rows"):
+        fit_mle(FORMULA, data=frame.head(0))
+    with pytest.raises(ValueError, match="X is empty: it has 0 rows"):
+        mle.predict_proba(frame.head(0))
+    repeated = pd.concat([frame, frame[["x"]]], axis=1)
+    with pytest.raises(ValueError, match=r"data has repeated column names \['x'\]"):
+        fit_mle(FORMULA, data=repeated)
+
+
 def test_a_formula_together_with_x_or_y_is_refused(frame):
     with pytest.raises(ValueError, match="formula was given together with y"):
         fit_mle(FORMULA, frame["y"], data=frame)

@@ -82,7 +82,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_data_arguments(parser) -> None:
     parser.add_argument("data", type=Path, help="CSV (header line; .csv.gz too) or Parquet file")
-    parser.add_argument("--target", required=True, help="column of 0/1 labels (1 = positive)")
+    parser.add_argument("--target", help="column of 0/1 labels (1 = positive)")
+    parser.add_argument(
+        "--formula",
+        help="instead of --target and --features: a formula on the file's columns, e.g. "
+        '"y ~ C(region) * age + np.log(income)" (text columns are treatment-coded)',
+    )
     parser.add_argument("--features", nargs="+", help="feature columns (default: all others)")
     parser.add_argument("--exclude", nargs="+", default=[], help="columns to leave out")
     parser.add_argument(
@@ -174,12 +179,37 @@ def _check_out(path: Path, *, folder: bool) -> None:
 
 
 def _load(args):
-    """Read the data set; return it and the settings of its fits given on the command line."""
-    from bayeslogreg.datasets import read_table
+    """Read the data set; return it and the settings of its fits given on the command line.
+
+    With ``--formula`` the data set is the file's data frame as it is.
+    """
+    from bayeslogreg.datasets import read_frame, read_table
     from bayeslogreg.priors import parse_prior
 
-    data = read_table(args.data, args.target, features=args.features, exclude=args.exclude)
-    _progress(f"read {len(data.y)} rows x {len(data.feature_names)} features from {args.data}")
+    if args.formula is None:
+        if args.target is None:
+            raise ValueError("give the column of 0/1 labels with --target, or a --formula.")
+        data = read_table(args.data, args.target, features=args.features, exclude=args.exclude)
+        shape = f"{len(data.y)} rows x {len(data.feature_names)} features"
+    else:
+        given = [
+            option
+            for option, value in (
+                ("--target", args.target),
+                ("--features", args.features),
+                ("--exclude", args.exclude),
+                ("--standardize", args.standardize),
+            )
+            if value
+        ]
+        if given:
+            raise ValueError(
+                f"--formula names the labels and the features; leave out {', '.join(given)} "
+                "(standardise a column in the formula, e.g. scale(x))."
+            )
+        data = read_frame(args.data)
+        shape = f"{len(data)} rows x {len(data.columns)} columns"
+    _progress(f"read {shape} from {args.data}")
     settings = {
         "prior": parse_prior(args.prior),
         "intercept_prior": parse_prior(args.intercept_prior),
@@ -199,6 +229,7 @@ def _run_compare(args) -> int:
     data, settings = _load(args)
     comparison = compare_estimators(
         data,
+        formula=args.formula,
         test_size=args.test_size,
         standardize_features=args.standardize,
         threshold=args.threshold,
@@ -222,11 +253,16 @@ def _run_fit(args) -> int:
     if args.out is not None:
         _check_out(args.out, folder=False)
     data, settings = _load(args)
-    X = data.X
-    if args.standardize:
-        X = standardize(X, X, data.feature_names)[0]
     _progress(f"fitting {args.estimator.upper()} ...")
-    result = fit_one(args.estimator, X, data.y, feature_names=data.feature_names, **settings)
+    if args.formula is not None:
+        result = fit_one(
+            args.estimator, args.formula, None, data=data, feature_names=None, **settings
+        )
+    else:
+        X = data.X
+        if args.standardize:
+            X = standardize(X, X, data.feature_names)[0]
+        result = fit_one(args.estimator, X, data.y, feature_names=data.feature_names, **settings)
     print(repr(result))
     if args.out is not None:
         path = atomic_write_text(args.out, csv_text(result.summary()))

@@ -3,7 +3,13 @@
 Every random path takes a ``seed`` and the same seed gives the same numbers.
 """
 
-from bayeslogreg.datasets._builtin import load_effort, read_table, simulate, train_test_split
+from bayeslogreg.datasets._builtin import (
+    load_effort,
+    read_frame,
+    read_table,
+    simulate,
+    train_test_split,
+)
 from bayeslogreg.datasets._dataset import Dataset
 from bayeslogreg.datasets._higgs import (
     HIGGS_FEATURES,
@@ -24,6 +30,7 @@ __all__ = [
     "HiggsSplit",
     "load_effort",
     "load_higgs",
+    "read_frame",
     "read_table",
     "simulate",
     "train_test_split",

@@ -148,9 +148,16 @@ def _take(data, rows):
     return data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]
 
 
-def _read_frame(path: Path):
+def read_frame(path):
+    """Read a CSV (optionally gzip-compressed) or Parquet file into a pandas DataFrame.
+
+    The columns are as in the file (see :func:`read_table` for checked features and
+    labels; a formula fit takes the frame as it is). ``ValueError`` for a missing,
+    empty or unreadable file.
+    """
     import pandas as pd
 
+    path = Path(path)
     if not path.is_file():
         raise ValueError(f"No data file at {str(path)!r}; check the path.")
     suffixes = [s.lower() for s in path.suffixes]
@@ -196,7 +203,7 @@ def read_table(path, target: str, *, features=None, exclude=()) -> Dataset:
         ``X`` as float64, ``y`` as 0/1 integers, ``feature_names`` the column names.
     """
     path = Path(path)
-    frame = _read_frame(path)
+    frame = read_frame(path)
     if len(frame) == 0:
         raise ValueError(f"{path.name} has column names but no data rows.")
     columns = [str(c) for c in frame.columns]

@@ -34,7 +34,7 @@ from bayeslogreg.priors import Prior, prior_from_dict
 __all__ = ["FORMAT_VERSION", "dumps", "loads", "read"]
 
 #: Raise it when a change makes older bayeslogreg versions misread new files.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Fields renamed since format version 1: old name -> new name.
 _RENAMED = {"n_samples": "n_rows"}
 _DTYPES = ("float64", "float32", "int64", "int32", "bool")
@@ -42,6 +42,7 @@ _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # Class name -> module of the dataclasses a document may contain; a module is imported
 # only when a file names its class.
 _DATACLASSES = {
+    "FormulaEncoding": "bayeslogreg._formula",
     "IMH": "bayeslogreg.estimators._samplers",
     "NUTS": "bayeslogreg.estimators._samplers",
     "PointEstimate": "bayeslogreg.estimators._point_estimate",

@@ -7,6 +7,7 @@ does not depend on the units of X), adds the log prior, and words the warnings a
 separation and non-convergence the same way for all of them.
 """
 
+import dataclasses
 import html
 import time
 import warnings
@@ -20,6 +21,7 @@ import pandas as pd
 from scipy import special
 
 from bayeslogreg import _interrupt
+from bayeslogreg._formula import FormulaEncoding
 from bayeslogreg._io import atomic_write_text
 from bayeslogreg._provenance import versions
 from bayeslogreg._validation import (
@@ -27,6 +29,7 @@ from bayeslogreg._validation import (
     NAME_ORIGINS,
     check_choice,
     check_level,
+    check_X,
     check_X_columns,
     degenerate_columns,
     generated_names,
@@ -46,6 +49,7 @@ __all__ = [
     "build",
     "null_space",
     "separation_message",
+    "with_formula",
 ]
 
 _log_prior = jax.jit(priors_log_density)
@@ -55,8 +59,8 @@ class Estimate:
     """What every result of a fit offers beside its own fields.
 
     Subclasses have ``params`` (p + 1,), intercept first, ``feature_names``,
-    ``feature_names_origin`` and ``n_rows``, and a ``_title`` and ``_table`` for their
-    text and HTML displays.
+    ``feature_names_origin``, ``n_rows`` and ``formula`` (a :class:`FormulaEncoding` or
+    None), and a ``_title`` and ``_table`` for their text and HTML displays.
     """
 
     def __post_init__(self):
@@ -66,7 +70,12 @@ class Estimate:
         check_choice(self.feature_names_origin, "feature_names_origin", NAME_ORIGINS)
 
     def _checked_X(self, X, name: str = "X") -> np.ndarray:
-        """Check new rows ``X``, their columns matched to ``feature_names`` (name or order)."""
+        """Check new rows ``X``, their columns matched to ``feature_names`` (name or order).
+
+        A fit of a formula encodes the data frame ``X`` with it instead.
+        """
+        if self.formula is not None:
+            return check_X(self.formula.design(X, name), n_features=len(self.coef), name=name)
         return check_X_columns(X, self.feature_names, self.feature_names_origin, name=name)
 
     @property
@@ -95,13 +104,18 @@ class Estimate:
         )
         return self.n_rows
 
+    def _heading(self) -> str:
+        """Return the title, and the formula with its reference levels where there is one."""
+        return self._title() + ("" if self.formula is None else f"\n{self.formula.describe()}")
+
     def __repr__(self) -> str:
         table = self._table().to_string(float_format=lambda v: f"{v:.4g}")
-        return f"{self._title()}\n{table}"
+        return f"{self._heading()}\n{table}"
 
     def _repr_html_(self) -> str:
         table = self._table().to_html(float_format=lambda v: f"{v:.4g}", border=0)
-        return f"<div><p>{html.escape(self._title())}</p>{table}</div>"
+        heading = "<br>".join(html.escape(line) for line in self._heading().splitlines())
+        return f"<div><p>{heading}</p>{table}</div>"
 
 
 @dataclass(frozen=True, repr=False)
@@ -156,6 +170,9 @@ class PointEstimate(Estimate):
         Where ``feature_names`` came from: a data frame's columns, the ``feature_names``
         argument, or generated (x1, x2, ...) for an array. New data frames are matched
         to them by name unless they were generated.
+    formula : FormulaEncoding or None
+        For a fit of ``(formula, data=frame)``: the formula and its encoding (levels,
+        transforms' state), with which :meth:`predict_proba` encodes new frames.
     """
 
     estimator: str
@@ -180,6 +197,7 @@ class PointEstimate(Estimate):
     data_sha256: str | None = None
     versions: dict | None = None
     feature_names_origin: str | None = None
+    formula: FormulaEncoding | None = None
 
     @property
     def stderr(self) -> np.ndarray:
@@ -195,7 +213,8 @@ class PointEstimate(Estimate):
         """Probability that y = 1 for each row of X, shape (n_samples,).
 
         A data frame's columns are matched to ``feature_names`` by name when the fit had
-        names (see :attr:`feature_names_origin`); an array's are taken in that order.
+        names (see :attr:`feature_names_origin`); an array's are taken in that order. A
+        fit of a formula takes a data frame and encodes it with the formula.
         """
         return self._predict(self._checked_X(X))
 
@@ -271,6 +290,11 @@ class PointEstimate(Estimate):
             newer format version than this bayeslogreg reads.
         """
         return _persist.read(path, cls)
+
+
+def with_formula(result, formula: FormulaEncoding | None):
+    """Return ``result`` (a frozen dataclass of :class:`Estimate`) carrying ``formula``."""
+    return result if formula is None else dataclasses.replace(result, formula=formula)
 
 
 def null_space(matrix: np.ndarray, rel_tol: float):

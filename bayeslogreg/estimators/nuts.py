@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import special
 
 from bayeslogreg import _arviz, _interrupt, model
+from bayeslogreg._formula import FormulaEncoding, resolve
 from bayeslogreg._hdf5 import Limits
 from bayeslogreg._io import atomic_write_bytes
 from bayeslogreg._jax import entry_point, use_compilation_cache
@@ -101,6 +102,8 @@ class Posterior(Estimate):
         recorded it.
     feature_names_origin : {"columns", "given", "generated"}
         As for :class:`PointEstimate`.
+    formula : FormulaEncoding or None
+        As for :class:`PointEstimate`: new frames are encoded with it.
     """
 
     idata: object
@@ -118,6 +121,7 @@ class Posterior(Estimate):
     versions: dict | None = None
     sampler: Sampler | None = None
     feature_names_origin: str | None = None
+    formula: FormulaEncoding | None = None
 
     @property
     def num_chains(self) -> int:
@@ -446,6 +450,7 @@ def _assemble(
         versions=map_fit.versions,
         sampler=sampler,
         feature_names_origin=map_fit.feature_names_origin,
+        formula=map_fit.formula,
     )
 
 
@@ -486,8 +491,10 @@ def _warn_if_unreliable(posterior: Posterior) -> None:
 @entry_point
 def sample_posterior(
     X,
-    y,
+    y=None,
     *,
+    data=None,
+    missing: str = "raise",
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
     sampler: Sampler | str | None = None,
@@ -503,8 +510,12 @@ def sample_posterior(
 
     Parameters
     ----------
-    X : array_like or DataFrame of shape (n_samples, n_features)
-    y : array_like of shape (n_samples,), 0/1 labels
+    X : array_like or DataFrame of shape (n_samples, n_features), or str
+        Features, or a formula on the columns of ``data`` (see :func:`fit_mle`).
+    y : array_like of shape (n_samples,), 0/1 labels; None with a formula
+    data, missing
+        As in :func:`fit_mle`: the frame of a formula, and what to do with its rows
+        that miss values.
     prior : Prior, optional
         Prior of the coefficients; default ``Normal(0, 2.5)`` (as :func:`fit_map`).
     intercept_prior : Prior, optional
@@ -559,6 +570,9 @@ def sample_posterior(
     >>> careful = sample_posterior(data.X, data.y, sampler=sampler)  # doctest: +SKIP
     """
     start = time.perf_counter()
+    X, y, feature_names, formula = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing
+    )
     origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
     X, y, names = check_X_y(X, y, feature_names)
@@ -584,7 +598,7 @@ def sample_posterior(
     )
     intercept_prior, prior = default_priors(intercept_prior, prior)
     map_fit = _map_start(X, y, names, prior, intercept_prior)
-    map_fit = dataclasses.replace(map_fit, feature_names_origin=origin)
+    map_fit = dataclasses.replace(map_fit, feature_names_origin=origin, formula=formula)
     run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
     draws, sample_stats = run(
         X,

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from bayeslogreg import _interrupt, _programs, model
+from bayeslogreg._formula import resolve
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._provenance import data_hash_in_background
 from bayeslogreg._validation import (
@@ -42,6 +43,7 @@ from bayeslogreg.estimators._point_estimate import (
     PointEstimate,
     build,
     null_space,
+    with_formula,
 )
 from bayeslogreg.priors import Flat, Laplace, Normal, Prior
 from bayeslogreg.separation import Separation, detect_separation_validated
@@ -50,17 +52,38 @@ __all__ = ["PointEstimate", "fit_map", "fit_mle"]
 
 
 def fit_mle(
-    X, y, *, solver=None, init=None, feature_names=None, seed: int = 0, **deprecated
+    X,
+    y=None,
+    *,
+    data=None,
+    missing: str = "raise",
+    solver=None,
+    init=None,
+    feature_names=None,
+    seed: int = 0,
+    **deprecated,
 ) -> PointEstimate:
     """Fit logistic regression by maximum likelihood.
 
     Parameters
     ----------
-    X : array_like or DataFrame of shape (n_samples, n_features)
+    X : array_like or DataFrame of shape (n_samples, n_features), or str
         Features; a DataFrame's column names become ``feature_names``. float32 data stay
-        float32 in memory and are accumulated in float64.
-    y : array_like of shape (n_samples,)
-        Labels: 0/1 integers, floats or booleans.
+        float32 in memory and are accumulated in float64. Or a formula such as
+        ``"y ~ C(g) * x + np.log(z)"`` (formulaic's syntax) on the columns of ``data``:
+        text, categorical and boolean columns are treatment-coded (reference level: the
+        first, sorted), the columns are named as formulaic and statsmodels name them
+        (``C(g)[T.b]``, ``C(g)[T.b]:x``) and the result re-encodes new frames the same
+        way. The formula's intercept is the model's; formulas without one are refused.
+    y : array_like of shape (n_samples,), or None
+        Labels: 0/1 integers, floats or booleans. None with a formula, whose left-hand
+        side names them.
+    data : DataFrame (pandas, polars) or pyarrow Table, optional
+        The rows a formula refers to; only with a formula.
+    missing : {"raise", "drop"}
+        With a formula, rows with a missing value in a column it reads are refused
+        (default, naming their count and columns) or left out with a ``UserWarning``
+        that says how many.
     solver : Solver, str or None
         A solver of :mod:`bayeslogreg.solvers` with its options (e.g.
         ``Newton(tol=1e-10)``, ``SGD(batch_size=64)``), or the shorthand of a default one:
@@ -98,14 +121,24 @@ def fit_mle(
     >>> fit = fit_mle(data.X, data.y, feature_names=data.feature_names)
     >>> fit.params.round(2), fit.converged
     (array([-4.51,  2.74]), True)
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"passed": data.y, "effort": data.X[:, 0]})
+    >>> fit_mle("passed ~ effort", data=frame).params.round(2)
+    array([-4.51,  2.74])
     """
-    return _fit("mle", X, y, (Flat(), Flat()), solver, init, feature_names, seed, deprecated)
+    X, y, feature_names, formula = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing
+    )
+    fit = _fit("mle", X, y, (Flat(), Flat()), solver, init, feature_names, seed, deprecated)
+    return with_formula(fit, formula)
 
 
 def fit_map(
     X,
-    y,
+    y=None,
     *,
+    data=None,
+    missing: str = "raise",
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
     solver=None,
@@ -122,8 +155,8 @@ def fit_map(
 
     Parameters
     ----------
-    X, y
-        As in :func:`fit_mle`.
+    X, y, data, missing
+        As in :func:`fit_mle`: ``(X, y)`` or ``(formula, data=frame)``.
     prior : Prior, optional
         Prior of the coefficients, scalar or per-coefficient parameters. Default
         ``Normal(0, 2.5)``, weakly informative for features on a unit scale.
@@ -149,8 +182,12 @@ def fit_map(
     >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
     array([-4.49,  2.73])
     """
+    X, y, feature_names, formula = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing
+    )
     priors = default_priors(intercept_prior, prior)
-    return _fit("map", X, y, priors, solver, init, feature_names, seed, deprecated)
+    fit = _fit("map", X, y, priors, solver, init, feature_names, seed, deprecated)
+    return with_formula(fit, formula)
 
 
 def default_priors(intercept_prior: Prior | None, prior: Prior | None) -> tuple[Prior, Prior]:

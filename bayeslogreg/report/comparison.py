@@ -54,17 +54,21 @@ def _interval_kind(estimate) -> str:
 
 
 def _describe(estimate) -> str:
-    """One line saying what an estimate is, e.g. ``MAP (newton), Normal(0, 2.5) prior``."""
+    """One line saying what an estimate is, e.g. ``MAP (newton), Normal(0, 2.5) prior``.
+
+    A fit of a formula adds it and the reference levels of its categorical factors.
+    """
     if isinstance(estimate, Posterior):
-        return (
+        text = (
             f"posterior ({estimate.sampler_name}, {estimate.num_chains} chains x "
             f"{estimate.num_samples} draws), "
             f"coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
         )
-    text = f"{estimate.estimator.upper()} ({estimate.method})"
-    if estimate.estimator == "map":
-        text += f", coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
-    return text
+    else:
+        text = f"{estimate.estimator.upper()} ({estimate.method})"
+        if estimate.estimator == "map":
+            text += f", coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
+    return text if estimate.formula is None else f"{text}; {estimate.formula.describe()}"
 
 
 def _named(estimates) -> dict:
@@ -480,11 +484,40 @@ def _passes_per_iteration(estimate: PointEstimate):
     return np.linspace(0, estimate.n_passes, len(estimate.history))
 
 
+def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarray]:
+    """Return the held-out rows as arrays: ``X`` (n_test, p) in fitted order, 0/1 ``y``."""
+    first = next(iter(named.values()))
+    if data is None:
+        if X_test is None or y_test is None:
+            raise ValueError(
+                "compare() needs the held-out rows: X_test and y_test, or data=frame for "
+                "fits of a formula."
+            )
+        X = first._checked_X(X_test, name="X_test")
+        y_test = align_y(X_test, y_test, name="y_test")
+        return X, check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
+    if X_test is not None or y_test is not None:
+        raise ValueError(
+            "compare() got data= together with X_test or y_test; data= holds the held-out "
+            "rows of fits of a formula (y from its left-hand side): pass one or the other."
+        )
+    encodings = {repr(estimate.formula) for estimate in named.values()}
+    if first.formula is None or len(encodings) > 1:
+        raise ValueError(
+            "compare(data=frame) needs fits of one formula with one encoding (fitted on the "
+            f"same data); got formulas {sorted(encodings)}. Pass X_test and y_test instead."
+        )
+    X = first._checked_X(data, name="data")
+    y = check_y(first.formula.labels(data), n_samples=X.shape[0], require_both_classes=True)
+    return X, y
+
+
 def compare(
     estimates,
-    X_test,
-    y_test,
+    X_test=None,
+    y_test=None,
     *,
+    data=None,
     threshold: float = 0.5,
     level: float = 0.95,
     n_bins: int = 10,
@@ -500,8 +533,12 @@ def compare(
         Fits of the same model (same features). Unnamed results are called MLE, MAP
         and posterior.
     X_test : array-like of shape (n_test, p)
+        For fits of a formula, a data frame that the formula encodes.
     y_test : array-like of shape (n_test,)
         0/1 labels; both classes must occur.
+    data : DataFrame, optional
+        Instead of ``X_test`` and ``y_test``, for fits of one formula: the held-out rows,
+        labels from the formula's left-hand side.
     threshold : float
         Rows with probability above it are predicted positive.
     level : float
@@ -521,9 +558,7 @@ def compare(
     check_text(title, "title")
     named = _named(estimates)
     first = next(iter(named.values()))
-    X = first._checked_X(X_test, name="X_test")
-    y_test = align_y(X_test, y_test, name="y_test")
-    y = check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
+    X, y = _test_rows(named, X_test, y_test, data)
     level = check_level(level)
     threshold = check_threshold(threshold)
     if train is not None:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bayeslogreg import _formula
 from bayeslogreg._validation import check_both_classes, check_choice, check_text
-from bayeslogreg.datasets import Dataset, train_test_split
+from bayeslogreg.datasets import train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
 from bayeslogreg.priors import Normal, Prior
@@ -42,6 +43,7 @@ def fit_one(
     y,
     *,
     feature_names,
+    data=None,
     prior: Prior,
     intercept_prior: Prior,
     seed: int = 0,
@@ -50,11 +52,19 @@ def fit_one(
     num_warmup: int = 1000,
     num_samples: int = 1000,
 ):
-    """Fit one estimator ("mle", "map" or "nuts") with the report's settings."""
+    """Fit one estimator ("mle", "map" or "nuts") with the report's settings.
+
+    ``X, y`` as the estimators take them: arrays, or a formula and ``data=frame``.
+    """
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "mle":
-        return fit_mle(X, y, feature_names=feature_names, solver=solver, seed=seed)
-    model = {"prior": prior, "intercept_prior": intercept_prior, "feature_names": feature_names}
+        return fit_mle(X, y, data=data, feature_names=feature_names, solver=solver, seed=seed)
+    model = {
+        "prior": prior,
+        "intercept_prior": intercept_prior,
+        "feature_names": feature_names,
+        "data": data,
+    }
     if estimator == "map":
         return fit_map(X, y, solver=solver, seed=seed, **model)
     chains = {"num_chains": num_chains, "num_warmup": num_warmup, "num_samples": num_samples}
@@ -62,8 +72,9 @@ def fit_one(
 
 
 def compare_estimators(
-    data: Dataset,
+    data,
     *,
+    formula: str | None = None,
     estimators=ESTIMATORS,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
@@ -81,7 +92,10 @@ def compare_estimators(
 ) -> Comparison:
     """Split ``data``, fit each estimator on the training part, compare on the rest.
 
-    The split is stratified by the label and seeded.
+    ``data`` is a :class:`~bayeslogreg.datasets.Dataset`, or with ``formula`` (such as
+    ``"y ~ C(g) * x"``) a data frame of the columns it names; then each fit learns the
+    formula's encoding (levels, transforms) from the training part alone. The split is
+    stratified by the label and seeded.
 
     ``prior`` defaults to Normal(0, 2.5) on the coefficients and ``intercept_prior`` to
     Normal(0, 10), as in :func:`~bayeslogreg.fit_map`. ``progress`` receives one line
@@ -94,16 +108,25 @@ def compare_estimators(
     say = progress or (lambda _message: None)
     if title is not None:
         check_text(title, "title")
-    X_train, X_test, y_train, y_test = train_test_split(
-        data.X, data.y, test_size=test_size, seed=seed
-    )
+    if formula is None:
+        X, y, feature_names, description = data.X, data.y, data.feature_names, data.description
+    else:
+        if standardize_features:
+            raise ValueError(
+                "standardize_features does not apply to a formula; standardise a column in "
+                "the formula itself, e.g. 'y ~ scale(x)' (training mean and sd)."
+            )
+        X, y, feature_names, description = data, _formula.labels(formula, data), None, formula
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size, seed=seed)
     for part, labels in (("training", y_train), ("test", y_test)):
         check_both_classes(np.asarray(labels), f"the {part} part of the split")
     if standardize_features:
-        X_train, X_test = standardize(X_train, X_test, data.feature_names)
+        X_train, X_test = standardize(X_train, X_test, feature_names)
     names = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
+    # A formula's fits take (formula, data=frame) and encode the test frame themselves.
+    X_fit, y_fit, frame = (X_train, y_train, None) if formula is None else (formula, None, X_train)
     settings = {
-        "feature_names": data.feature_names,
+        "feature_names": feature_names,
         "prior": prior,
         "intercept_prior": intercept_prior,
         "seed": seed,
@@ -116,11 +139,11 @@ def compare_estimators(
     for estimator in estimators:
         say(f"fitting {names[estimator]} on {len(y_train)} rows ...")
         start = time.perf_counter()
-        fits[names[estimator]] = fit_one(estimator, X_train, y_train, **settings)
+        fits[names[estimator]] = fit_one(estimator, X_fit, y_fit, data=frame, **settings)
         say(f"  done in {time.perf_counter() - start:.1f} s")
     say(f"comparing on {len(y_test)} held-out rows ...")
     if title is None:
-        title = f"MLE vs MAP vs posterior: {data.description or 'data'}"
+        title = f"MLE vs MAP vs posterior: {description or 'data'}"
         if standardize_features:
             title += " (standardised features)"
     return compare(

@@ -1,0 +1,527 @@
+"""Wilkinson formulas through formulaic: ``(formula, data)`` -> design, labels, encoding.
+
+``resolve`` is what every entry point calls first: ``(X, y)`` pass through untouched,
+and ``("y ~ C(g) * x", data=frame)`` becomes the numeric design (n_rows, p), the labels
+(n_rows,) from the left-hand side, the column names formulaic prints (``C(g)[T.b]``,
+``C(g)[T.b]:x``) and a :class:`FormulaEncoding` that re-encodes new frames the same way.
+The formula's ``Intercept`` column is the model's own intercept, never a feature.
+
+The encoding is plain data (the formula, the levels of each categorical factor, the
+state of stateful transforms such as ``center(x)``), so a saved result keeps it as JSON.
+formulaic evaluates a formula's expressions with Python's ``eval``; a formula read from a
+file is therefore checked first: it may use only the data's columns, numbers, strings,
+operators, formulaic's transforms (``C``, ``I``, ``center``, ...) and NumPy's ufuncs as
+``np.log``. Fitting applies the same check, so whatever fits can be saved and loaded.
+formulaic itself is imported only when a formula is used.
+"""
+
+import ast
+import copy
+import warnings
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from bayeslogreg._validation import _frame, check_choice
+
+__all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "labels", "resolve"]
+
+#: What a formula fit does with rows that miss a value in a column the formula reads.
+MISSING_ACTIONS = ("raise", "drop")
+#: formulaic's name of the constant column; it becomes the model's intercept.
+_INTERCEPT_COLUMN = "Intercept"
+_SYNTAX = (
+    "columns, numbers, operators, formulaic's transforms (C, I, center, scale, poly, ...) "
+    "and NumPy ufuncs written np.NAME"
+)
+
+
+class Design(NamedTuple):
+    """What an entry point fits, from ``(X, y)`` or ``(formula, data=frame)``.
+
+    ``X`` (n_rows, p), ``y`` (n_rows,), ``feature_names`` and the ``formula`` encoding
+    (None for ``(X, y)`` input, which is passed through as given).
+    """
+
+    X: Any
+    y: Any
+    feature_names: Any
+    formula: "FormulaEncoding | None"
+
+
+def resolve(X, y, *, data=None, feature_names=None, missing: str = "raise") -> Design:
+    """Return the design to fit from ``(X, y)`` or ``(formula, data=frame)``.
+
+    Parameters
+    ----------
+    X : array_like, DataFrame or str
+        Features, or a formula ``"y ~ terms"`` whose columns are those of ``data``.
+    y : array_like or None
+        Labels; None with a formula (they come from its left-hand side).
+    data : DataFrame (pandas, polars) or pyarrow Table, optional
+        Only with a formula.
+    feature_names : sequence of str, optional
+        Only without a formula: a formula names its columns.
+    missing : {"raise", "drop"}
+        Rows with a missing value in a column the formula reads: refused with their count
+        and columns, or dropped with a ``UserWarning`` saying how many.
+    """
+    check_choice(missing, "missing", MISSING_ACTIONS)
+    if not isinstance(X, str):
+        if data is not None:
+            raise ValueError(
+                "data= is used only with a formula, e.g. fit_mle('y ~ x1 + x2', data=frame); "
+                "got X as well. Pass either (X, y) or (formula, data=frame)."
+            )
+        if missing != "raise":
+            raise ValueError(
+                f"missing={missing!r} applies to a formula's data; arrays and frames given "
+                "as (X, y) must be complete. Drop or impute those rows yourself."
+            )
+        return Design(X, y, feature_names, None)
+    if y is not None or feature_names is not None:
+        given = "y" if y is not None else "feature_names"
+        raise ValueError(
+            f"a formula was given together with {given}: a formula takes y from its "
+            "left-hand side and names its own columns. Pass either (X, y) or "
+            "(formula, data=frame)."
+        )
+    if data is None:
+        raise ValueError(f"formula {X!r} needs the data frame it refers to: pass data=frame.")
+    return _fit_encoding(X, _data_frame(data, "data"), missing)
+
+
+@dataclass(frozen=True)
+class FormulaEncoding:
+    """How a formula turns a data frame into a fit's design; plain data, saved as JSON.
+
+    Attributes
+    ----------
+    formula : str
+        As given, e.g. ``"y ~ C(g) * x"``.
+    variables : tuple of str
+        The data columns the right-hand side reads.
+    feature_names : tuple of str
+        The design's columns (the intercept excluded), named as formulaic names them.
+    factors : dict
+        Each factor of the right-hand side: the tuple of its levels in coding order
+        (categorical; see :attr:`reference_levels`) or None (numerical).
+    transform_state : dict
+        The state of stateful transforms (``center(x)``: its mean), by expression.
+    """
+
+    formula: str
+    variables: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    factors: dict
+    transform_state: dict
+
+    def __post_init__(self):  # also when a file is read: check what it would evaluate
+        parsed = _parse(self.formula)
+        if self.variables != _variables(parsed.rhs):
+            raise ValueError(
+                f"variables {list(self.variables)} are not those formula {self.formula!r} "
+                f"reads ({list(_variables(parsed.rhs))})"
+            )
+
+    @property
+    def reference_levels(self) -> dict:
+        """Factor -> its reference level: the one level without a ``factor[T.level]`` column.
+
+        Only treatment-coded factors have one (not ``C(g, contr.sum)``, for example).
+        """
+        references = {}
+        for factor, levels in self.factors.items():
+            named = {f"{factor}[T.{level}]" for level in levels or ()}
+            named &= {part for name in self.feature_names for part in name.split(":")}
+            if levels is not None and named and len(levels) - len(named) == 1:
+                references[factor] = next(
+                    level for level in levels if f"{factor}[T.{level}]" not in named
+                )
+        return references
+
+    def describe(self) -> str:
+        """One line: the formula and the reference level of each categorical factor."""
+        references = ", ".join(f"{f} = {level!r}" for f, level in self.reference_levels.items())
+        return f"formula: {self.formula}" + (
+            f"; reference levels: {references}" if references else ""
+        )
+
+    def design(self, data, name: str = "X") -> np.ndarray:
+        """Encode new rows as at fit time: float64 array of shape (n_rows, p).
+
+        Raises ``ValueError`` naming a missing column, a level the fit never saw, or the
+        count and columns of rows with missing values (new rows are never dropped).
+        """
+        frame = _data_frame(data, name)
+        _check_columns(frame, self.variables, name, self.formula)
+        _check_complete(frame, self.variables, name)
+        frame = _as_categories(frame, self.variables)
+        self._check_levels(frame, name)
+        from formulaic import ModelSpec
+        from formulaic.errors import DataMismatchWarning, FormulaicError
+        from formulaic.parser.types import Factor
+
+        kinds = Factor.Kind
+        spec = ModelSpec(
+            formula=_rhs(self.formula),
+            materializer="pandas",
+            na_action="raise",
+            output="pandas",
+            transform_state=_with_lists(copy.deepcopy(self.transform_state)),
+            encoder_state={
+                factor: (kinds.NUMERICAL, {})
+                if levels is None
+                else (kinds.CATEGORICAL, {"categories": list(levels)})
+                for factor, levels in self.factors.items()
+            },
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataMismatchWarning)
+            try:
+                matrix = spec.get_model_matrix(frame)
+            except DataMismatchWarning as warning:
+                raise ValueError(
+                    f"{name} has levels the fit never saw ("
+                    f"{str(warning).split(': ', 1)[-1].split('. They', 1)[0]}); the "
+                    f"categorical factors' levels are {self._levels()}. Predict "
+                    "only rows with those levels, or refit with data that has them."
+                ) from None
+            except (FormulaicError, ValueError) as error:
+                raise ValueError(_formulaic_message(error, name, self.formula)) from None
+        columns = tuple(str(c) for c in matrix.columns)
+        if columns != (_INTERCEPT_COLUMN, *self.feature_names):
+            raise ValueError(
+                f"{name} encodes to columns {list(columns)}, not those the model was fitted "
+                f"with {[_INTERCEPT_COLUMN, *self.feature_names]}; check its column types."
+            )
+        return matrix.to_numpy(dtype=np.float64)[:, 1:]
+
+    def labels(self, data) -> np.ndarray:
+        """Evaluate the left-hand side (the labels) on ``data``: shape (n_rows,)."""
+        return labels(self.formula, data)
+
+    def _levels(self) -> dict:
+        return {f: list(levels) for f, levels in self.factors.items() if levels is not None}
+
+    def _check_levels(self, frame, name: str) -> None:
+        """Name the column and its levels that the fit never saw (plain columns, ``C(col)``)."""
+        for factor, levels in self.factors.items():
+            column = _column_of(factor)
+            if levels is None or column not in frame.columns:
+                continue
+            unseen = sorted(set(_observed(frame[column])) - set(levels))
+            if unseen:
+                raise ValueError(
+                    f"{name}'s column {column!r} has levels {unseen} that the fit never saw "
+                    f"(its levels: {list(levels)}). Predict only rows with those levels, or "
+                    "refit with data that has them."
+                )
+
+
+def labels(formula: str, data) -> np.ndarray:
+    """Evaluate the left-hand side of ``formula`` on ``data``: labels of shape (n_rows,).
+
+    For splitting a frame by its labels before fitting; rows missing a value there are
+    refused.
+    """
+    return _response(_data_frame(data, "data"), formula, "data")
+
+
+def _fit_encoding(formula: str, frame, missing: str) -> Design:
+    parsed = _parse(formula)
+    variables = _variables(parsed.rhs)
+    used = sorted({*variables, *_variables(parsed.lhs)})
+    _check_columns(frame, used, "data", formula)
+    frame = _complete_rows(frame, used, missing)
+    y = _response(frame, formula, "data")
+    encoded = _as_categories(frame, variables)
+    from formulaic import model_matrix
+    from formulaic.errors import FormulaicError
+
+    try:
+        matrix = model_matrix(parsed.rhs, encoded, na_action="raise", context={})
+    except (FormulaicError, ValueError) as error:
+        raise ValueError(_formulaic_message(error, "data", formula)) from None
+    spec = matrix.model_spec
+    factors = {}
+    for factor, (kind, state) in spec.encoder_state.items():
+        levels = tuple(_plain(v) for v in state["categories"]) if "categories" in state else None
+        # Levels seen in the rows: a boolean column or a pandas category declares more.
+        column = _column_of(factor)
+        seen = levels if column not in frame.columns else _observed(frame[column])
+        if levels is not None and len(seen) < 2:
+            raise ValueError(
+                f"categorical factor {factor!r} of formula {formula!r} has only one level "
+                f"{list(seen)} in data; it cannot be contrasted with anything. Leave it out "
+                "of the formula or use data with at least two levels."
+            )
+        factors[factor] = levels if kind.value == "categorical" else None
+    columns = [str(c) for c in matrix.columns]
+    encoding = FormulaEncoding(
+        formula=formula,
+        variables=variables,
+        feature_names=tuple(columns[1:]),
+        factors=factors,
+        transform_state=_plain(spec.transform_state),
+    )
+    return Design(matrix.to_numpy(dtype=np.float64)[:, 1:], y, encoding.feature_names, encoding)
+
+
+def _variables(side) -> tuple[str, ...]:
+    """Return the data columns one side of a parsed formula reads: all names but transforms'.
+
+    (formulaic's ``required_variables`` leaves out those inside stateful transforms.)
+    """
+    from formulaic.transforms import TRANSFORMS
+
+    names = set()
+    for term in side:
+        for factor in term.factors:
+            if factor.eval_method.value == "lookup":
+                names.add(factor.expr)
+            elif factor.eval_method.value == "python":
+                tree = ast.parse(factor.expr, mode="eval")
+                names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return tuple(sorted(names - set(TRANSFORMS)))
+
+
+def _parse(formula: str):
+    """Parse ``y ~ terms`` with formulaic and check it: one response, an intercept, safe terms.
+
+    Every name an expression uses that is not a transform's is a column the data must
+    have (:func:`_variables`, checked before each evaluation), so no name can reach
+    Python's builtins; calls and attributes are limited by :func:`_check_expression`.
+    """
+    from formulaic import Formula
+    from formulaic.errors import FormulaicError
+
+    try:
+        parsed = Formula(formula)
+    except (FormulaicError, ValueError) as error:
+        detail = str(error).strip().splitlines()[0]
+        raise ValueError(f"cannot parse formula {formula!r}: {detail}") from None
+    if not hasattr(parsed, "lhs") or not hasattr(parsed, "rhs") or len(parsed.lhs) != 1:
+        raise ValueError(
+            f"formula {formula!r} must have one response on its left, as 'y ~ x1 + x2': the "
+            "column of 0/1 labels."
+        )
+    if "1" not in {str(term) for term in parsed.rhs}:
+        raise ValueError(
+            f"formula {formula!r} has no intercept (0 + ... or - 1); bayeslogreg always fits "
+            "one, so such a formula is refused rather than given a silent intercept. Remove "
+            "the 0 or -1."
+        )
+    for term in (*parsed.lhs, *parsed.rhs):
+        for factor in term.factors:
+            if factor.eval_method.value == "python":
+                _check_expression(factor.expr, formula)
+    return parsed
+
+
+def _check_expression(expression: str, formula: str) -> None:
+    """Refuse a formula expression that could do more than compute on columns."""
+    from formulaic.transforms import TRANSFORMS
+
+    def refuse(what: str):
+        raise ValueError(
+            f"formula {formula!r}: {what} in {expression!r} is not allowed; a formula may use "
+            f"{_SYNTAX}."
+        )
+
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        refuse("a name that is not a Python identifier")
+    allowed = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)
+    allowed += (ast.List, ast.Tuple, ast.keyword, ast.Load, ast.operator, ast.unaryop)
+    allowed += (ast.cmpop, ast.boolop, ast.Name, ast.Call, ast.Attribute)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            refuse(f"the construct {type(node).__name__}")
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Attribute)
+            or (isinstance(node.func, ast.Name) and node.func.id in TRANSFORMS)
+        ):
+            refuse("a call of something other than a transform")
+        if isinstance(node, ast.Attribute) and not _is_allowed_attribute(node):
+            refuse(f"the attribute {ast.unparse(node)!r}")
+
+
+def _is_allowed_attribute(node: ast.Attribute) -> bool:
+    """``np.<ufunc>`` or ``contr.<contrast>`` (formulaic's contrasts), nothing else."""
+    if not isinstance(node.value, ast.Name) or node.attr.startswith("_"):
+        return False
+    if node.value.id == "np":
+        return isinstance(getattr(np, node.attr, None), np.ufunc)
+    if node.value.id == "contr":
+        from formulaic.transforms import ContrastsRegistry
+
+        return node.attr in vars(ContrastsRegistry)  # its own: not type's (mro, ...)
+    return False
+
+
+def _rhs(formula: str):
+    from formulaic import Formula
+
+    return Formula(formula).rhs
+
+
+def _response(frame, formula: str, name: str) -> np.ndarray:
+    """Evaluate the left-hand side on ``frame``: one column, shape (n_rows,)."""
+    from formulaic import model_matrix
+    from formulaic.errors import FormulaicError
+
+    lhs = _parse(formula).lhs
+    _check_columns(frame, _variables(lhs), name, formula)
+    _check_complete(frame, _variables(lhs), name, "using them")
+    try:
+        matrix = model_matrix(lhs, frame, na_action="raise", context={})
+    except (FormulaicError, ValueError) as error:
+        raise ValueError(_formulaic_message(error, name, formula)) from None
+    if matrix.shape[1] != 1:
+        raise ValueError(
+            f"the left-hand side of formula {formula!r} encodes to columns "
+            f"{list(matrix.columns)}; it must be one column of 0/1 labels. Labels are never "
+            "remapped: encode the positive class as 1 yourself."
+        )
+    return matrix.to_numpy()[:, 0]
+
+
+def _data_frame(data, name: str):
+    frame = _frame(data)
+    if not hasattr(frame, "iloc") or not hasattr(frame, "columns"):
+        raise ValueError(
+            f"{name} must be a data frame (pandas, polars) or a pyarrow Table for a formula; "
+            f"got {type(data).__name__}."
+        )
+    if len(frame) == 0:
+        raise ValueError(f"{name} is empty: it has 0 rows.")
+    if frame.columns.has_duplicates:
+        repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ValueError(f"{name} has repeated column names {repeated}; give each once.")
+    return frame
+
+
+def _check_columns(frame, variables, name: str, formula: str) -> None:
+    absent = [v for v in variables if v not in frame.columns]
+    if absent:
+        raise ValueError(
+            f"{name} has no column(s) {absent}, which formula {formula!r} uses; its columns "
+            f"are {[str(c) for c in frame.columns]}."
+        )
+
+
+def _missing_rows(frame, columns) -> tuple[np.ndarray, list[str]]:
+    """Rows with a missing value in ``columns``, and which of those columns have any."""
+    missing = frame[list(columns)].isna()
+    return missing.any(axis=1).to_numpy(), [str(c) for c in missing.columns[missing.any()]]
+
+
+def _check_complete(frame, columns, name: str, use: str = "predicting") -> None:
+    rows, involved = _missing_rows(frame, columns)
+    if rows.any():
+        raise ValueError(
+            f"{name} has {int(rows.sum())} rows with missing values (in columns {involved}); "
+            f"drop or impute them before {use}."
+        )
+
+
+def _complete_rows(frame, columns, missing: str):
+    """``frame`` without rows that miss a value in ``columns`` (missing='drop'), or raise."""
+    rows, involved = _missing_rows(frame, columns)
+    n_missing = int(rows.sum())
+    if not n_missing:
+        return frame
+    if missing == "raise":
+        raise ValueError(
+            f"data has {n_missing} of {len(frame)} rows with missing values (in columns "
+            f"{involved}); rows are never dropped silently. Drop or impute them, or pass "
+            "missing='drop' to leave them out."
+        )
+    warnings.warn(
+        f"missing='drop': left out {n_missing} of {len(frame)} rows with missing values (in "
+        f"columns {involved}); {len(frame) - n_missing} rows remain.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return frame[~rows]
+
+
+def _as_categories(frame, variables):
+    """Boolean and text columns as formulaic encodes categories, the same in every frame.
+
+    Booleans become categories [False, True] (treatment-coded, reference False, as patsy
+    codes them); pandas' string dtypes (which formulaic would take as numbers) become
+    object columns, whose levels are sorted.
+    """
+    import pandas as pd
+
+    changed = {}
+    for column in variables:
+        dtype = frame[column].dtype
+        if dtype.kind == "b" or str(dtype) == "boolean":
+            changed[column] = pd.Categorical(frame[column], categories=[False, True])
+        elif dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype):
+            changed[column] = frame[column].astype(object)
+    return frame.assign(**changed) if changed else frame
+
+
+def _observed(values) -> list:
+    """Return the distinct values of a column as Python objects, missing values left out."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values.dropna().unique()]
+
+
+def _column_of(factor: str) -> str | None:
+    """Return the column a categorical factor encodes: ``g`` or ``C(g, ...)``; else None."""
+    try:
+        node = ast.parse(factor, mode="eval").body
+    except SyntaxError:
+        return factor  # a backquoted column name with spaces
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C":
+        if node.args and isinstance(node.args[0], ast.Name):
+            return node.args[0].id
+    return None
+
+
+#: Key of the one-entry dict that holds a transform's dict with integer keys (poly's
+#: coefficients by degree), whose keys JSON keeps as text.
+_INT_KEYS = "<int keys>"
+
+
+def _plain(value):
+    """``value`` as JSON-safe Python: tuples for lists, Python numbers for NumPy ones."""
+    if isinstance(value, dict) and value and all(isinstance(k, int | np.integer) for k in value):
+        return {_INT_KEYS: {str(key): _plain(item) for key, item in value.items()}}
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str | np.ndarray):
+        return value
+    raise ValueError(
+        f"the formula's encoding (levels, transforms' state) holds a {type(value).__name__} "
+        f"({value!r:.40}), which a saved result cannot keep; convert that column to text or "
+        "numbers."
+    )
+
+
+def _with_lists(value):
+    """Undo :func:`_plain` for formulaic's transforms, which expect lists."""
+    if isinstance(value, dict) and list(value) == [_INT_KEYS]:
+        return {int(key): _with_lists(item) for key, item in value[_INT_KEYS].items()}
+    if isinstance(value, dict):
+        return {key: _with_lists(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [_with_lists(item) for item in value]
+    return value
+
+
+def _formulaic_message(error: Exception, name: str, formula: str) -> str:
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"cannot evaluate formula {formula!r} on {name}: {detail}"

@@ -311,8 +311,13 @@ def align_y(X, y, *, name: str = "y"):
     )
 
 
-def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def check_X_y(
+    X, y, feature_names=None, *, labels: bool = True
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Validate a design matrix and labels for fitting.
+
+    With ``labels=False``, ``y`` is only matched to X's rows (binomial counts are
+    checked by :func:`check_counts`).
 
     Returns
     -------
@@ -323,7 +328,8 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     columns = _column_names(X)
     y = align_y(X, y)
     X = check_X(X)
-    y = check_y(y, n_samples=X.shape[0], dtype=X.dtype)
+    if labels:
+        y = check_y(y, n_samples=X.shape[0], dtype=X.dtype)
     n_samples, n_features = X.shape
     if n_samples < n_features + 1:
         raise ValueError(
@@ -334,6 +340,83 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     if feature_names is None:
         feature_names = columns or generated_names(n_features)
     return X, y, check_feature_names(feature_names, n_features)
+
+
+def check_row_values(values, name: str, X, n_rows: int) -> np.ndarray:
+    """Return one real, finite number per row of X as float64, shape (n_rows,).
+
+    A pandas Series is matched to a data frame ``X`` by index (:func:`align_y`), as ``y``.
+    """
+    values = check_real_dtype(align_y(X, values, name=name), name)
+    if values.ndim != 1 or values.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} must be 1-D with one entry per row of X ({n_rows}); got shape {values.shape}."
+        )
+    values = values.astype(np.float64)
+    check_finite(values, name, f"Give {name} a finite value for every row.")
+    return values
+
+
+def _first_row(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
+def check_sample_weight(sample_weight, X, n_rows: int) -> np.ndarray:
+    """Frequency weights, shape (n_rows,), float64: finite, >= 0 and not all 0."""
+    weights = check_row_values(sample_weight, "sample_weight", X, n_rows)
+    if (weights < 0).any():
+        row = _first_row(weights < 0)
+        raise ValueError(
+            f"sample_weight must be >= 0 (a frequency weight: a weight of 3 counts the row "
+            f"three times); got {weights[row]:g} at row {row}. Drop such rows or fix the "
+            "weights."
+        )
+    if not (weights > 0).any():
+        raise ValueError(
+            "sample_weight is 0 in every row, so no data are left to fit; give some rows a "
+            "positive weight."
+        )
+    return weights
+
+
+def _check_whole(values: np.ndarray, name: str, what: str) -> None:
+    if (values != np.round(values)).any():
+        row = _first_row(values != np.round(values))
+        raise ValueError(
+            f"{name} must hold whole numbers ({what}); got {values[row]:g} at row {row}. "
+            "Pass counts, not proportions: y = proportion * trials, rounded."
+        )
+
+
+def check_counts(y, trials, X, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Binomial successes ``y`` and ``trials``, each (n_rows,) float64 whole numbers.
+
+    ``trials`` >= 1 and ``0 <= y <= trials`` in every row.
+    """
+    trials = check_row_values(trials, "trials", X, n_rows)
+    _check_whole(trials, "trials", "the number of trials of each row")
+    if (trials < 1).any():
+        row = _first_row(trials < 1)
+        raise ValueError(
+            f"trials must be >= 1 in every row; got {trials[row]:g} at row {row}. Drop rows "
+            "without trials."
+        )
+    successes = check_row_values(y, "y", X, n_rows)
+    _check_whole(successes, "y", "with trials=, y counts the successes of each row")
+    bad = (successes < 0) | (successes > trials)
+    if bad.any():
+        row = _first_row(bad)
+        raise ValueError(
+            f"with trials=, y counts successes and must lie in [0, trials]; got y = "
+            f"{successes[row]:g} and trials = {trials[row]:g} at row {row}. Pass the "
+            "successes of each row as y and its number of trials as trials."
+        )
+    return successes, trials
+
+
+def check_offset(offset, X, n_rows: int) -> np.ndarray:
+    """Return the offsets: one finite number per row added to eta, (n_rows,) float64."""
+    return check_row_values(offset, "offset", X, n_rows)
 
 
 #: Columns whose largest magnitude lies outside these bounds cannot be fitted in float64:

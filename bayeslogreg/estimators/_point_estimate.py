@@ -27,6 +27,7 @@ from bayeslogreg._validation import (
     NAME_ORIGINS,
     check_choice,
     check_level,
+    check_offset,
     check_X_columns,
     degenerate_columns,
     generated_names,
@@ -68,6 +69,11 @@ class Estimate:
     def _checked_X(self, X, name: str = "X") -> np.ndarray:
         """Check new rows ``X``, their columns matched to ``feature_names`` (name or order)."""
         return check_X_columns(X, self.feature_names, self.feature_names_origin, name=name)
+
+    def _checked_X_offset(self, X, offset) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`_checked_X`, and ``offset`` (None or one finite number per row) checked."""
+        checked = self._checked_X(X)
+        return checked, None if offset is None else check_offset(offset, X, checked.shape[0])
 
     @property
     def intercept(self) -> float:
@@ -119,7 +125,8 @@ class PointEstimate(Estimate):
         Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
     feature_names : tuple of str
     log_likelihood : float
-        At ``params``, in nats.
+        At ``params``, in nats; for binomial counts it includes
+        ``sum_i w_i log C(n_i, k_i)``, as statsmodels' GLM ``llf`` and R's ``logLik``.
     log_posterior : float or None
         Unnormalised log posterior at ``params`` (MAP only).
     converged : bool
@@ -139,7 +146,7 @@ class PointEstimate(Estimate):
     message : str
     prior, intercept_prior : Prior
     n_rows : int
-        Rows of data.
+        Rows of data (rows of weight 0 included).
     fit_time : float
         Seconds, compilation included.
     seed : int
@@ -156,6 +163,14 @@ class PointEstimate(Estimate):
         Where ``feature_names`` came from: a data frame's columns, the ``feature_names``
         argument, or generated (x1, x2, ...) for an array. New data frames are matched
         to them by name unless they were generated.
+    n_obs : float or None
+        Bernoulli observations fitted, ``sum_i w_i n_i`` (weights times trials); None
+        for a plain 0/1 fit, whose ``n_rows`` it is.
+    weighted, binomial, has_offset : bool
+        Whether ``sample_weight``, ``trials`` and ``offset`` were given.
+    saturated_log_likelihood : float or None
+        Log-likelihood of the saturated model (each row's own proportion), for
+        :attr:`deviance`; None stands for 0, its value for 0/1 labels.
     """
 
     estimator: str
@@ -180,28 +195,52 @@ class PointEstimate(Estimate):
     data_sha256: str | None = None
     versions: dict | None = None
     feature_names_origin: str | None = None
+    n_obs: float | None = None
+    weighted: bool = False
+    binomial: bool = False
+    has_offset: bool = False
+    saturated_log_likelihood: float | None = None
 
     @property
     def stderr(self) -> np.ndarray:
         """Standard errors, shape (p + 1,): square roots of the diagonal of ``cov``."""
         return np.sqrt(np.diag(self.cov))
 
+    @property
+    def deviance(self) -> float:
+        """Residual deviance as R's ``glm`` reports it: 2 (saturated - fitted log-likelihood).
+
+        ``-2 log_likelihood`` for 0/1 labels (weighted or not); for binomial counts
+        ``2 sum_i w_i [k_i log(k_i / mu_i) + (n_i - k_i) log((n_i - k_i) / (n_i - mu_i))]``.
+        """
+        return 2.0 * ((self.saturated_log_likelihood or 0.0) - self.log_likelihood)
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion ``-2 log_likelihood + 2 (p + 1)`` (as R's ``AIC`` of a glm)."""
+        return -2.0 * self.log_likelihood + 2.0 * len(self.params)
+
     def conf_int(self, level: float = 0.95) -> np.ndarray:
         """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
         z = special.ndtri(0.5 + check_level(level) / 2)
         return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Probability that y = 1 for each row of X, shape (n_samples,).
 
         A data frame's columns are matched to ``feature_names`` by name when the fit had
         names (see :attr:`feature_names_origin`); an array's are taken in that order.
+        ``offset`` (n_samples,) is added to each row's log-odds, as in the fit's
+        ``offset`` (a fit with an offset needs one here too, or its predictions leave it
+        out).
         """
-        return self._predict(self._checked_X(X))
+        X, offset = self._checked_X_offset(X, offset)
+        return self._predict(X, offset)
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def _predict(self, X: np.ndarray, offset=None) -> np.ndarray:
         """:meth:`predict_proba` of rows already checked (an array in fitted order)."""
-        return special.expit(self.intercept + X @ self.coef)
+        eta = self.intercept + X @ self.coef
+        return special.expit(eta if offset is None else eta + offset)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Table of estimate, std_err, z, p_value and the interval, one row per parameter.
@@ -341,7 +380,8 @@ class FitContext(NamedTuple):
     two); X_sample : (m, p) rows of X (all, or the first of data too big to scan) in
     which the singular-information warning looks for constant and repeated columns;
     separation : Separation or None; data_sha256 : str or None; seed : int; start_time :
-    ``time.perf_counter()`` when the fit began.
+    ``time.perf_counter()`` when the fit began; observations :
+    :class:`~._observations.Observations` of weighted, binomial or offset data, or None.
     """
 
     estimator: str
@@ -355,6 +395,7 @@ class FitContext(NamedTuple):
     data_sha256: str | None
     seed: int
     start_time: float
+    observations: object = None
 
 
 def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
@@ -366,13 +407,16 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
     """
     estimator, feature_names, origin, (intercept_prior, prior), n_rows, scale = context[:6]
     separation, outcome = context.separation, optimum.outcome
+    observations = context.observations
+    # What f is a mean over: rows, or the Bernoulli trials that weights and counts make.
+    size = n_rows if observations is None else observations.total
     params = np.asarray(outcome.params, dtype=np.float64)
     param_names = (INTERCEPT_NAME, *feature_names)
     outer_scale = np.outer(scale, scale)
     with warnings.catch_warnings():
         if separation is not None:  # the separation warning below says why it is singular
             warnings.simplefilter("ignore", ConvergenceWarning)
-        information = n_rows * np.asarray(optimum.hess) / outer_scale
+        information = size * np.asarray(optimum.hess) / outer_scale
         cov = _covariance(information, param_names, context.X_sample)
     cov = cov / outer_scale
     n_iter, status = int(outcome.n_iter), int(outcome.status)
@@ -391,6 +435,8 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
             stacklevel=4,
         )
     log_likelihood = float(optimum.log_likelihood)
+    if observations is not None:
+        log_likelihood += observations.log_binomial
     log_prior = float(_interrupt.call(_log_prior, params, intercept_prior, prior))
     return PointEstimate(
         estimator=estimator,
@@ -404,7 +450,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         n_iter=n_iter,
         n_passes=int(outcome.n_passes),
         grad_norm=optimality,
-        history=-n_rows * np.asarray(outcome.history)[: n_iter + 1],
+        history=-size * np.asarray(outcome.history)[: n_iter + 1],
         message=message,
         prior=prior,
         intercept_prior=intercept_prior,
@@ -415,4 +461,18 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         data_sha256=context.data_sha256,
         versions=versions(),
         feature_names_origin=origin,
+        **_observation_fields(observations),
     )
+
+
+def _observation_fields(observations) -> dict:
+    """Return the PointEstimate fields that record weights, counts and offsets."""
+    if observations is None:
+        return {}
+    return {
+        "n_obs": observations.total,
+        "weighted": observations.weighted,
+        "binomial": observations.binomial,
+        "has_offset": observations.has_offset,
+        "saturated_log_likelihood": observations.saturated,
+    }

@@ -142,7 +142,8 @@ class PointEstimate(Estimate):
         square (by the nearest power of two): the quantity ``tol`` bounds.
     history : ndarray of shape (n_iter + 1,)
         Objective (log-likelihood for MLE, log posterior for MAP) at the start and after
-        each iteration: gradient *ascent* makes it increase.
+        each iteration: gradient *ascent* makes it increase. For binomial counts it
+        leaves out the constant ``sum_i w_i log C(n_i, k_i)``.
     message : str
     prior, intercept_prior : Prior
     n_rows : int
@@ -155,8 +156,9 @@ class PointEstimate(Estimate):
         parameter for the MLE): the estimate does not exist, ``params`` only went as
         far as the optimizer did. See :func:`bayeslogreg.separation.detect_separation`.
     data_sha256 : str or None
-        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype),
-        to tell later which data a saved result came from.
+        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype,
+        then for weights, counts or offsets the float64 successes ``w k``, failures
+        ``w (n - k)`` and offsets), to tell later which data a saved result came from.
     versions : dict or None
         Versions of Python, bayeslogreg, jax, numpyro, arviz, numpy and optax that fitted it.
     feature_names_origin : {"columns", "given", "generated"}

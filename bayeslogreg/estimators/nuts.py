@@ -81,7 +81,8 @@ class Posterior(Estimate):
         Posterior draws, intercept first.
     feature_names : tuple of str
     map_estimate : PointEstimate
-        The MAP fit the chains started from.
+        The MAP fit the chains started from; it records the weights, counts and offsets
+        of the data (``n_obs``, ``weighted``, ``binomial``, ``has_offset``).
     prior, intercept_prior : Prior
     num_warmup : int
     num_divergences : int

@@ -166,12 +166,38 @@ def _feature_major_bwd(grad, cotangent):
 log_likelihood_sum_feature_major.defvjp(_feature_major_fwd, _feature_major_bwd)
 
 
+@jax.custom_vjp
 def log_likelihood_sum_counts_feature_major(params, X_t, counts: Counts):
-    """:func:`log_likelihood_sum_feature_major` of :class:`Counts` (by autodiff)."""
+    """:func:`log_likelihood_sum_feature_major` of :class:`Counts`, shape ().
+
+    Value and gradient (with respect to ``params`` only) come from one evaluation, as
+    there; not differentiable twice, nor in forward mode.
+    """
+    return _counts_feature_major_value_grad(params, X_t, counts)[0]
+
+
+def _counts_feature_major_value_grad(params, X_t, counts: Counts):
     eta = params[0] + params[1:] @ X_t + counts.offset
-    return jnp.sum(
-        counts.successes * jax.nn.log_sigmoid(eta) + counts.failures * jax.nn.log_sigmoid(-eta)
+    tails = jnp.exp(-jnp.abs(eta))
+    a, b = counts.successes, counts.failures
+    # a log sigmoid(eta) + b log sigmoid(-eta), each log sigmoid as in the 0/1 form; the
+    # derivative a sigmoid(-eta) - b sigmoid(eta) from the same exp(-|eta|).
+    log_terms = a * jnp.minimum(eta, 0.0) + b * jnp.minimum(-eta, 0.0)
+    value = jnp.sum(log_terms - (a + b) * jnp.log1p(tails))
+    positive = eta >= 0
+    residuals = (a * jnp.where(positive, tails, 1.0) - b * jnp.where(positive, 1.0, tails)) / (
+        1.0 + tails
     )
+    return value, jnp.concatenate([jnp.sum(residuals)[None], X_t @ residuals])
+
+
+def _counts_feature_major_bwd(grad, cotangent):
+    return cotangent * grad, None, None
+
+
+log_likelihood_sum_counts_feature_major.defvjp(
+    _counts_feature_major_value_grad, _counts_feature_major_bwd
+)
 
 
 def _value_grad_hess(params, X, y):

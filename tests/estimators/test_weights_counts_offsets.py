@@ -395,3 +395,16 @@ def test_feature_major_counts_likelihood_equals_the_row_form_with_its_gradient()
     # The same terms in another arrangement: agreement to rounding (measured ~5e-16).
     assert float(value) == pytest.approx(float(expected_value), rel=1e-13)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-12)
+
+
+def test_unit_weights_single_trials_and_zero_offsets_give_the_plain_fit(weighted):
+    X, y, *_ = weighted
+    plain = fit_mle(X, y)
+    ones, zeros = np.ones(len(y)), np.zeros(len(y))
+    general = fit_mle(X, y, sample_weight=ones, trials=ones, offset=zeros)
+    # The general form sums the same terms in another order: equal to rounding.
+    np.testing.assert_allclose(general.params, plain.params, rtol=1e-12)
+    np.testing.assert_allclose(general.cov, plain.cov, rtol=1e-10)
+    assert general.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-13)
+    assert general.deviance == pytest.approx(plain.deviance, rel=1e-13)
+    assert (general.n_obs, plain.n_obs) == (len(y), None)

@@ -358,6 +358,11 @@ def test_posterior_keeps_its_map_fits_counts_through_save_and_load(tmp_path):
     loaded = Posterior.load(post.save(tmp_path / "post.nc"))
     assert loaded.map_estimate.binomial and loaded.map_estimate.n_obs == 160
     np.testing.assert_array_equal(loaded.draws, post.draws)
+    # The posterior predictive probability with an offset: the mean over draws.
+    offset = np.linspace(-1.0, 1.0, 40)
+    draws = loaded.flat_draws
+    expected = (1 / (1 + np.exp(-(draws[:, :1] + draws[:, 1:] @ data.X.T + offset)))).mean(0)
+    np.testing.assert_allclose(loaded.predict_proba(data.X, offset=offset), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("argument", ["sample_weight", "trials", "offset"])

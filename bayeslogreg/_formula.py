@@ -37,20 +37,28 @@ _SYNTAX = (
 )
 
 
+#: The per-row arguments of the entry points, in the order of ``resolve(rows=...)``.
+ROW_ARGUMENTS = ("sample_weight", "trials", "offset")
+
+
 class Design(NamedTuple):
     """What an entry point fits, from ``(X, y)`` or ``(formula, data=frame)``.
 
-    ``X`` (n_rows, p), ``y`` (n_rows,), ``feature_names`` and the ``formula`` encoding
-    (None for ``(X, y)`` input, which is passed through as given).
+    ``X`` (n_rows, p), ``y`` (n_rows,), ``feature_names``, the ``formula`` encoding
+    (None for ``(X, y)`` input, which is passed through as given) and ``rows``: the
+    per-row arguments of :data:`ROW_ARGUMENTS` (each None or an array of n_rows).
     """
 
     X: Any
     y: Any
     feature_names: Any
     formula: "FormulaEncoding | None"
+    rows: tuple = (None, None, None)
 
 
-def resolve(X, y, *, data=None, feature_names=None, missing: str = "raise") -> Design:
+def resolve(
+    X, y, *, data=None, feature_names=None, missing: str = "raise", rows=(None, None, None)
+) -> Design:
     """Return the design to fit from ``(X, y)`` or ``(formula, data=frame)``.
 
     Parameters
@@ -66,9 +74,20 @@ def resolve(X, y, *, data=None, feature_names=None, missing: str = "raise") -> D
     missing : {"raise", "drop"}
         Rows with a missing value in a column the formula reads: refused with their count
         and columns, or dropped with a ``UserWarning`` saying how many.
+    rows : tuple
+        ``sample_weight``, ``trials`` and ``offset``: each None, an array of one value
+        per row or, with a formula, the name of a column of ``data``. Named columns join
+        the formula's check of missing values; arrays lose the rows it drops.
     """
     check_choice(missing, "missing", MISSING_ACTIONS)
     if not isinstance(X, str):
+        for argument, value in zip(ROW_ARGUMENTS, rows, strict=True):
+            if isinstance(value, str):
+                raise ValueError(
+                    f"{argument}={value!r} names a column, which needs a formula and its "
+                    f"data frame, e.g. fit_mle('y ~ x', data=frame, {argument}={value!r}); "
+                    f"with (X, y), pass {argument} as an array of one value per row."
+                )
         if data is not None:
             raise ValueError(
                 "data= is used only with a formula, e.g. fit_mle('y ~ x1 + x2', data=frame); "
@@ -79,7 +98,7 @@ def resolve(X, y, *, data=None, feature_names=None, missing: str = "raise") -> D
                 f"missing={missing!r} applies to a formula's data; arrays and frames given "
                 "as (X, y) must be complete. Drop or impute those rows yourself."
             )
-        return Design(X, y, feature_names, None)
+        return Design(X, y, feature_names, None, tuple(rows))
     if y is not None or feature_names is not None:
         given = "y" if y is not None else "feature_names"
         raise ValueError(
@@ -89,7 +108,7 @@ def resolve(X, y, *, data=None, feature_names=None, missing: str = "raise") -> D
         )
     if data is None:
         raise ValueError(f"formula {X!r} needs the data frame it refers to: pass data=frame.")
-    return _fit_encoding(X, _data_frame(data, "data"), missing)
+    return _fit_encoding(X, _data_frame(data, "data"), missing, tuple(rows))
 
 
 @dataclass(frozen=True)
@@ -229,12 +248,18 @@ def labels(formula: str, data) -> np.ndarray:
     return _response(_data_frame(data, "data"), formula, "data")
 
 
-def _fit_encoding(formula: str, frame, missing: str) -> Design:
+def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
     parsed = _parse(formula)
     variables = _variables(parsed.rhs)
-    used = sorted({*variables, *_variables(parsed.lhs)})
+    named = [value for value in rows if isinstance(value, str)]
+    used = sorted({*variables, *_variables(parsed.lhs), *named})
     _check_columns(frame, used, "data", formula)
-    frame = _complete_rows(frame, used, missing)
+    n_given = len(frame)
+    frame, kept = _complete_rows(frame, used, missing)
+    rows = tuple(
+        _row_values(value, argument, frame, kept, n_given)
+        for argument, value in zip(ROW_ARGUMENTS, rows, strict=True)
+    )
     y = _response(frame, formula, "data")
     encoded = _as_categories(frame, variables)
     from formulaic import model_matrix
@@ -266,7 +291,30 @@ def _fit_encoding(formula: str, frame, missing: str) -> Design:
         factors=factors,
         transform_state=_plain(spec.transform_state),
     )
-    return Design(matrix.to_numpy(dtype=np.float64)[:, 1:], y, encoding.feature_names, encoding)
+    design = matrix.to_numpy(dtype=np.float64)[:, 1:]
+    return Design(design, y, encoding.feature_names, encoding, rows)
+
+
+def _row_values(value, argument: str, frame, kept, n_given: int):
+    """Return a per-row argument of a formula fit: its column of ``frame``, or its kept rows.
+
+    ``kept`` (bool, n_given rows) or None says which rows of ``data`` remain after
+    dropping those with missing values; an array given for the rows of ``data`` loses
+    the same rows (its length is checked here; its values by the estimator).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frame[value].to_numpy()
+    if kept is None:
+        return value
+    values = np.asarray(value)
+    if values.ndim != 1 or values.shape[0] != n_given:
+        raise ValueError(
+            f"{argument} has shape {values.shape}, but data has {n_given} rows; give one "
+            f"value per row of data, or the name of a column of data ({argument}='w')."
+        )
+    return values[kept]
 
 
 def _variables(side) -> tuple[str, ...]:
@@ -429,11 +477,15 @@ def _check_complete(frame, columns, name: str, use: str = "predicting") -> None:
 
 
 def _complete_rows(frame, columns, missing: str):
-    """``frame`` without rows that miss a value in ``columns`` (missing='drop'), or raise."""
+    """Return ``frame`` without rows that miss a value in ``columns``, and the rows kept.
+
+    The rows kept are a boolean mask, or None when none was dropped. Rows that miss a
+    value are refused (``missing='raise'``) or dropped with a warning (``'drop'``).
+    """
     rows, involved = _missing_rows(frame, columns)
     n_missing = int(rows.sum())
     if not n_missing:
-        return frame
+        return frame, None
     if missing == "raise":
         raise ValueError(
             f"data has {n_missing} of {len(frame)} rows with missing values (in columns "
@@ -446,7 +498,7 @@ def _complete_rows(frame, columns, missing: str):
         UserWarning,
         stacklevel=5,
     )
-    return frame[~rows]
+    return frame[~rows], ~rows
 
 
 def _as_categories(frame, variables):

@@ -315,8 +315,13 @@ def align_y(X, y, *, name: str = "y"):
     )
 
 
-def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def check_X_y(
+    X, y, feature_names=None, *, labels: bool = True
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Validate a design matrix and labels for fitting.
+
+    With ``labels=False``, ``y`` is only matched to X's rows (binomial counts are
+    checked by :func:`check_counts`).
 
     Returns
     -------
@@ -327,7 +332,8 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     columns = _column_names(X)
     y = align_y(X, y)
     X = check_X(X)
-    y = check_y(y, n_samples=X.shape[0], dtype=X.dtype)
+    if labels:
+        y = check_y(y, n_samples=X.shape[0], dtype=X.dtype)
     n_samples, n_features = X.shape
     if n_samples < n_features + 1:
         raise ValueError(
@@ -338,6 +344,100 @@ def check_X_y(X, y, feature_names=None) -> tuple[np.ndarray, np.ndarray, tuple[s
     if feature_names is None:
         feature_names = columns or generated_names(n_features)
     return X, y, check_feature_names(feature_names, n_features)
+
+
+def _row_array(values, name: str, X, n_rows: int) -> np.ndarray:
+    """``values`` as a real array of shape (n_rows,), a Series matched to X's index."""
+    values = check_real_dtype(align_y(X, values, name=name), name)
+    if values.ndim != 1 or values.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} must be 1-D with one entry per row ({n_rows} rows); got shape {values.shape}."
+        )
+    return values
+
+
+def check_row_values(values, name: str, X, n_rows: int) -> np.ndarray:
+    """Return one real, finite number per row of X as float64, shape (n_rows,).
+
+    A pandas Series is matched to a data frame ``X`` by index (:func:`align_y`), as ``y``.
+    """
+    values = _row_array(values, name, X, n_rows).astype(np.float64)
+    check_finite(values, name, f"Give {name} a finite value for every row.")
+    return values
+
+
+def _first_row(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
+def check_sample_weight(sample_weight, n_rows: int, X=None) -> np.ndarray | None:
+    """Return frequency weights of shape (n_rows,), or None for None (every row weighs 1).
+
+    A weight is a frequency, as scikit-learn's ``sample_weight``: a row of weight 3
+    counts as three identical rows and a row of weight 0 as no row. Booleans and
+    integers become int64 (so counts stay integers), other reals float64. Negative,
+    NaN and infinite weights are refused, and so are weights that are all 0. A pandas
+    Series is matched to a data frame ``X`` by index, as ``y``.
+    """
+    if sample_weight is None:
+        return None
+    weight = _row_array(sample_weight, "sample_weight", X, n_rows)
+    weight = weight.astype(np.int64 if weight.dtype.kind in "biu" else np.float64, copy=False)
+    advice = "Give every row a finite weight >= 0 (0 leaves the row out)."
+    check_finite(weight, "sample_weight", advice)
+    negative = np.flatnonzero(weight < 0)
+    if negative.size:
+        raise ValueError(
+            "sample_weight must be >= 0 (a frequency weight: a weight of 3 counts the row "
+            f"three times); got {_shown(weight[negative[0]])!r} at row {negative[0]} "
+            f"({negative.size} negative in all). {advice}"
+        )
+    if not weight.any():
+        raise ValueError(
+            "sample_weight is 0 in every row, which leaves no row to fit or measure; give "
+            "at least one row a positive weight."
+        )
+    return weight
+
+
+def _check_whole(values: np.ndarray, name: str, what: str) -> None:
+    if (values != np.round(values)).any():
+        row = _first_row(values != np.round(values))
+        raise ValueError(
+            f"{name} must hold whole numbers ({what}); got {values[row]:g} at row {row}. "
+            "Pass counts, not proportions: y = proportion * trials, rounded."
+        )
+
+
+def check_counts(y, trials, X, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Binomial successes ``y`` and ``trials``, each (n_rows,) float64 whole numbers.
+
+    ``trials`` >= 1 and ``0 <= y <= trials`` in every row.
+    """
+    trials = check_row_values(trials, "trials", X, n_rows)
+    _check_whole(trials, "trials", "the number of trials of each row")
+    if (trials < 1).any():
+        row = _first_row(trials < 1)
+        raise ValueError(
+            f"trials must be >= 1 in every row; got {trials[row]:g} at row {row}. Drop rows "
+            "without trials."
+        )
+    successes = check_row_values(y, "y", X, n_rows)
+    _check_whole(successes, "y", "with trials=, y counts the successes of each row")
+    bad = (successes < 0) | (successes > trials)
+    if bad.any():
+        row = _first_row(bad)
+        raise ValueError(
+            f"with trials=, y counts successes and must lie in [0, trials]; got y = "
+            f"{successes[row]:g} and trials = {trials[row]:g} at row {row}. Pass the "
+            "successes of each row as y and its number of trials as trials."
+        )
+    return successes, trials
+
+
+def check_offset(offset, X, n_rows: int) -> np.ndarray:
+    """Return the offsets: one finite number per row added to eta, (n_rows,) float64."""
+    return check_row_values(offset, "offset", X, n_rows)
 
 
 #: Columns whose largest magnitude lies outside these bounds cannot be fitted in float64:
@@ -579,44 +679,6 @@ def check_probabilities(
 
 # ---------------------------------------------------------------------------------------
 # Observation weights of the metrics.
-
-
-def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    """Return row weights of shape (n_samples,), or None for None (every row weighs 1).
-
-    A weight is a frequency, as scikit-learn's ``sample_weight``: a row of weight 2 counts
-    as two identical rows and a row of weight 0 as no row. Booleans and integers become
-    int64 (so counts stay integers), anything else float64. Negative, NaN and infinite
-    weights are refused, and so are weights that are all 0.
-    """
-    if sample_weight is None:
-        return None
-    weight = check_real_dtype(sample_weight, "sample_weight")
-    if weight.ndim != 1:
-        raise ValueError(
-            f"sample_weight must be 1-D (n_samples,), one weight per row; got shape {weight.shape}."
-        )
-    if weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight has {weight.shape[0]} entries but y has {n_samples}; give one "
-            "weight per row."
-        )
-    weight = weight.astype(np.int64 if weight.dtype.kind in "biu" else np.float64, copy=False)
-    advice = "Give every row a finite weight >= 0 (0 leaves the row out)."
-    check_finite(weight, "sample_weight", advice)
-    negative = np.flatnonzero(weight < 0)
-    if negative.size:
-        raise ValueError(
-            f"sample_weight must be >= 0 (a weight counts how often a row occurs); got "
-            f"{_shown(weight[negative[0]])!r} at row {negative[0]} ({negative.size} negative "
-            f"in all). {advice}"
-        )
-    if not weight.any():
-        raise ValueError(
-            "sample_weight is 0 for every row, which leaves no row to measure; give at least "
-            "one row a positive weight."
-        )
-    return weight
 
 
 def check_frequency_weights(weight: np.ndarray | None, what: str) -> np.ndarray | None:

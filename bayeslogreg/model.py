@@ -9,23 +9,36 @@ is ``-softplus(-x)``, evaluated as a ``logaddexp``, so it stays finite and accur
 any |eta| (the textbook ``log(exp(eta) / (1 + exp(eta)))`` is NaN from |eta| ~ 710), and
 unlike ``y * eta - softplus(eta)`` it does not cancel for large eta.
 
+Binomial counts, observation weights and offsets travel as one :class:`Counts` in place
+of ``y``: row i then contributes ``a_i log sigmoid(eta_i) + b_i log sigmoid(-eta_i)``
+with ``a_i = w_i k_i`` successes and ``b_i = w_i (n_i - k_i)`` failures and ``eta_i``
+including the offset (the plain 0/1 path is kept as it was, so its numbers do not
+change). The constant ``sum_i w_i log C(n_i, k_i)`` is not part of these sums: the fits
+add it to the log-likelihood they report (:func:`log_binomial_coefficients`).
+
 Sums over rows are accumulated in blocks of rows, so that temporaries (one row of the
 Hessian per parameter) never grow with n; every estimator reuses these functions.
 """
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import gammaln
 
 from bayeslogreg._jax import entry_point
 from bayeslogreg._validation import check_X, check_y
 
 __all__ = [
+    "Counts",
     "block_sum",
     "linear_predictor",
+    "log_binomial_coefficients",
     "log_likelihood",
     "log_likelihood_rows",
     "log_likelihood_sum",
+    "log_likelihood_sum_counts_feature_major",
     "log_likelihood_sum_feature_major",
     "loglik_value_grad_hess",
 ]
@@ -44,8 +57,37 @@ def linear_predictor(params, X):
     return params[0] + X @ params[1:]
 
 
+class Counts(NamedTuple):
+    """Weighted binomial data with offsets, in place of 0/1 labels ``y`` (a JAX pytree).
+
+    successes, failures, offset : (n,) arrays: ``a = w k``, ``b = w (n - k)`` (for 0/1
+    labels ``w y`` and ``w (1 - y)``) and the known term added to ``eta`` (zeros for none).
+    """
+
+    successes: jax.Array
+    failures: jax.Array
+    offset: jax.Array
+
+
+def log_binomial_coefficients(successes, trials) -> np.ndarray:
+    """``log C(trials, successes)`` per row, shape (n,), float64 (0 for 0/1 data)."""
+    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
+    return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
+
+
+def _counts_rows(params, X, counts: Counts):
+    eta = linear_predictor(params, X) + counts.offset
+    # 0 * log sigmoid(eta) is 0 for finite eta: rows of weight 0 contribute nothing.
+    return counts.successes * jax.nn.log_sigmoid(eta) + counts.failures * jax.nn.log_sigmoid(-eta)
+
+
 def log_likelihood_rows(params, X, y):
-    """Per-row log-likelihood, shape (n_samples,); every entry is <= 0 and finite."""
+    """Per-row log-likelihood, shape (n_samples,); every entry is <= 0 and finite.
+
+    ``y`` is 0/1 labels (n_samples,) or :class:`Counts`.
+    """
+    if isinstance(y, Counts):
+        return _counts_rows(params, X, y)
     eta = linear_predictor(params, X)
     sign = 2.0 * y.astype(eta.dtype) - 1.0
     return jax.nn.log_sigmoid(sign * eta)
@@ -59,7 +101,8 @@ def block_sum(fn, params, X, y, block_rows: int):
     """Sum ``fn(params, X_block, y_block)`` (any pytree of arrays) over row blocks.
 
     Full blocks are visited with ``lax.fori_loop`` over dynamic slices (no padded copy
-    of X); the remainder, if any, is one more static-shape call.
+    of X); the remainder, if any, is one more static-shape call. ``y`` is an (n,) array
+    or a pytree of them (:class:`Counts`), sliced alike.
     """
     n_samples, n_features = X.shape
     n_full, remainder = divmod(n_samples, block_rows)
@@ -69,10 +112,12 @@ def block_sum(fn, params, X, y, block_rows: int):
     def block(i):
         start = i * block_rows
         X_block = jax.lax.dynamic_slice(X, (start, 0), (block_rows, n_features))
-        return fn(params, X_block, jax.lax.dynamic_slice(y, (start,), (block_rows,)))
+        y_block = jax.tree.map(lambda v: jax.lax.dynamic_slice(v, (start,), (block_rows,)), y)
+        return fn(params, X_block, y_block)
 
     if remainder:
-        first, total = 0, fn(params, X[n_full * block_rows :], y[n_full * block_rows :])
+        y_rest = jax.tree.map(lambda v: v[n_full * block_rows :], y)
+        first, total = 0, fn(params, X[n_full * block_rows :], y_rest)
     else:
         first, total = 1, block(0)
     return jax.lax.fori_loop(
@@ -119,6 +164,40 @@ def _feature_major_bwd(grad, cotangent):
 
 
 log_likelihood_sum_feature_major.defvjp(_feature_major_fwd, _feature_major_bwd)
+
+
+@jax.custom_vjp
+def log_likelihood_sum_counts_feature_major(params, X_t, counts: Counts):
+    """:func:`log_likelihood_sum_feature_major` of :class:`Counts`, shape ().
+
+    Value and gradient (with respect to ``params`` only) come from one evaluation, as
+    there; not differentiable twice, nor in forward mode.
+    """
+    return _counts_feature_major_value_grad(params, X_t, counts)[0]
+
+
+def _counts_feature_major_value_grad(params, X_t, counts: Counts):
+    eta = params[0] + params[1:] @ X_t + counts.offset
+    tails = jnp.exp(-jnp.abs(eta))
+    a, b = counts.successes, counts.failures
+    # a log sigmoid(eta) + b log sigmoid(-eta), each log sigmoid as in the 0/1 form; the
+    # derivative a sigmoid(-eta) - b sigmoid(eta) from the same exp(-|eta|).
+    log_terms = a * jnp.minimum(eta, 0.0) + b * jnp.minimum(-eta, 0.0)
+    value = jnp.sum(log_terms - (a + b) * jnp.log1p(tails))
+    positive = eta >= 0
+    residuals = (a * jnp.where(positive, tails, 1.0) - b * jnp.where(positive, 1.0, tails)) / (
+        1.0 + tails
+    )
+    return value, jnp.concatenate([jnp.sum(residuals)[None], X_t @ residuals])
+
+
+def _counts_feature_major_bwd(grad, cotangent):
+    return cotangent * grad, None, None
+
+
+log_likelihood_sum_counts_feature_major.defvjp(
+    _counts_feature_major_value_grad, _counts_feature_major_bwd
+)
 
 
 def _value_grad_hess(params, X, y):

@@ -173,7 +173,9 @@ def stochastic_ascent(
     float-valued function of the step number (an optax schedule). With ``average`` the
     estimate is the mean of the iterates over the last epoch (Polyak-Ruppert
     averaging), which removes most of the noise that a final iterate carries. After each
-    epoch the full objective and gradient are evaluated: one more pass.
+    epoch the full objective and gradient are evaluated: one more pass. Rows are drawn
+    uniformly whatever their weights: a weight scales the row's gradient, it does not
+    make the row drawn more often.
     """
     objective = ScaledObjective.of(problem, params0.shape[0])
     weights, centres = objective.l1_weights()
@@ -186,7 +188,8 @@ def stochastic_ascent(
         def step(i, carry):
             params, opt_state, mean = carry
             rows = jax.lax.dynamic_slice(perm, (i * batch_size,), (batch_size,))
-            _, grad = objective.batch_value_and_grad(params, problem.X[rows], problem.y[rows])
+            y_rows = jax.tree.map(lambda v: v[rows], problem.y)
+            _, grad = objective.batch_value_and_grad(params, problem.X[rows], y_rows)
             updates, opt_state = optimizer.update(grad, opt_state)
             rate = learning_rate(epoch * steps_per_epoch + i)
             params = _prox(optax.apply_updates(params, updates), rate * weights, centres)

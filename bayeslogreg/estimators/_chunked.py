@@ -50,23 +50,32 @@ _WARM_START_TOL = 1e-4
 
 def _as_float64(X, y):
     # float32 data are widened chunk by chunk, so sums accumulate in float64.
-    return X.astype(jnp.float64), y.astype(jnp.float64)
+    return X.astype(jnp.float64), jax.tree.map(lambda v: v.astype(jnp.float64), y)
 
 
 def _value_grad_terms(params, X, y, mask):
-    """X in float64, ``eta`` and the log-likelihood and gradient of the rows with mask 1."""
+    """X in float64, ``eta``, the log-likelihood and gradient of the rows with mask 1.
+
+    Also each row's weight in the Hessian: the mask, times ``a + b`` for Counts.
+    """
     X, y = _as_float64(X, y)
     eta = model.linear_predictor(params, X)
-    loglik = jnp.sum(mask * jax.nn.log_sigmoid((2.0 * y - 1.0) * eta))
-    residual = mask * (y - jax.nn.sigmoid(eta))
+    if isinstance(y, model.Counts):
+        eta = eta + y.offset
+        loglik = jnp.sum(mask * model.log_likelihood_rows(params, X, y))
+        residual = mask * (y.successes * jax.nn.sigmoid(-eta) - y.failures * jax.nn.sigmoid(eta))
+        mask = mask * (y.successes + y.failures)
+    else:
+        loglik = jnp.sum(mask * jax.nn.log_sigmoid((2.0 * y - 1.0) * eta))
+        residual = mask * (y - jax.nn.sigmoid(eta))
     grad = jnp.concatenate([jnp.sum(residual)[None], residual @ X])
-    return X, eta, loglik, grad
+    return X, eta, loglik, grad, mask
 
 
 @jax.jit
 def _add_value_grad_hess(total, params, X, y, mask):
     """``total`` plus the log-likelihood, gradient and Hessian of the rows with mask 1."""
-    X, eta, loglik, grad = _value_grad_terms(params, X, y, mask)
+    X, eta, loglik, grad, mask = _value_grad_terms(params, X, y, mask)
     # sigmoid(eta) * sigmoid(-eta), not p * (1 - p), which cancels for large eta.
     weight = mask * jax.nn.sigmoid(eta) * jax.nn.sigmoid(-eta)
     # Z^T Z with Z = sqrt(w) X: exactly symmetric, and one matrix product per chunk.
@@ -84,7 +93,7 @@ def _add_value_grad_hess(total, params, X, y, mask):
 @jax.jit
 def _add_value_grad(total, params, X, y, mask):
     """``total`` plus the log-likelihood and gradient of the rows with mask 1."""
-    _, _, loglik, grad = _value_grad_terms(params, X, y, mask)
+    _, _, loglik, grad, _ = _value_grad_terms(params, X, y, mask)
     return total[0] + loglik, total[1] + grad
 
 
@@ -99,17 +108,23 @@ class ChunkedData(NamedTuple):
     """X (n, p) and y (n,) on the host, visited ``chunk_rows`` rows at a time.
 
     ``row_weight`` multiplies every row's contribution: a subsample of m rows with
-    weight n / m stands for n rows (``n_rows``).
+    weight n / m stands for n rows (``n_rows``). ``counts``, where given, holds the
+    rows' weighted successes, failures and offsets (:class:`~bayeslogreg.model.Counts`
+    of NumPy arrays), chunked like X, in place of y.
     """
 
     X: np.ndarray
     y: np.ndarray
     chunk_rows: int = CHUNK_ROWS
     row_weight: float = 1.0
+    counts: model.Counts | None = None
 
     @property
     def n_rows(self) -> float:
-        """Number of rows represented (rows x ``row_weight``)."""
+        """Number of rows represented (rows x ``row_weight``); Bernoulli trials for counts."""
+        if self.counts is not None:
+            total = np.sum(self.counts.successes) + np.sum(self.counts.failures)
+            return float(total) * self.row_weight
         return self.X.shape[0] * self.row_weight
 
     def _chunks(self):
@@ -123,7 +138,13 @@ class ChunkedData(NamedTuple):
         for start in range(0, n_rows, size):
             stop = min(start + size, n_rows)
             mask = ones if stop - start == size else (np.arange(size) >= size - (stop - start))
-            yield self.X[stop - size : stop], self.y[stop - size : stop], mask.astype(np.float64)
+            rows = slice(stop - size, stop)
+            y = (
+                self.y[rows]
+                if self.counts is None
+                else model.Counts(*(v[rows] for v in self.counts))
+            )
+            yield self.X[rows], y, mask.astype(np.float64)
 
     def _sum(self, add_chunk, total, params):
         """``total`` plus every chunk's terms, ``add_chunk(total, params, *chunk)``."""
@@ -168,7 +189,8 @@ def warm_start(
     if n_rows < WARM_START_MIN_ROWS:
         return params0, None
     rows = np.sort(np.random.default_rng(0).choice(n_rows, WARM_START_ROWS, replace=False))
-    subsample = ChunkedData(data.X[rows], data.y[rows], data.chunk_rows, n_rows / len(rows))
+    counts = None if data.counts is None else model.Counts(*(v[rows] for v in data.counts))
+    subsample = ChunkedData(data.X[rows], data.y[rows], data.chunk_rows, n_rows / len(rows), counts)
     objective = HostObjective(subsample, intercept_prior, prior, scale)
     outcome, hess = minimize_on_host(objective, params0, _WARM_START_TOL, max_iter)
     if outcome.status != CONVERGED:

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayeslogreg import _interrupt
+from bayeslogreg import _interrupt, model
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._samplers import DEFAULT_DF
 from bayeslogreg.priors import Prior
@@ -64,9 +64,16 @@ def _log_sigmoid(t):
 
 @jax.jit
 def _block_log_likelihood(X_block, y_block, params):
-    """Log-likelihood of one row block under each column of ``params`` (p + 1, K)."""
+    """Log-likelihood of one row block under each column of ``params`` (p + 1, K).
+
+    ``y_block`` is 0/1 labels or :class:`~bayeslogreg.model.Counts`.
+    """
     X_block = X_block.astype(jnp.float64)
     eta = params[0][None, :] + X_block @ params[1:]
+    if isinstance(y_block, model.Counts):
+        a, b, offset = (v.astype(jnp.float64)[:, None] for v in y_block)
+        eta = eta + offset
+        return jnp.sum(a * _log_sigmoid(eta) + b * _log_sigmoid(-eta), axis=0)
     sign = 2.0 * y_block.astype(jnp.float64) - 1.0
     return jnp.sum(_log_sigmoid(sign[:, None] * eta), axis=0)
 
@@ -83,7 +90,8 @@ def log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> n
         Parameter vectors, intercept first.
     X : ndarray of shape (n_samples, p), float32 or float64 (may be memory-mapped)
         Read in row blocks and converted to float64 block by block.
-    y : ndarray of shape (n_samples,), 0/1
+    y : ndarray of shape (n_samples,), 0/1, or Counts
+        Labels, or :class:`~bayeslogreg.model.Counts` (weights, binomial counts, offsets).
     intercept_prior, prior : Prior
 
     Returns
@@ -107,7 +115,8 @@ def _log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> 
         previous.block_until_ready()
         previous = total
         stop = start + block_rows
-        total = total + _block_log_likelihood(X[start:stop], y[start:stop], columns)
+        y_block = jax.tree.map(lambda v, start=start, stop=stop: v[start:stop], y)
+        total = total + _block_log_likelihood(X[start:stop], y_block, columns)
     return np.asarray(total) + np.asarray(_batch_log_prior(params, intercept_prior, prior))
 
 
@@ -162,7 +171,8 @@ def sample_independence_mh(
     Parameters
     ----------
     X : ndarray of shape (n_samples, p), float32 or float64
-    y : ndarray of shape (n_samples,), 0/1
+    y : ndarray of shape (n_samples,), 0/1, or Counts
+        As for :func:`log_posterior_batch`.
     mode : ndarray of shape (p + 1,)
         Centre of the proposal: the MAP.
     cov : ndarray of shape (p + 1, p + 1)

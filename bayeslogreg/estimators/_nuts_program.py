@@ -59,9 +59,12 @@ class SamplerSettings:
 def _log_posterior(z, X_t, signs, intercept_prior: Prior, prior: Prior):
     """Log prior + log-likelihood of params ``z`` = (intercept, coef...): the MAP objective.
 
-    ``X_t`` is X transposed, shape (p, n); ``signs`` is 2y - 1, shape (n,).
+    ``X_t`` is X transposed, shape (p, n); ``signs`` is 2y - 1, shape (n,), or
+    :class:`~bayeslogreg.model.Counts` (weights, binomial counts, offsets).
     """
     log_prior = priors_log_density(z, intercept_prior, prior)
+    if isinstance(signs, model.Counts):
+        return log_prior + model.log_likelihood_sum_counts_feature_major(z, X_t, signs)
     return log_prior + model.log_likelihood_sum_feature_major(z, X_t, signs)
 
 
@@ -153,7 +156,7 @@ def run_chains(
     ``settings.dense_mass`` else (p + 1,). ``key_data`` (chains, 2) holds each chain's
     raw key (``jax.random.key_data``): chain ``i`` uses row ``i``, whatever the
     grouping. ``cache_dir``: where exported programs are kept (None: traced in every
-    process).
+    process). ``y`` is 0/1 labels (n,) or :class:`~bayeslogreg.model.Counts`.
     """
     num_chains = len(starts)
     leaves, treedef = jax.tree.flatten((intercept_prior, prior))
@@ -162,7 +165,11 @@ def run_chains(
     shared = jax.device_put(
         (
             np.ascontiguousarray(np.asarray(X, dtype=np.float64).T),
-            2.0 * np.asarray(y, dtype=np.float64) - 1.0,
+            (
+                jax.tree.map(lambda v: np.asarray(v, dtype=np.float64), y)
+                if isinstance(y, model.Counts)
+                else 2.0 * np.asarray(y, dtype=np.float64) - 1.0
+            ),
             np.asarray(inverse_mass, dtype=np.float64),
             tuple(np.asarray(leaf, dtype=np.float64) for leaf in leaves),
         )

@@ -33,20 +33,29 @@ SCALE_BLOCK_ROWS = 2**16
 class Problem(NamedTuple):
     """Data and priors of one fit (a JAX pytree: it is passed to jitted functions).
 
-    X : (n, p) float32/float64; y : (n,) 0/1 in the dtype of X; scale : (p + 1,) the
-    optimizers' coordinate scale from :func:`parameter_scale`, or None for none.
+    X : (n, p) float32/float64; y : (n,) 0/1 in the dtype of X, or
+    :class:`~bayeslogreg.model.Counts` (weights, binomial counts, offsets); scale : (p + 1,)
+    the optimizers' coordinate scale from :func:`parameter_scale`, or None for none;
+    n_obs : with Counts, the Bernoulli trials they stand for (``sum(a + b)``, a float64
+    scalar), by which the objective is divided instead of the number of rows.
     """
 
     X: jax.Array
-    y: jax.Array
+    y: jax.Array | model.Counts
     intercept_prior: Prior
     prior: Prior
     scale: jax.Array | None = None
+    n_obs: jax.Array | None = None
 
     @property
     def n_rows(self) -> int:
         """Number of rows (static)."""
         return self.X.shape[0]
+
+    @property
+    def size(self):
+        """What ``f`` is a mean over: ``n_obs`` where given, else the number of rows."""
+        return self.n_rows if self.n_obs is None else self.n_obs
 
     @property
     def has_l1(self) -> bool:
@@ -71,25 +80,40 @@ def parameter_scale(X, priors: tuple[Prior, Prior] | None = None) -> np.ndarray:
     return scale_from_sum_squares(column_sum_squares(X), np.shape(X)[0], priors)
 
 
-def column_sum_squares(X) -> np.ndarray:
-    """Sum of squares of each column of X, shape (p,), in float64 (one pass, in blocks)."""
+def column_sum_squares(X, row_weights=None) -> np.ndarray:
+    """Sum of squares of each column of X, shape (p,), in float64 (one pass, in blocks).
+
+    With ``row_weights`` (n,), each row's squares count that many times.
+    """
     X = np.asarray(X)
     # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
     starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
+    if row_weights is not None:
+        return sum(
+            np.einsum(
+                "ij,ij,i->j",
+                X[start : start + SCALE_BLOCK_ROWS],
+                X[start : start + SCALE_BLOCK_ROWS],
+                row_weights[start : start + SCALE_BLOCK_ROWS],
+                dtype=np.float64,
+            )
+            for start in starts
+        )
     blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
     return sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
 
 
 def scale_from_sum_squares(
-    sum_squares, n_rows: int, priors: tuple[Prior, Prior] | None = None
+    sum_squares, n_rows: float, priors: tuple[Prior, Prior] | None = None
 ) -> np.ndarray:
     """:func:`parameter_scale` from the columns' sums of squares (p,) over ``n_rows`` rows.
 
     For callers that sum the squares in a pass of their own (over chunks read from disk,
-    or over the rows of several processes).
+    or over the rows of several processes). For weighted data both are weighted: the
+    sums of :func:`column_sum_squares` with ``row_weights`` and the total weight.
     """
     sum_squares = np.asarray(sum_squares, dtype=np.float64)
-    n_rows = max(n_rows, 1)
+    n_rows = n_rows if n_rows > 0 else 1  # a weighted total may be below 1
     mean_square = np.concatenate([[1.0], sum_squares / n_rows])
     if priors is not None:
         intercept_prior, prior = priors
@@ -136,7 +160,7 @@ def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
 
 def l1_weights(problem: Problem, n_params: int):
     """Weights and centres (each (p + 1,)) of the L1 part on the per-row scale."""
-    return priors_l1_weights(problem.intercept_prior, problem.prior, n_params, problem.n_rows)
+    return priors_l1_weights(problem.intercept_prior, problem.prior, n_params, problem.size)
 
 
 def priors_l1_weights(intercept_prior: Prior, prior: Prior, n_params: int, n_rows: int):
@@ -165,7 +189,7 @@ def l1_penalty(params, weights, centres, *, xp=jnp):
 def smooth_value(params, problem: Problem):
     """``f(params)``: minus the smooth log posterior per row (a scalar)."""
     loglik = model.log_likelihood_sum(params, problem.X, problem.y)
-    return -(loglik + smooth_log_prior(params, problem)) / problem.n_rows
+    return -(loglik + smooth_log_prior(params, problem)) / problem.size
 
 
 def smooth_value_and_grad(params, problem: Problem):
@@ -178,16 +202,22 @@ def smooth_value_grad_hess(params, problem: Problem):
     loglik, grad, hess = model.loglik_value_grad_hess(params, problem.X, problem.y)
     prior_value, prior_grad = jax.value_and_grad(smooth_log_prior)(params, problem)
     prior_hess = jax.hessian(smooth_log_prior)(params, problem)
-    n = problem.n_rows
+    n = problem.size
     return -(loglik + prior_value) / n, -(grad + prior_grad) / n, -(hess + prior_hess) / n
 
 
 def batch_value_and_grad(params, X_batch, y_batch, problem: Problem):
-    """Unbiased estimate of ``f`` and its gradient from a batch of rows."""
+    """Unbiased estimate of ``f`` and its gradient from a batch of rows.
+
+    Rows are drawn uniformly; with :class:`~bayeslogreg.model.Counts` each row's terms
+    carry its weight, scaled by ``n_rows / n_obs`` so that the estimate stays unbiased.
+    """
 
     def value(theta):
         loglik = jnp.sum(model.log_likelihood_rows(theta, X_batch, y_batch))
-        return -loglik / X_batch.shape[0] - smooth_log_prior(theta, problem) / problem.n_rows
+        if isinstance(y_batch, model.Counts):
+            loglik = loglik * (problem.n_rows / problem.size)
+        return -loglik / X_batch.shape[0] - smooth_log_prior(theta, problem) / problem.size
 
     return jax.value_and_grad(value)(params)
 

@@ -33,7 +33,9 @@ from bayeslogreg.priors import Prior, prior_from_dict
 
 __all__ = ["FORMAT_VERSION", "dumps", "loads", "read"]
 
-#: Raise it when a change makes older bayeslogreg versions misread new files.
+#: Raise it when a change makes older bayeslogreg versions misread new files. 2: ``n_rows``
+#: (was ``n_samples``); 3: PointEstimate records ``n_obs``, ``weighted``, ``binomial``,
+#: ``has_offset`` and ``saturated_log_likelihood`` (older files load with their defaults).
 FORMAT_VERSION = 3
 #: Fields renamed since format version 1: old name -> new name.
 _RENAMED = {"n_samples": "n_rows"}

@@ -29,6 +29,7 @@ from bayeslogreg._validation import (
     NAME_ORIGINS,
     check_choice,
     check_level,
+    check_offset,
     check_X,
     check_X_columns,
     degenerate_columns,
@@ -77,6 +78,21 @@ class Estimate:
         if self.formula is not None:
             return check_X(self.formula.design(X, name), n_features=len(self.coef), name=name)
         return check_X_columns(X, self.feature_names, self.feature_names_origin, name=name)
+
+    def _checked_X_offset(self, X, offset) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`_checked_X`, and ``offset`` (None or one finite number per row) checked.
+
+        A fit of a formula also takes ``offset`` as the name of a column of the frame X.
+        """
+        checked = self._checked_X(X)
+        if isinstance(offset, str):
+            if self.formula is None or offset not in getattr(X, "columns", ()):
+                raise ValueError(
+                    f"offset={offset!r} names a column, which needs a fit of a formula and "
+                    "a data frame X that has that column; otherwise pass one number per row."
+                )
+            offset = X[offset]
+        return checked, None if offset is None else check_offset(offset, X, checked.shape[0])
 
     @property
     def intercept(self) -> float:
@@ -133,7 +149,8 @@ class PointEstimate(Estimate):
         Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
     feature_names : tuple of str
     log_likelihood : float
-        At ``params``, in nats.
+        At ``params``, in nats; for binomial counts it includes
+        ``sum_i w_i log C(n_i, k_i)``, as statsmodels' GLM ``llf`` and R's ``logLik``.
     log_posterior : float or None
         Unnormalised log posterior at ``params`` (MAP only).
     converged : bool
@@ -149,11 +166,12 @@ class PointEstimate(Estimate):
         square (by the nearest power of two): the quantity ``tol`` bounds.
     history : ndarray of shape (n_iter + 1,)
         Objective (log-likelihood for MLE, log posterior for MAP) at the start and after
-        each iteration: gradient *ascent* makes it increase.
+        each iteration: gradient *ascent* makes it increase. For binomial counts it
+        leaves out the constant ``sum_i w_i log C(n_i, k_i)``.
     message : str
     prior, intercept_prior : Prior
     n_rows : int
-        Rows of data.
+        Rows of data (rows of weight 0 included).
     fit_time : float
         Seconds, compilation included.
     seed : int
@@ -162,8 +180,9 @@ class PointEstimate(Estimate):
         parameter for the MLE): the estimate does not exist, ``params`` only went as
         far as the optimizer did. See :func:`bayeslogreg.separation.detect_separation`.
     data_sha256 : str or None
-        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype),
-        to tell later which data a saved result came from.
+        SHA-256 of the validated data (X in its float dtype, then y as 0/1 in that dtype,
+        then for weights, counts or offsets the float64 successes ``w k``, failures
+        ``w (n - k)`` and offsets), to tell later which data a saved result came from.
     versions : dict or None
         Versions of Python, bayeslogreg, jax, numpyro, arviz, numpy and optax that fitted it.
     feature_names_origin : {"columns", "given", "generated"}
@@ -173,6 +192,14 @@ class PointEstimate(Estimate):
     formula : FormulaEncoding or None
         For a fit of ``(formula, data=frame)``: the formula and its encoding (levels,
         transforms' state), with which :meth:`predict_proba` encodes new frames.
+    n_obs : float or None
+        Bernoulli observations fitted, ``sum_i w_i n_i`` (weights times trials); None
+        for a plain 0/1 fit, whose ``n_rows`` it is.
+    weighted, binomial, has_offset : bool
+        Whether ``sample_weight``, ``trials`` and ``offset`` were given.
+    saturated_log_likelihood : float or None
+        Log-likelihood of the saturated model (each row's own proportion), for
+        :attr:`deviance`; None stands for 0, its value for 0/1 labels.
     """
 
     estimator: str
@@ -198,29 +225,53 @@ class PointEstimate(Estimate):
     versions: dict | None = None
     feature_names_origin: str | None = None
     formula: FormulaEncoding | None = None
+    n_obs: float | None = None
+    weighted: bool = False
+    binomial: bool = False
+    has_offset: bool = False
+    saturated_log_likelihood: float | None = None
 
     @property
     def stderr(self) -> np.ndarray:
         """Standard errors, shape (p + 1,): square roots of the diagonal of ``cov``."""
         return np.sqrt(np.diag(self.cov))
 
+    @property
+    def deviance(self) -> float:
+        """Residual deviance as R's ``glm`` reports it: 2 (saturated - fitted log-likelihood).
+
+        ``-2 log_likelihood`` for 0/1 labels (weighted or not); for binomial counts
+        ``2 sum_i w_i [k_i log(k_i / mu_i) + (n_i - k_i) log((n_i - k_i) / (n_i - mu_i))]``.
+        """
+        return 2.0 * ((self.saturated_log_likelihood or 0.0) - self.log_likelihood)
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion ``-2 log_likelihood + 2 (p + 1)`` (as R's ``AIC`` of a glm)."""
+        return -2.0 * self.log_likelihood + 2.0 * len(self.params)
+
     def conf_int(self, level: float = 0.95) -> np.ndarray:
         """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
         z = special.ndtri(0.5 + check_level(level) / 2)
         return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, offset=None) -> np.ndarray:
         """Probability that y = 1 for each row of X, shape (n_samples,).
 
         A data frame's columns are matched to ``feature_names`` by name when the fit had
         names (see :attr:`feature_names_origin`); an array's are taken in that order. A
         fit of a formula takes a data frame and encodes it with the formula.
+        ``offset`` (n_samples,) is added to each row's log-odds, as in the fit's
+        ``offset`` (a fit with an offset needs one here too, or its predictions leave it
+        out); a fit of a formula also takes the name of a column of X.
         """
-        return self._predict(self._checked_X(X))
+        X, offset = self._checked_X_offset(X, offset)
+        return self._predict(X, offset)
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def _predict(self, X: np.ndarray, offset=None) -> np.ndarray:
         """:meth:`predict_proba` of rows already checked (an array in fitted order)."""
-        return special.expit(self.intercept + X @ self.coef)
+        eta = self.intercept + X @ self.coef
+        return special.expit(eta if offset is None else eta + offset)
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Table of estimate, std_err, z, p_value and the interval, one row per parameter.
@@ -365,7 +416,8 @@ class FitContext(NamedTuple):
     two); X_sample : (m, p) rows of X (all, or the first of data too big to scan) in
     which the singular-information warning looks for constant and repeated columns;
     separation : Separation or None; data_sha256 : str or None; seed : int; start_time :
-    ``time.perf_counter()`` when the fit began.
+    ``time.perf_counter()`` when the fit began; observations :
+    :class:`~._observations.Observations` of weighted, binomial or offset data, or None.
     """
 
     estimator: str
@@ -379,6 +431,7 @@ class FitContext(NamedTuple):
     data_sha256: str | None
     seed: int
     start_time: float
+    observations: object = None
 
 
 def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
@@ -390,13 +443,16 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
     """
     estimator, feature_names, origin, (intercept_prior, prior), n_rows, scale = context[:6]
     separation, outcome = context.separation, optimum.outcome
+    observations = context.observations
+    # What f is a mean over: rows, or the Bernoulli trials that weights and counts make.
+    size = n_rows if observations is None else observations.total
     params = np.asarray(outcome.params, dtype=np.float64)
     param_names = (INTERCEPT_NAME, *feature_names)
     outer_scale = np.outer(scale, scale)
     with warnings.catch_warnings():
         if separation is not None:  # the separation warning below says why it is singular
             warnings.simplefilter("ignore", ConvergenceWarning)
-        information = n_rows * np.asarray(optimum.hess) / outer_scale
+        information = size * np.asarray(optimum.hess) / outer_scale
         cov = _covariance(information, param_names, context.X_sample)
     cov = cov / outer_scale
     n_iter, status = int(outcome.n_iter), int(outcome.status)
@@ -415,6 +471,8 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
             stacklevel=4,
         )
     log_likelihood = float(optimum.log_likelihood)
+    if observations is not None:
+        log_likelihood += observations.log_binomial
     log_prior = float(_interrupt.call(_log_prior, params, intercept_prior, prior))
     return PointEstimate(
         estimator=estimator,
@@ -428,7 +486,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         n_iter=n_iter,
         n_passes=int(outcome.n_passes),
         grad_norm=optimality,
-        history=-n_rows * np.asarray(outcome.history)[: n_iter + 1],
+        history=-size * np.asarray(outcome.history)[: n_iter + 1],
         message=message,
         prior=prior,
         intercept_prior=intercept_prior,
@@ -439,4 +497,18 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         data_sha256=context.data_sha256,
         versions=versions(),
         feature_names_origin=origin,
+        **_observation_fields(observations),
     )
+
+
+def _observation_fields(observations) -> dict:
+    """Return the PointEstimate fields that record weights, counts and offsets."""
+    if observations is None:
+        return {}
+    return {
+        "n_obs": observations.total,
+        "weighted": observations.weighted,
+        "binomial": observations.binomial,
+        "has_offset": observations.has_offset,
+        "saturated_log_likelihood": observations.saturated,
+    }

@@ -180,7 +180,9 @@ class SGD(Solver):
     """Stochastic (proximal) gradient ascent over seeded reshuffles of the rows.
 
     ``batch_size=1`` is classic stochastic gradient ascent (``method`` "sgd" in the
-    result); larger batches are mini-batch ascent ("minibatch").
+    result); larger batches are mini-batch ascent ("minibatch"). With ``sample_weight``
+    or ``trials`` rows are still drawn uniformly, each row's gradient scaled by its
+    weight (times its trials): the same optimum, but a heavy row is not drawn more often.
 
     Parameters
     ----------

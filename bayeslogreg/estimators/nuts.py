@@ -31,12 +31,12 @@ from bayeslogreg._validation import (
     check_level,
     check_positive_int,
     check_seed,
-    check_X_y,
     degenerate_columns,
     feature_names_origin,
 )
 from bayeslogreg.estimators import _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
+from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._options import from_keywords
 from bayeslogreg.estimators._point_estimate import Estimate, PointEstimate
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
@@ -82,7 +82,8 @@ class Posterior(Estimate):
         Posterior draws, intercept first.
     feature_names : tuple of str
     map_estimate : PointEstimate
-        The MAP fit the chains started from.
+        The MAP fit the chains started from; it records the weights, counts and offsets
+        of the data (``n_obs``, ``weighted``, ``binomial``, ``has_offset``).
     prior, intercept_prior : Prior
     num_warmup : int
     num_divergences : int
@@ -193,29 +194,32 @@ class Posterior(Estimate):
         """Credible interval per parameter, shape (p + 1, 2)."""
         return self.summary(level, kind)[["ci_lower", "ci_upper"]].to_numpy()
 
-    def predict_proba(self, X, *, return_draws: bool = False):
+    def predict_proba(self, X, offset=None, *, return_draws: bool = False):
         """Posterior mean of P(y = 1) for each row of X, shape (n_samples,).
 
         This is the posterior predictive probability, accumulated over chunks of draws
         so that at most about 2**24 draw-row probabilities exist at once. With
         ``return_draws=True`` also the per-draw probabilities, shape
         (num_chains * num_samples, n_samples), which do take that much memory. Columns
-        are matched to ``feature_names`` as in :meth:`PointEstimate.predict_proba`.
+        are matched to ``feature_names`` as in :meth:`PointEstimate.predict_proba`;
+        ``offset`` (n_samples,) is added to each row's log-odds, as there.
         """
-        X = self._checked_X(X)
+        X, offset = self._checked_X_offset(X, offset)
         if return_draws:
             draws = self.flat_draws
-            probs = special.expit(draws[:, :1] + draws[:, 1:] @ X.T)
+            eta = draws[:, :1] + draws[:, 1:] @ X.T
+            probs = special.expit(eta if offset is None else eta + offset)
             return probs.mean(axis=0), probs
-        return self._predict(X)
+        return self._predict(X, offset)
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def _predict(self, X: np.ndarray, offset=None) -> np.ndarray:
         """:meth:`predict_proba` of rows already checked (an array in fitted order)."""
         draws = self.flat_draws
         total, step = np.zeros(X.shape[0]), max(1, _CHUNK_ELEMENTS // X.shape[0])
         for start in range(0, len(draws), step):
             chunk = draws[start : start + step]
-            total += special.expit(chunk[:, :1] + chunk[:, 1:] @ X.T).sum(axis=0)
+            eta = chunk[:, :1] + chunk[:, 1:] @ X.T
+            total += special.expit(eta if offset is None else eta + offset).sum(axis=0)
         return total / len(draws)
 
     @property
@@ -324,7 +328,11 @@ def _initial_points(normals: np.ndarray, map_fit: PointEstimate) -> np.ndarray:
 
 
 def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:
-    """Log-likelihood of every row under every draw, shape (chains, draws, n_samples)."""
+    """Log-likelihood of every row under every draw, shape (chains, draws, n_samples).
+
+    ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (weighted rows, without
+    the binomial coefficients' constant).
+    """
     rows = jax.jit(jax.vmap(model.log_likelihood_rows, in_axes=(0, None, None)))
     flat = draws.reshape(-1, draws.shape[-1])
     chunk = max(1, _CHUNK_ELEMENTS // X.shape[0])
@@ -413,11 +421,13 @@ def _assemble(
     seed,
     store_log_likelihood,
     start,
+    observations: Observations | None = None,
 ) -> Posterior:
     """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
 
     ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; the
-    per-row log-likelihood is added when ``store_log_likelihood``.
+    per-row log-likelihood is added when ``store_log_likelihood`` (weighted, and with
+    its row's ``w log C(n, k)``, for weights and counts: they sum to the log-likelihood).
     """
     posterior_group = {"intercept": draws[..., 0]}
     if names:
@@ -428,7 +438,13 @@ def _assemble(
         "observed_data": {"y": y},
     }
     if store_log_likelihood:
-        groups["log_likelihood"] = {"y": _interrupt.call(_pointwise_log_likelihood, draws, X, y)}
+        target = _target(X, y, observations)
+        pointwise = _interrupt.call(_pointwise_log_likelihood, draws, X, target)
+        if observations is not None:  # each row's share of the log-likelihood's constant
+            pointwise = pointwise + observations.weights * model.log_binomial_coefficients(
+                y, observations.trials
+            )
+        groups["log_likelihood"] = {"y": pointwise}
     idata = _arviz.from_samples(
         groups,
         coords={"feature": list(names), "obs_id": np.arange(len(y))},
@@ -504,6 +520,9 @@ def sample_posterior(
     seed: int = 0,
     feature_names=None,
     store_log_likelihood: bool = True,
+    sample_weight=None,
+    trials=None,
+    offset=None,
     **deprecated,
 ) -> Posterior:
     """Sample the posterior of logistic regression by MCMC: NUTS, or IMH for large data.
@@ -513,6 +532,7 @@ def sample_posterior(
     X : array_like or DataFrame of shape (n_samples, n_features), or str
         Features, or a formula on the columns of ``data`` (see :func:`fit_mle`).
     y : array_like of shape (n_samples,), 0/1 labels; None with a formula
+        With ``trials``, the successes of each row.
     data, missing
         As in :func:`fit_mle`: the frame of a formula, and what to do with its rows
         that miss values.
@@ -532,7 +552,14 @@ def sample_posterior(
         The same seed gives the same draws, on any machine and number of cores.
     feature_names : sequence of str, optional
     store_log_likelihood : bool
-        Store per-row log-likelihoods (chains x draws x n numbers) for LOO/WAIC.
+        Store per-row log-likelihoods (chains x draws x n numbers) for LOO/WAIC. With
+        weights or counts each row's entry is its weighted log-likelihood, ``w log C(n,
+        k)`` included (LOO then leaves out a row with all its weight).
+    sample_weight, trials, offset : array_like of shape (n_samples,), optional
+        Frequency weights, binomial trials (``y`` the successes) and a known term of the
+        linear predictor, as in :func:`~bayeslogreg.fit_mle`: the likelihood of both
+        samplers (NUTS and IMH) and of the MAP they start from is that of the weighted
+        rows or counts; the prior is not weighted.
     **deprecated
         ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``adapt_mass_matrix``,
         ``chain_method``, ``progress_bar`` (options of :class:`~bayeslogreg.samplers.NUTS`)
@@ -554,7 +581,7 @@ def sample_posterior(
         identified (constant, repeated or collinear columns). Also for an option the
         chosen sampler does not use (``sampler="imh", target_accept=0.9``), an option
         given both as a keyword and in the sampler object, or ``method`` beside
-        ``sampler``.
+        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`.
 
     Examples
     --------
@@ -570,12 +597,20 @@ def sample_posterior(
     >>> careful = sample_posterior(data.X, data.y, sampler=sampler)  # doctest: +SKIP
     """
     start = time.perf_counter()
-    X, y, feature_names, formula = resolve(
-        X, y, data=data, feature_names=feature_names, missing=missing
+    X, y, feature_names, formula, rows = resolve(
+        X,
+        y,
+        data=data,
+        feature_names=feature_names,
+        missing=missing,
+        rows=(sample_weight, trials, offset),
     )
     origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
-    X, y, names = check_X_y(X, y, feature_names)
+    sample_weight, trials, offset = rows
+    X, y, names, observations = check_fit_data(
+        X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
+    )
     num_chains = check_positive_int(num_chains, "num_chains")
     num_warmup = check_positive_int(num_warmup, "num_warmup")
     num_samples = check_draws_per_chain(num_samples, MIN_DRAWS_PER_CHAIN)
@@ -597,12 +632,12 @@ def sample_posterior(
         stacklevel=4,  # from_keywords, sample_posterior, its entry_point wrapper, the caller
     )
     intercept_prior, prior = default_priors(intercept_prior, prior)
-    map_fit = _map_start(X, y, names, prior, intercept_prior)
+    map_fit = _map_start(X, y, names, prior, intercept_prior, observations)
     map_fit = dataclasses.replace(map_fit, feature_names_origin=origin, formula=formula)
     run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
     draws, sample_stats = run(
         X,
-        y,
+        _target(X, y, observations),
         map_fit,
         sampler,
         num_chains=num_chains,
@@ -622,16 +657,29 @@ def sample_posterior(
         seed=seed,
         store_log_likelihood=store_log_likelihood,
         start=start,
+        observations=observations,
     )
     _warn_if_unreliable(posterior)
     return posterior
 
 
-def _map_start(X, y, names, prior: Prior, intercept_prior: Prior) -> PointEstimate:
-    """Fit the MAP the chains start from; refuse an improper posterior."""
-    unidentified = find_unidentified(X, names, intercept_prior, prior)
+def _target(X, y, observations: Observations | None):
+    """Return what the samplers' likelihood takes: 0/1 labels, or Counts in float64."""
+    return y if observations is None else observations.counts(np.float64)
+
+
+def _map_start(
+    X, y, names, prior: Prior, intercept_prior: Prior, observations: Observations | None = None
+) -> PointEstimate:
+    """Fit the MAP the chains start from; refuse an improper posterior.
+
+    Rows of weight 0 play no part in identifying the parameters.
+    """
+    arguments = {} if observations is None else observations.arguments()
+    weighted_X = X if observations is None else X[observations.weighted_rows() > 0]
+    unidentified = find_unidentified(weighted_X, names, intercept_prior, prior)
     if unidentified:
-        causes = "; ".join(degenerate_columns(X, names)) or "exactly collinear columns"
+        causes = "; ".join(degenerate_columns(weighted_X, names)) or "exactly collinear columns"
         raise ValueError(
             f"the posterior is improper: parameters {unidentified} have flat priors and the "
             f"data cannot identify them ({causes}), so the likelihood is constant along a "
@@ -642,7 +690,13 @@ def _map_start(X, y, names, prior: Prior, intercept_prior: Prior) -> PointEstima
         # The MAP fit runs the separation check; its warning becomes the error below.
         warnings.simplefilter("ignore", SeparationWarning)
         map_fit = fit_map(
-            X, y, prior=prior, intercept_prior=intercept_prior, feature_names=names, solver="newton"
+            X,
+            y,
+            prior=prior,
+            intercept_prior=intercept_prior,
+            feature_names=names,
+            solver="newton",
+            **arguments,
         )
     if map_fit.separation is not None:
         raise ValueError(

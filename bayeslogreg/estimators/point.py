@@ -24,7 +24,6 @@ from bayeslogreg._validation import (
     INTERCEPT_NAME,
     check_column_magnitudes,
     check_seed,
-    check_X_y,
     feature_names_origin,
 )
 from bayeslogreg.estimators import _chunked
@@ -36,6 +35,7 @@ from bayeslogreg.estimators._objective import (
     column_sum_squares,
     scale_from_sum_squares,
 )
+from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._optimizer import OptimizeResult
 from bayeslogreg.estimators._point_estimate import (
     FitContext,
@@ -61,6 +61,9 @@ def fit_mle(
     init=None,
     feature_names=None,
     seed: int = 0,
+    sample_weight=None,
+    trials=None,
+    offset=None,
     **deprecated,
 ) -> PointEstimate:
     """Fit logistic regression by maximum likelihood.
@@ -76,8 +79,9 @@ def fit_mle(
         (``C(g)[T.b]``, ``C(g)[T.b]:x``) and the result re-encodes new frames the same
         way. The formula's intercept is the model's; formulas without one are refused.
     y : array_like of shape (n_samples,), or None
-        Labels: 0/1 integers, floats or booleans. None with a formula, whose left-hand
-        side names them.
+        Labels: 0/1 integers, floats or booleans; with ``trials``, the number of
+        successes of each row (whole numbers, ``0 <= y <= trials``). None with a
+        formula, whose left-hand side names them (``"k ~ dose"``).
     data : DataFrame (pandas, polars) or pyarrow Table, optional
         The rows a formula refers to; only with a formula.
     missing : {"raise", "drop"}
@@ -99,6 +103,18 @@ def fit_mle(
     feature_names : sequence of str, optional
     seed : int
         Seed of the row shuffling of the stochastic solvers.
+    sample_weight : array_like of shape (n_samples,), optional
+        Frequency weights (>= 0, not all 0): a weight of 3 is the row three times, in the
+        estimate, the log-likelihood and the standard errors alike; rows of weight 0
+        play no part. The stochastic solvers still draw rows uniformly, each row's
+        gradient scaled by its weight. With a formula, also the name of a column of
+        ``data`` (as ``trials`` and ``offset``: ``trials="n"``).
+    trials : array_like of shape (n_samples,), optional
+        Binomial trials per row (whole numbers >= 1): ``y`` then counts successes, and a
+        row is ``trials`` Bernoulli observations (R's ``cbind(k, n - k) ~ x``).
+    offset : array_like of shape (n_samples,), optional
+        A known term added to each row's linear predictor (log-odds), e.g. the log of an
+        exposure; its coefficient is fixed at 1. Pass the same to ``predict_proba``.
     **deprecated
         ``method``, ``tol``, ``max_iter``, ``learning_rate``, ``batch_size``, ``epochs``
         and ``average`` still work, with a ``FutureWarning`` saying which solver object
@@ -108,11 +124,23 @@ def fit_mle(
     Returns
     -------
     PointEstimate
+        ``log_likelihood`` includes ``sum_i w_i log C(n_i, k_i)`` for binomial counts
+        (as statsmodels' GLM ``llf`` and R's ``logLik``); ``deviance`` is R's ``glm``
+        residual deviance; ``n_obs`` the Bernoulli trials fitted (``sum_i w_i n_i``).
         A :class:`~bayeslogreg.exceptions.ConvergenceWarning` is issued and
         ``converged`` is False when ``tol`` was not reached. When the classes are
         completely or quasi-completely separated the MLE does not exist: a
         :class:`~bayeslogreg.exceptions.SeparationWarning` is issued, ``converged`` is
-        False and ``separation`` says along which features.
+        False and ``separation`` says along which features (with counts, a row with
+        0 < k < n is a success and a failure, so it can never be separated).
+
+    Raises
+    ------
+    ValueError
+        For bad data (``docs/failures.md``), among them successes above ``trials`` or
+        negative, non-whole successes or trials, negative, non-finite or all-zero
+        weights, non-finite offsets, and weights, trials or offsets whose length is not
+        the number of rows; each message names the argument.
 
     Examples
     --------
@@ -126,10 +154,12 @@ def fit_mle(
     >>> fit_mle("passed ~ effort", data=frame).params.round(2)
     array([-4.51,  2.74])
     """
-    X, y, feature_names, formula = resolve(
-        X, y, data=data, feature_names=feature_names, missing=missing
+    rows = (sample_weight, trials, offset)
+    X, y, feature_names, formula, rows = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing, rows=rows
     )
-    fit = _fit("mle", X, y, (Flat(), Flat()), solver, init, feature_names, seed, deprecated)
+    priors = (Flat(), Flat())
+    fit = _fit("mle", X, y, rows, priors, solver, init, feature_names, seed, deprecated)
     return with_formula(fit, formula)
 
 
@@ -145,6 +175,9 @@ def fit_map(
     init=None,
     feature_names=None,
     seed: int = 0,
+    sample_weight=None,
+    trials=None,
+    offset=None,
     **deprecated,
 ) -> PointEstimate:
     """Fit logistic regression by maximum a posteriori (penalised likelihood).
@@ -155,8 +188,10 @@ def fit_map(
 
     Parameters
     ----------
-    X, y, data, missing
-        As in :func:`fit_mle`: ``(X, y)`` or ``(formula, data=frame)``.
+    X, y, data, missing, sample_weight, trials, offset
+        As in :func:`fit_mle`: ``(X, y)`` or ``(formula, data=frame)``. The prior is not
+        weighted: weights and counts scale the likelihood only (scikit-learn's
+        ``sample_weight``).
     prior : Prior, optional
         Prior of the coefficients, scalar or per-coefficient parameters. Default
         ``Normal(0, 2.5)``, weakly informative for features on a unit scale.
@@ -182,11 +217,12 @@ def fit_map(
     >>> fit_map(data.X, data.y, prior=Normal(0, 2.5)).params.round(2)
     array([-4.49,  2.73])
     """
-    X, y, feature_names, formula = resolve(
-        X, y, data=data, feature_names=feature_names, missing=missing
+    rows = (sample_weight, trials, offset)
+    X, y, feature_names, formula, rows = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing, rows=rows
     )
     priors = default_priors(intercept_prior, prior)
-    fit = _fit("map", X, y, priors, solver, init, feature_names, seed, deprecated)
+    fit = _fit("map", X, y, rows, priors, solver, init, feature_names, seed, deprecated)
     return with_formula(fit, formula)
 
 
@@ -272,16 +308,21 @@ def _fit_function(solver: solvers.Solver, problem: Problem, params0, tol, key=No
 _fit_jit = jax.jit(_fit_function, static_argnums=0)
 
 
-def _fit_in_memory(X, y, priors, scale, params0, solver: solvers.Solver, seed: int) -> Optimum:
+def _fit_in_memory(
+    X, y, priors, scale, params0, solver: solvers.Solver, seed: int, n_obs=None
+) -> Optimum:
     """Optimise on a device copy of the data.
 
     The full-batch solvers run as one program kept between processes
     (:mod:`bayeslogreg._programs`): tracing it is most of a fresh process's first fit.
+    ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (with ``n_obs`` their total).
     """
     # device_put, not jnp.asarray: that compiles a program per shape (~20 ms each to
     # load in a fresh process).
     X, y, scale, params0, tol = jax.device_put((X, y, scale, params0, np.float64(solver.tol)))
     problem = Problem(X, y, *priors, scale)
+    if isinstance(y, model.Counts):
+        problem = problem._replace(n_obs=jax.device_put(np.float64(n_obs)))
     if solver.keeps_program:
         args = (problem, params0, tol)
         fit = _programs.compiled(
@@ -299,8 +340,14 @@ def _fit_in_memory(X, y, priors, scale, params0, solver: solvers.Solver, seed: i
 
 
 def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_start: bool):
-    """Newton over row chunks of the host data (see :mod:`._chunked`)."""
-    data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
+    """Newton over row chunks of the host data (see :mod:`._chunked`).
+
+    ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (chunked like X).
+    """
+    if isinstance(y, model.Counts):
+        data = _chunked.ChunkedData(X, y.successes, _chunked.CHUNK_ROWS, counts=y)
+    else:
+        data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
     hess0 = None
     if warm_start:
         params0, hess0 = _chunked.warm_start(data, *priors, scale, params0, solver.max_iter)
@@ -310,37 +357,54 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
 
 
 @entry_point
-def _fit(estimator, X, y, priors, solver, init, feature_names, seed, deprecated):
+def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, deprecated):
     start = time.perf_counter()
     origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
-    X, y, names = check_X_y(X, y, feature_names)
+    sample_weight, trials, offset = rows
+    X, y, names, observations = check_fit_data(
+        X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
+    )
     n_rows, n_features = X.shape
     check_priors(*priors, n_features)
     has_l1 = any(isinstance(prior, Laplace) for prior in priors)
     solver = solvers.from_arguments(
         solver, deprecated, n_features + 1, has_l1, function=f"fit_{estimator}", stacklevel=5
     )
-    params0 = initial_params(init, float(np.mean(y)), n_features + 1)
+    if observations is None:
+        mean_y, target, n_obs, hashed = float(np.mean(y)), y, n_rows, (X, y)
+    else:
+        mean_y = float(np.sum(observations.successes)) / observations.total
+        target, n_obs = observations.counts(np.float64), observations.total
+        hashed = (X, y, *observations[:3])
+    params0 = initial_params(init, mean_y, n_features + 1)
     # SHA-256 runs beside the fit, at low priority: hashlib releases the GIL, and at
     # 11M x 28 it takes ~1.8 s of one core. (The separation check does not: its BLAS
     # threads would compete with the fit's; measured 10.8 s against 8.8 s at 11M x 28.)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(data_hash_in_background, X, y)
+        digest = pool.submit(data_hash_in_background, *hashed)
         sum_squares = column_sum_squares(X)
         check_column_magnitudes(X, sum_squares, names, flat_prior=not priors[1].is_proper)
-        separation = find_separation(X, y, names, *priors)
-        scale = scale_from_sum_squares(sum_squares, n_rows, priors)
+        separation = find_separation(*_binary(X, y, observations), names, *priors)
+        if observations is not None:
+            sum_squares = column_sum_squares(X, observations.weighted_rows())
+        scale = scale_from_sum_squares(sum_squares, n_obs, priors)
         # In a worker thread: Ctrl-C stops it between row chunks and never abandons an
         # XLA compile in the main thread (:mod:`bayeslogreg._interrupt`).
         if isinstance(solver, solvers.Newton) and n_rows >= _chunked.MIN_ROWS:
             warm_start = init is None and separation is None
-            args = (X, y, priors, scale, params0, solver, warm_start)
+            args = (X, target, priors, scale, params0, solver, warm_start)
             optimum = _interrupt.call(_fit_chunked, *args)
         else:
-            optimum = _interrupt.call(_fit_in_memory, X, y, priors, scale, params0, solver, seed)
+            args = (X, target, priors, scale, params0, solver, seed, n_obs)
+            optimum = _interrupt.call(_fit_in_memory, *args)
         data_sha256 = digest.result()
     context = FitContext(
         estimator, names, origin, priors, n_rows, scale, X, separation, data_sha256, seed, start
     )
-    return build(context, solver, optimum)
+    return build(context._replace(observations=observations), solver, optimum)
+
+
+def _binary(X, y, observations: Observations | None):
+    """0/1 rows with the separation of the data (see :meth:`Observations.binary_rows`)."""
+    return (X, y) if observations is None else observations.binary_rows(X)

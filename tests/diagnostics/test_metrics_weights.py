@@ -410,9 +410,9 @@ BAD_WEIGHTS = [
     ([1, 1, -1, 1, 1, 1], r"sample_weight must be >= 0 .*got -1 at row 2 \(1 negative in all\)"),
     ([1, 1, np.nan, 1, 1, 1], r"sample_weight contains non-finite values .* NaN at row 2"),
     ([1, 1, 1, np.inf, 1, 1], r"sample_weight contains non-finite values .* inf at row 3"),
-    ([0, 0, 0, 0, 0, 0], r"sample_weight is 0 for every row"),
-    ([1, 1, 1, 1, 1], r"sample_weight has 5 entries but y has 6; give one weight per row"),
-    ([[1, 1, 1, 1, 1, 1]], r"sample_weight must be 1-D \(n_samples,\)"),
+    ([0, 0, 0, 0, 0, 0], r"sample_weight is 0 in every row"),
+    ([1, 1, 1, 1, 1], r"sample_weight must be 1-D with one entry per row \(6 rows\); .* \(5,\)"),
+    ([[1, 1, 1, 1, 1, 1]], r"sample_weight must be 1-D with one entry .* got shape \(1, 6\)"),
     (["a"] * 6, r"sample_weight must hold real numbers"),
 ]
 

@@ -80,3 +80,29 @@ def test_higgs_synthetic_file(run_example):
     assert shift.max() < 0.5
     assert all(0.6 < auc < 1 for auc in result["auc"].values())
     assert (result["report"] / "report.html").stat().st_size > 10_000
+
+
+def test_dose_response(run_example, capsys):
+    import statsmodels.api as sm
+
+    result = run_example("dose_response")
+    table, mle = result["table"], result["mle"]
+    # statsmodels' GLM(Binomial) on the same counts and the same dose units.
+    design = sm.add_constant((table.dose.to_numpy() - 1.8) * 10)
+    counts = np.column_stack([table.killed, table.exposed - table.killed])
+    reference = sm.GLM(counts, design, family=sm.families.Binomial()).fit(tol=1e-14)
+    np.testing.assert_allclose(mle.params, reference.params, rtol=1e-6)
+    np.testing.assert_allclose(mle.stderr, reference.bse, rtol=1e-5)
+    np.testing.assert_allclose(mle.deviance, reference.deviance, rtol=1e-8)
+    # Dobson & Barnett's logit fit on the raw dose: -60.72 + 34.27 dose, deviance 11.23.
+    assert mle.params[1] * 10 == pytest.approx(34.27, abs=0.01)
+    assert mle.params[0] - 18 * mle.params[1] == pytest.approx(-60.72, abs=0.01)
+    assert mle.deviance == pytest.approx(11.23, abs=0.01)
+    # 481 expanded 0/1 rows: the same likelihood up to its constant, the same estimate.
+    np.testing.assert_allclose(result["expanded_mle"].params, mle.params, rtol=1e-8)
+    np.testing.assert_allclose(result["expanded_mle"].stderr, mle.stderr, rtol=1e-8)
+    # The prior pulls the MAP's slope towards 0; the LD50 interval holds the MLE's.
+    assert 0 < result["map"].params[1] < mle.params[1]
+    low, high = result["ld50_interval"]
+    assert low < result["ld50_mle"] < high
+    assert "residual deviance 11.23 on 6 degrees of freedom" in capsys.readouterr().out

@@ -29,6 +29,9 @@ __all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "labels", "resolve"]
 
 #: What a formula fit does with rows that miss a value in a column the formula reads.
 MISSING_ACTIONS = ("raise", "drop")
+#: Rows per block when the design is copied out of formulaic's matrix: a block of up
+#: to ~100 columns stays within a few MiB, so its writes stay in cache.
+_DESIGN_BLOCK_ROWS = 16_384
 #: formulaic's name of the constant column; it becomes the model's intercept.
 _INTERCEPT_COLUMN = "Intercept"
 _SYNTAX = (
@@ -215,7 +218,7 @@ class FormulaEncoding:
                 f"{name} encodes to columns {list(columns)}, not those the model was fitted "
                 f"with {[_INTERCEPT_COLUMN, *self.feature_names]}; check its column types."
             )
-        return matrix.to_numpy(dtype=np.float64)[:, 1:]
+        return _design_array(matrix)
 
     def labels(self, data) -> np.ndarray:
         """Evaluate the left-hand side (the labels) on ``data``: shape (n_rows,)."""
@@ -275,7 +278,10 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
         levels = tuple(_plain(v) for v in state["categories"]) if "categories" in state else None
         # Levels seen in the rows: a boolean column or a pandas category declares more.
         column = _column_of(factor)
-        seen = levels if column not in frame.columns else _observed(frame[column])
+        if levels is not None and column in frame.columns:
+            seen = _observed(frame[column])
+        else:
+            seen = levels
         if levels is not None and len(seen) < 2:
             raise ValueError(
                 f"categorical factor {factor!r} of formula {formula!r} has only one level "
@@ -291,8 +297,23 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
         factors=factors,
         transform_state=_plain(spec.transform_state),
     )
-    design = matrix.to_numpy(dtype=np.float64)[:, 1:]
-    return Design(design, y, encoding.feature_names, encoding, rows)
+    return Design(_design_array(matrix), y, encoding.feature_names, encoding, rows)
+
+
+def _design_array(matrix) -> np.ndarray:
+    """Return formulaic's pandas model matrix without its intercept: C-ordered float64.
+
+    Copied in blocks of rows, each written whole, from the matrix's column arrays: the
+    only new memory is the design itself (pandas' ``to_numpy`` made it in column order,
+    then a contiguous copy of its slice another; measurements in ``docs/design.md``).
+    """
+    columns = [matrix[name].to_numpy() for name in matrix.columns[1:]]
+    design = np.empty((len(matrix), len(columns)))
+    for start in range(0, len(matrix), _DESIGN_BLOCK_ROWS):
+        block = design[start : start + _DESIGN_BLOCK_ROWS]
+        for j, column in enumerate(columns):
+            block[:, j] = column[start : start + _DESIGN_BLOCK_ROWS]
+    return design
 
 
 def _row_values(value, argument: str, frame, kept, n_given: int):
@@ -463,8 +484,13 @@ def _check_columns(frame, variables, name: str, formula: str) -> None:
 
 def _missing_rows(frame, columns) -> tuple[np.ndarray, list[str]]:
     """Rows with a missing value in ``columns``, and which of those columns have any."""
-    missing = frame[list(columns)].isna()
-    return missing.any(axis=1).to_numpy(), [str(c) for c in missing.columns[missing.any()]]
+    rows, involved = np.zeros(len(frame), dtype=bool), []
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            rows |= missing
+            involved.append(str(column))
+    return rows, involved
 
 
 def _check_complete(frame, columns, name: str, use: str = "predicting") -> None:

@@ -413,3 +413,28 @@ def test_unit_weights_single_trials_and_zero_offsets_give_the_plain_fit(weighted
     assert general.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-13)
     assert general.deviance == pytest.approx(plain.deviance, rel=1e-13)
     assert (general.n_obs, plain.n_obs) == (len(y), None)
+
+
+def test_the_separation_check_reads_the_rows_of_x_without_copying_them():
+    from bayeslogreg.estimators._observations import RowSelection, check_fit_data
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    # Weighted 0/1 rows, none of weight 0: each row once, X itself.
+    *_, observations = check_fit_data(X, y, None, sample_weight=np.arange(40) % 3 + 1)
+    X_binary, y_binary = observations.binary_rows(X)
+    assert X_binary is X and np.array_equal(y_binary, y)
+    # Counts (rows with 0 < k < n twice) and a row of weight 0 (left out): a selection.
+    trials, successes = np.full(40, 4), np.arange(40) % 5
+    weights = np.ones(40)
+    weights[7] = 0
+    *_, observations = check_fit_data(X, successes, None, trials=trials, sample_weight=weights)
+    X_binary, y_binary = observations.binary_rows(X)
+    assert isinstance(X_binary, RowSelection)
+    keep = weights > 0
+    ones, zeros = keep & (successes > 0), keep & (successes < trials)
+    expected = np.concatenate([X[ones], X[zeros]])
+    assert X_binary.shape == expected.shape and len(X_binary) == len(expected)
+    np.testing.assert_array_equal(X_binary[2:9], expected[2:9])
+    np.testing.assert_array_equal(X_binary[np.array([0, 5, 3])], expected[[0, 5, 3]])
+    np.testing.assert_array_equal(y_binary, np.r_[np.ones(ones.sum()), np.zeros(zeros.sum())])

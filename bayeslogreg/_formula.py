@@ -31,7 +31,13 @@ __all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "labels", "resolve"]
 MISSING_ACTIONS = ("raise", "drop")
 #: Rows per block when the design is copied out of formulaic's matrix: a block of up
 #: to ~100 columns stays within a few MiB, so its writes stay in cache.
-_DESIGN_BLOCK_ROWS = 16_384
+_COPY_BLOCK_ROWS = 16_384
+#: Frames of more rows are encoded in blocks of this many rows (1M x 47: 1.0 s in
+#: 16 blocks, against 1.2 s for the whole matrix and its copy; ``docs/design.md``).
+_DESIGN_BLOCK_ROWS = 65_536
+#: The first rows of a large frame from which its ModelSpec is learnt (with the first
+#: row of every level of every categorical column).
+_SPEC_ROWS = 1_000
 #: formulaic's name of the constant column; it becomes the model's intercept.
 _INTERCEPT_COLUMN = "Intercept"
 _SYNTAX = (
@@ -265,14 +271,7 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
     )
     y = _response(frame, formula, "data")
     encoded = _as_categories(frame, variables)
-    from formulaic import model_matrix
-    from formulaic.errors import FormulaicError
-
-    try:
-        matrix = model_matrix(parsed.rhs, encoded, na_action="raise", context={})
-    except (FormulaicError, ValueError) as error:
-        raise ValueError(_formulaic_message(error, "data", formula)) from None
-    spec = matrix.model_spec
+    spec, matrix = _learn_spec(parsed.rhs, encoded, formula)
     factors = {}
     for factor, (kind, state) in spec.encoder_state.items():
         levels = tuple(_plain(v) for v in state["categories"]) if "categories" in state else None
@@ -289,31 +288,109 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
                 "of the formula or use data with at least two levels."
             )
         factors[factor] = levels if kind.value == "categorical" else None
-    columns = [str(c) for c in matrix.columns]
+    names = [str(c) for c in spec.column_names]
     encoding = FormulaEncoding(
         formula=formula,
         variables=variables,
-        feature_names=tuple(columns[1:]),
+        feature_names=tuple(names[1:]),
         factors=factors,
         transform_state=_plain(spec.transform_state),
     )
-    return Design(_design_array(matrix), y, encoding.feature_names, encoding, rows)
+    if matrix is not None:
+        design = _design_array(matrix)
+    else:
+        design = _design_in_blocks(spec, encoded, formula)
+    return Design(design, y, encoding.feature_names, encoding, rows)
+
+
+def _model_matrix(rhs_or_spec, frame, formula: str):
+    """Return formulaic's pandas model matrix of ``frame``; its errors as one ValueError."""
+    from formulaic import ModelSpec, model_matrix
+    from formulaic.errors import FormulaicError
+
+    try:
+        if isinstance(rhs_or_spec, ModelSpec):
+            return rhs_or_spec.get_model_matrix(frame)
+        return model_matrix(rhs_or_spec, frame, na_action="raise", context={})
+    except (FormulaicError, ValueError) as error:
+        raise ValueError(_formulaic_message(error, "data", formula)) from None
+
+
+def _learn_spec(rhs, frame, formula: str):
+    """Return formulaic's ModelSpec of ``rhs`` on ``frame``, and the matrix if it was built.
+
+    Frames of more than :data:`_DESIGN_BLOCK_ROWS` rows learn the spec from a sample
+    holding the first rows and the first row of every level of every categorical column,
+    and are encoded later in blocks (:func:`_design_in_blocks`), never whole: formulaic's
+    pandas matrix of all rows would be a second copy of the design. Where the sample
+    cannot stand for all rows (stateful transforms such as ``center(x)``, whose state
+    needs every row; a categorical of an expression), the matrix of all rows is built.
+    """
+    if len(frame) <= _DESIGN_BLOCK_ROWS:
+        matrix = _model_matrix(rhs, frame, formula)
+        return matrix.model_spec, matrix
+    head = frame.iloc[:_SPEC_ROWS]
+    spec = _model_matrix(rhs, head, formula).model_spec
+    columns = _categorical_columns(spec, frame)
+    if spec.transform_state or columns is None:
+        matrix = _model_matrix(rhs, frame, formula)
+        return matrix.model_spec, matrix
+    import pandas as pd
+
+    rows = set(range(len(head)))
+    for column in columns:
+        codes, _ = pd.factorize(frame[column])
+        rows.update(np.unique(codes, return_index=True)[1].tolist())
+    spec = _model_matrix(rhs, frame.iloc[sorted(rows)], formula).model_spec
+    if _categorical_columns(spec, frame) != columns:
+        matrix = _model_matrix(rhs, frame, formula)
+        return matrix.model_spec, matrix
+    return spec, None
+
+
+def _categorical_columns(spec, frame) -> list | None:
+    """Return the columns of ``spec``'s categorical factors; None if one is an expression."""
+    columns = []
+    for factor, (kind, _) in spec.encoder_state.items():
+        if kind.value != "categorical":
+            continue
+        column = _column_of(factor)
+        if column is None or column not in frame.columns:
+            return None
+        columns.append(column)
+    return sorted(set(columns))
+
+
+def _design_in_blocks(spec, frame, formula: str) -> np.ndarray:
+    """Encode ``frame`` with ``spec`` block by block of rows into one float64 design."""
+    names = list(spec.column_names)
+    design = np.empty((len(frame), len(names) - 1))
+    for start in range(0, len(frame), _DESIGN_BLOCK_ROWS):
+        block = _model_matrix(spec, frame.iloc[start : start + _DESIGN_BLOCK_ROWS], formula)
+        if list(block.columns) != names:  # a sample that missed a level: never silently
+            raise RuntimeError(f"formula {formula!r}: a block encoded to other columns")
+        _copy_columns(block, design[start : start + _DESIGN_BLOCK_ROWS])
+    return design
 
 
 def _design_array(matrix) -> np.ndarray:
-    """Return formulaic's pandas model matrix without its intercept: C-ordered float64.
+    """Return formulaic's pandas model matrix without its intercept: C-ordered float64."""
+    design = np.empty((len(matrix), matrix.shape[1] - 1))
+    _copy_columns(matrix, design)
+    return design
 
-    Copied in blocks of rows, each written whole, from the matrix's column arrays: the
-    only new memory is the design itself (pandas' ``to_numpy`` made it in column order,
-    then a contiguous copy of its slice another; measurements in ``docs/design.md``).
+
+def _copy_columns(matrix, out: np.ndarray) -> None:
+    """Copy the columns of ``matrix`` but the first (the intercept) into ``out`` (n, p).
+
+    In blocks of rows, each written whole: pandas' ``to_numpy`` built the array in
+    column order, then a contiguous copy of its slice was another (``docs/design.md``).
     """
     columns = [matrix[name].to_numpy() for name in matrix.columns[1:]]
-    design = np.empty((len(matrix), len(columns)))
-    for start in range(0, len(matrix), _DESIGN_BLOCK_ROWS):
-        block = design[start : start + _DESIGN_BLOCK_ROWS]
+    for start in range(0, len(out), _COPY_BLOCK_ROWS):
+        block = out[start : start + _COPY_BLOCK_ROWS]
         for j, column in enumerate(columns):
-            block[:, j] = column[start : start + _DESIGN_BLOCK_ROWS]
-    return design
+            block[:, j] = column[start : start + _COPY_BLOCK_ROWS]
 
 
 def _row_values(value, argument: str, frame, kept, n_given: int):

@@ -342,3 +342,31 @@ def test_the_readme_formula_example_runs(capsys):
     exec(compile("import bayeslogreg as blr\n" + code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "C(group)[T.b]:np.log(dose)" in out and "reference levels: C(group) = 'a'" in out
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        FORMULA,  # text, integer and boolean categoricals, an interaction, transforms
+        "y ~ center(x) + g",  # a stateful transform: encoded whole
+        "y ~ C(np.floor(x)) + g",  # a categorical of an expression: encoded whole
+    ],
+)
+def test_a_large_frame_is_encoded_in_blocks_as_it_would_be_whole(frame, monkeypatch, formula):
+    from bayeslogreg import _formula
+
+    whole = _formula.resolve(formula, None, data=frame)
+    # 400 rows in blocks of 64, the spec learnt from the first 10 rows and every level.
+    monkeypatch.setattr(_formula, "_DESIGN_BLOCK_ROWS", 64)
+    monkeypatch.setattr(_formula, "_SPEC_ROWS", 10)
+    in_blocks = []
+    encode = _formula._design_in_blocks
+    monkeypatch.setattr(
+        _formula, "_design_in_blocks", lambda *args: in_blocks.append(1) or encode(*args)
+    )
+    blocks = _formula.resolve(formula, None, data=frame)
+    assert bool(in_blocks) == (formula == FORMULA)
+    assert blocks.feature_names == whole.feature_names
+    assert blocks.formula == whole.formula
+    np.testing.assert_array_equal(blocks.X, whole.X)
+    assert blocks.X.flags.c_contiguous and blocks.X.dtype == np.float64

@@ -14,6 +14,7 @@ shares with its parent, so the parent can count the steps begun after its SIGINT
 
 import argparse
 import sys
+import threading
 import time
 import warnings
 
@@ -26,8 +27,15 @@ NUTS_RUN = {"num_chains": 2, "num_warmup": 1000, "num_samples": 9000}
 IMH_RUN = {"num_chains": 4, "num_warmup": 4000, "num_samples": 16000}
 
 
+_printing = threading.Lock()
+
+
 def _say(line: str) -> None:
-    print(line, flush=True)
+    """Print ``line`` whole: chains in two threads print at once, and print() writes the
+    text and its newline separately (seen: 'T1segment T2' on one line)."""
+    with _printing:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def _step(label: str):

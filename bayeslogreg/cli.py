@@ -154,6 +154,17 @@ def _add_fit(commands) -> None:
     )
     _add_data_arguments(fit)
     fit.add_argument("--estimator", choices=["mle", "map", "nuts"], default="mle")
+    fit.add_argument(
+        "--weights", metavar="COLUMN", help="with --formula: column of frequency weights"
+    )
+    fit.add_argument(
+        "--trials",
+        metavar="COLUMN",
+        help="with --formula: column of binomial trials (the formula's left side counts successes)",
+    )
+    fit.add_argument(
+        "--offset", metavar="COLUMN", help="with --formula: column added to the log-odds"
+    )
     fit.add_argument("--out", type=Path, help="write the summary table here (CSV)")
 
 
@@ -252,11 +263,18 @@ def _run_fit(args) -> int:
 
     if args.out is not None:
         _check_out(args.out, folder=False)
+    per_row = [f"--{name}" for name in ("weights", "trials", "offset") if getattr(args, name)]
+    if per_row and args.formula is None:
+        raise ValueError(
+            f"{', '.join(per_row)} name columns of the data frame of a --formula; give one, "
+            'e.g. --formula "k ~ dose" --trials n.'
+        )
     data, settings = _load(args)
     _progress(f"fitting {args.estimator.upper()} ...")
+    rows = {"sample_weight": args.weights, "trials": args.trials, "offset": args.offset}
     if args.formula is not None:
         result = fit_one(
-            args.estimator, args.formula, None, data=data, feature_names=None, **settings
+            args.estimator, args.formula, None, data=data, feature_names=None, **rows, **settings
         )
     else:
         X = data.X

@@ -16,6 +16,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
 from bayeslogreg import fit_map, fit_mle, sample_posterior
+from bayeslogreg.cli import main
 from bayeslogreg.samplers import IMH
 from bayeslogreg.solvers import Newton
 
@@ -162,3 +163,23 @@ def test_an_offset_named_for_a_fit_without_a_formula_is_refused(table):
     fit = fit_mle(table[["dose"]], table.k, trials=table.n)
     with pytest.raises(ValueError, match=r"offset='log_exposure' names a column"):
         fit.predict_proba(table[["dose"]], offset="log_exposure")
+
+
+def test_the_command_line_fits_counts_weights_and_offsets_named_as_columns(table, tmp_path, capsys):
+    data, out = tmp_path / "table.csv", tmp_path / "mle.csv"
+    table.to_csv(data, index=False)
+    columns = ["--trials", "n", "--weights", "w", "--offset", "log_exposure"]
+    argv = ["fit", str(data), "--formula", "k ~ C(group) + dose", *columns, "--out", str(out)]
+    assert main(argv) == 0
+    estimates = pd.read_csv(out, index_col=0)
+    reference = _glm(table, freq_weights=table.w, offset=table.log_exposure)
+    assert list(estimates.index) == ["intercept", *reference.params.index[1:]]
+    np.testing.assert_allclose(estimates["estimate"], reference.params, rtol=PARAMS_RTOL)
+    np.testing.assert_allclose(estimates["std_err"], reference.bse, rtol=STDERR_RTOL)
+
+
+def test_the_command_line_refuses_per_row_columns_without_a_formula(table, tmp_path, capsys):
+    data = tmp_path / "table.csv"
+    table.to_csv(data, index=False)
+    assert main(["fit", str(data), "--target", "k", "--trials", "n"]) == 2
+    assert "--trials name columns of the data frame of a --formula" in capsys.readouterr().err

@@ -51,19 +51,26 @@ def fit_one(
     num_chains: int = 4,
     num_warmup: int = 1000,
     num_samples: int = 1000,
+    sample_weight=None,
+    trials=None,
+    offset=None,
 ):
     """Fit one estimator ("mle", "map" or "nuts") with the report's settings.
 
-    ``X, y`` as the estimators take them: arrays, or a formula and ``data=frame``.
+    ``X, y`` as the estimators take them: arrays, or a formula and ``data=frame``;
+    ``sample_weight``, ``trials`` and ``offset`` too (arrays, or with a formula columns).
     """
     check_choice(estimator, "estimator", ESTIMATORS)
+    rows = {"sample_weight": sample_weight, "trials": trials, "offset": offset}
     if estimator == "mle":
-        return fit_mle(X, y, data=data, feature_names=feature_names, solver=solver, seed=seed)
+        fixed = {"data": data, "feature_names": feature_names, "solver": solver, "seed": seed}
+        return fit_mle(X, y, **fixed, **rows)
     model = {
         "prior": prior,
         "intercept_prior": intercept_prior,
         "feature_names": feature_names,
         "data": data,
+        **rows,
     }
     if estimator == "map":
         return fit_map(X, y, solver=solver, seed=seed, **model)

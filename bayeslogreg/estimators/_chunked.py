@@ -105,27 +105,30 @@ def _add_value(total, params, X, y, mask):
 
 
 class ChunkedData(NamedTuple):
-    """X (n, p) and y (n,) on the host, visited ``chunk_rows`` rows at a time.
+    """X (n, p) and y on the host, visited ``chunk_rows`` rows at a time.
 
+    ``y`` is 0/1 labels (n,) or the rows' weighted successes, failures and offsets
+    (:class:`~bayeslogreg.model.Counts` of NumPy arrays), chunked like X.
     ``row_weight`` multiplies every row's contribution: a subsample of m rows with
-    weight n / m stands for n rows (``n_rows``). ``counts``, where given, holds the
-    rows' weighted successes, failures and offsets (:class:`~bayeslogreg.model.Counts`
-    of NumPy arrays), chunked like X, in place of y.
+    weight n / m stands for n rows (``n_rows``).
     """
 
     X: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | model.Counts
     chunk_rows: int = CHUNK_ROWS
     row_weight: float = 1.0
-    counts: model.Counts | None = None
 
     @property
     def n_rows(self) -> float:
         """Number of rows represented (rows x ``row_weight``); Bernoulli trials for counts."""
-        if self.counts is not None:
-            total = np.sum(self.counts.successes) + np.sum(self.counts.failures)
+        if isinstance(self.y, model.Counts):
+            total = np.sum(self.y.successes) + np.sum(self.y.failures)
             return float(total) * self.row_weight
         return self.X.shape[0] * self.row_weight
+
+    def take(self, rows) -> tuple[np.ndarray, "np.ndarray | model.Counts"]:
+        """Return ``X[rows]`` and y's rows (every array of Counts alike)."""
+        return self.X[rows], jax.tree.map(lambda values: values[rows], self.y)
 
     def _chunks(self):
         """``(X_chunk, y_chunk, mask)``, every chunk of the same shape (one compilation).
@@ -138,13 +141,7 @@ class ChunkedData(NamedTuple):
         for start in range(0, n_rows, size):
             stop = min(start + size, n_rows)
             mask = ones if stop - start == size else (np.arange(size) >= size - (stop - start))
-            rows = slice(stop - size, stop)
-            y = (
-                self.y[rows]
-                if self.counts is None
-                else model.Counts(*(v[rows] for v in self.counts))
-            )
-            yield self.X[rows], y, mask.astype(np.float64)
+            yield *self.take(slice(stop - size, stop)), mask.astype(np.float64)
 
     def _sum(self, add_chunk, total, params):
         """``total`` plus every chunk's terms, ``add_chunk(total, params, *chunk)``."""
@@ -189,8 +186,7 @@ def warm_start(
     if n_rows < WARM_START_MIN_ROWS:
         return params0, None
     rows = np.sort(np.random.default_rng(0).choice(n_rows, WARM_START_ROWS, replace=False))
-    counts = None if data.counts is None else model.Counts(*(v[rows] for v in data.counts))
-    subsample = ChunkedData(data.X[rows], data.y[rows], data.chunk_rows, n_rows / len(rows), counts)
+    subsample = ChunkedData(*data.take(rows), data.chunk_rows, n_rows / len(rows))
     objective = HostObjective(subsample, intercept_prior, prior, scale)
     outcome, hess = minimize_on_host(objective, params0, _WARM_START_TOL, max_iter)
     if outcome.status != CONVERGED:

@@ -344,10 +344,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
 
     ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (chunked like X).
     """
-    if isinstance(y, model.Counts):
-        data = _chunked.ChunkedData(X, y.successes, _chunked.CHUNK_ROWS, counts=y)
-    else:
-        data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
+    data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
     hess0 = None
     if warm_start:
         params0, hess0 = _chunked.warm_start(data, *priors, scale, params0, solver.max_iter)

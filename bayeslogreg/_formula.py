@@ -188,7 +188,7 @@ class FormulaEncoding:
         frame = _as_categories(frame, self.variables)
         self._check_levels(frame, name)
         from formulaic import ModelSpec
-        from formulaic.errors import DataMismatchWarning, FormulaicError
+        from formulaic.errors import DataMismatchWarning
         from formulaic.parser.types import Factor
 
         kinds = Factor.Kind
@@ -208,7 +208,7 @@ class FormulaEncoding:
         with warnings.catch_warnings():
             warnings.simplefilter("error", DataMismatchWarning)
             try:
-                matrix = spec.get_model_matrix(frame)
+                matrix = _model_matrix(spec, frame, self.formula, name)
             except DataMismatchWarning as warning:
                 raise ValueError(
                     f"{name} has levels the fit never saw ("
@@ -216,8 +216,6 @@ class FormulaEncoding:
                     f"categorical factors' levels are {self._levels()}. Predict "
                     "only rows with those levels, or refit with data that has them."
                 ) from None
-            except (FormulaicError, ValueError) as error:
-                raise ValueError(_formulaic_message(error, name, self.formula)) from None
         columns = tuple(str(c) for c in matrix.columns)
         if columns != (_INTERCEPT_COLUMN, *self.feature_names):
             raise ValueError(
@@ -303,8 +301,12 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
     return Design(design, y, encoding.feature_names, encoding, rows)
 
 
-def _model_matrix(rhs_or_spec, frame, formula: str):
-    """Return formulaic's pandas model matrix of ``frame``; its errors as one ValueError."""
+def _model_matrix(rhs_or_spec, frame, formula: str, name: str = "data"):
+    """Return formulaic's pandas model matrix of ``frame``; its errors as one ValueError.
+
+    ``rhs_or_spec`` is the formula's right-hand side or a ModelSpec; ``name`` names
+    ``frame`` in the message.
+    """
     from formulaic import ModelSpec, model_matrix
     from formulaic.errors import FormulaicError
 
@@ -313,39 +315,46 @@ def _model_matrix(rhs_or_spec, frame, formula: str):
             return rhs_or_spec.get_model_matrix(frame)
         return model_matrix(rhs_or_spec, frame, na_action="raise", context={})
     except (FormulaicError, ValueError) as error:
-        raise ValueError(_formulaic_message(error, "data", formula)) from None
+        raise ValueError(_formulaic_message(error, name, formula)) from None
 
 
 def _learn_spec(rhs, frame, formula: str):
     """Return formulaic's ModelSpec of ``rhs`` on ``frame``, and the matrix if it was built.
 
     Frames of more than :data:`_DESIGN_BLOCK_ROWS` rows learn the spec from a sample
-    holding the first rows and the first row of every level of every categorical column,
-    and are encoded later in blocks (:func:`_design_in_blocks`), never whole: formulaic's
-    pandas matrix of all rows would be a second copy of the design. Where the sample
-    cannot stand for all rows (stateful transforms such as ``center(x)``, whose state
-    needs every row; a categorical of an expression), the matrix of all rows is built.
+    (:func:`_spec_from_sample`) and are encoded later in blocks
+    (:func:`_design_in_blocks`), never whole: formulaic's pandas matrix of all rows would
+    be a second copy of the design. Where a sample cannot stand for all rows, the matrix
+    of all rows is built.
     """
-    if len(frame) <= _DESIGN_BLOCK_ROWS:
+    spec = _spec_from_sample(rhs, frame, formula) if len(frame) > _DESIGN_BLOCK_ROWS else None
+    if spec is None:
         matrix = _model_matrix(rhs, frame, formula)
         return matrix.model_spec, matrix
+    return spec, None
+
+
+def _spec_from_sample(rhs, frame, formula: str):
+    """Return the ModelSpec learnt on a sample of ``frame`` that stands for all its rows.
+
+    The sample holds the first rows and the first row of every level of every
+    categorical column. None where no sample can stand for all rows: stateful
+    transforms such as ``center(x)`` (their state needs every row), or a categorical
+    of an expression (its levels are not a column's).
+    """
+    import pandas as pd
+
     head = frame.iloc[:_SPEC_ROWS]
     spec = _model_matrix(rhs, head, formula).model_spec
     columns = _categorical_columns(spec, frame)
     if spec.transform_state or columns is None:
-        matrix = _model_matrix(rhs, frame, formula)
-        return matrix.model_spec, matrix
-    import pandas as pd
-
+        return None
     rows = set(range(len(head)))
     for column in columns:
         codes, _ = pd.factorize(frame[column])
         rows.update(np.unique(codes, return_index=True)[1].tolist())
     spec = _model_matrix(rhs, frame.iloc[sorted(rows)], formula).model_spec
-    if _categorical_columns(spec, frame) != columns:
-        matrix = _model_matrix(rhs, frame, formula)
-        return matrix.model_spec, matrix
-    return spec, None
+    return spec if _categorical_columns(spec, frame) == columns else None
 
 
 def _categorical_columns(spec, frame) -> list | None:
@@ -516,16 +525,10 @@ def _rhs(formula: str):
 
 def _response(frame, formula: str, name: str) -> np.ndarray:
     """Evaluate the left-hand side on ``frame``: one column, shape (n_rows,)."""
-    from formulaic import model_matrix
-    from formulaic.errors import FormulaicError
-
     lhs = _parse(formula).lhs
     _check_columns(frame, _variables(lhs), name, formula)
     _check_complete(frame, _variables(lhs), name, "using them")
-    try:
-        matrix = model_matrix(lhs, frame, na_action="raise", context={})
-    except (FormulaicError, ValueError) as error:
-        raise ValueError(_formulaic_message(error, name, formula)) from None
+    matrix = _model_matrix(lhs, frame, formula, name)
     if matrix.shape[1] != 1:
         raise ValueError(
             f"the left-hand side of formula {formula!r} encodes to columns "

@@ -676,7 +676,9 @@ def _map_start(
     Rows of weight 0 play no part in identifying the parameters.
     """
     arguments = {} if observations is None else observations.arguments()
-    weighted_X = X if observations is None else X[observations.weighted_rows() > 0]
+    weighted = None if observations is None else observations.weighted_rows() > 0
+    # Only rows of weight 0 are left out: X itself when there are none (no copy).
+    weighted_X = X if weighted is None or weighted.all() else X[weighted]
     unidentified = find_unidentified(weighted_X, names, intercept_prior, prior)
     if unidentified:
         causes = "; ".join(degenerate_columns(weighted_X, names)) or "exactly collinear columns"

@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from bayeslogreg import _design_columns
+from bayeslogreg._design_columns import empty_design
 from bayeslogreg._validation import _frame, check_choice
 
 __all__ = ["MISSING_ACTIONS", "Design", "FormulaEncoding", "labels", "resolve"]
@@ -208,7 +210,13 @@ class FormulaEncoding:
         with warnings.catch_warnings():
             warnings.simplefilter("error", DataMismatchWarning)
             try:
-                matrix = _model_matrix(spec, frame, self.formula, name)
+                large = len(frame) > _DESIGN_BLOCK_ROWS  # encoded as at fit time
+                matrix = _model_matrix(
+                    spec, frame.iloc[:_SPEC_ROWS] if large else frame, self.formula, name
+                )
+                self._check_columns(matrix, name)
+                if large:
+                    return _large_design(matrix.model_spec, frame, self.formula, name)
             except DataMismatchWarning as warning:
                 raise ValueError(
                     f"{name} has levels the fit never saw ("
@@ -216,13 +224,15 @@ class FormulaEncoding:
                     f"categorical factors' levels are {self._levels()}. Predict "
                     "only rows with those levels, or refit with data that has them."
                 ) from None
+        return _design_array(matrix)
+
+    def _check_columns(self, matrix, name: str) -> None:
         columns = tuple(str(c) for c in matrix.columns)
         if columns != (_INTERCEPT_COLUMN, *self.feature_names):
             raise ValueError(
                 f"{name} encodes to columns {list(columns)}, not those the model was fitted "
                 f"with {[_INTERCEPT_COLUMN, *self.feature_names]}; check its column types."
             )
-        return _design_array(matrix)
 
     def labels(self, data) -> np.ndarray:
         """Evaluate the left-hand side (the labels) on ``data``: shape (n_rows,)."""
@@ -297,7 +307,7 @@ def _fit_encoding(formula: str, frame, missing: str, rows: tuple) -> Design:
     if matrix is not None:
         design = _design_array(matrix)
     else:
-        design = _design_in_blocks(spec, encoded, formula)
+        design = _large_design(spec, encoded, formula, "data")
     return Design(design, y, encoding.feature_names, encoding, rows)
 
 
@@ -350,9 +360,9 @@ def _spec_from_sample(rhs, frame, formula: str):
     if spec.transform_state or columns is None:
         return None
     rows = set(range(len(head)))
-    for column in columns:
+    for column in columns:  # the first row of each level (hashed: no sort of all rows)
         codes, _ = pd.factorize(frame[column])
-        rows.update(np.unique(codes, return_index=True)[1].tolist())
+        rows.update(pd.Series(codes).drop_duplicates().index.tolist())
     spec = _model_matrix(rhs, frame.iloc[sorted(rows)], formula).model_spec
     return spec if _categorical_columns(spec, frame) == columns else None
 
@@ -370,10 +380,22 @@ def _categorical_columns(spec, frame) -> list | None:
     return sorted(set(columns))
 
 
+def _large_design(spec, frame, formula: str, name: str) -> np.ndarray:
+    """Encode a large ``frame`` with ``spec`` into a float64 design (n_rows, p).
+
+    Column by column where every term is plain (:mod:`bayeslogreg._design_columns`),
+    else through formulaic in blocks of rows.
+    """
+    design = _design_columns.design(
+        spec, frame, lambda spec, rows: _model_matrix(spec, rows, formula, name), _column_of
+    )
+    return _design_in_blocks(spec, frame, formula) if design is None else design
+
+
 def _design_in_blocks(spec, frame, formula: str) -> np.ndarray:
     """Encode ``frame`` with ``spec`` block by block of rows into one float64 design."""
     names = list(spec.column_names)
-    design = np.empty((len(frame), len(names) - 1))
+    design = empty_design(len(frame), len(names) - 1)
     for start in range(0, len(frame), _DESIGN_BLOCK_ROWS):
         block = _model_matrix(spec, frame.iloc[start : start + _DESIGN_BLOCK_ROWS], formula)
         if list(block.columns) != names:  # a sample that missed a level: never silently
@@ -384,7 +406,7 @@ def _design_in_blocks(spec, frame, formula: str) -> np.ndarray:
 
 def _design_array(matrix) -> np.ndarray:
     """Return formulaic's pandas model matrix without its intercept: C-ordered float64."""
-    design = np.empty((len(matrix), matrix.shape[1] - 1))
+    design = empty_design(len(matrix), matrix.shape[1] - 1)
     _copy_columns(matrix, design)
     return design
 
@@ -611,18 +633,24 @@ def _as_categories(frame, variables):
     """Boolean and text columns as formulaic encodes categories, the same in every frame.
 
     Booleans become categories [False, True] (treatment-coded, reference False, as patsy
-    codes them); pandas' string dtypes (which formulaic would take as numbers) become
-    object columns, whose levels are sorted.
+    codes them); text columns (pandas' string dtypes, which formulaic would take as
+    numbers, and object columns of strings) become categoricals of their sorted levels,
+    the levels formulaic gives an object column: encoding codes instead of strings took
+    the encoding of 1M rows of 3 text columns from 0.8 s to 0.2 s (``docs/design.md``).
     """
     import pandas as pd
 
     changed = {}
     for column in variables:
-        dtype = frame[column].dtype
-        if dtype.kind == "b" or str(dtype) == "boolean":
-            changed[column] = pd.Categorical(frame[column], categories=[False, True])
-        elif dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype):
-            changed[column] = frame[column].astype(object)
+        values = frame[column]
+        if values.dtype.kind == "b" or str(values.dtype) == "boolean":
+            changed[column] = pd.Categorical(values, categories=[False, True])
+        elif values.dtype == np.dtype(object) or pd.api.types.is_string_dtype(values.dtype):
+            codes, levels = pd.factorize(values, sort=True)
+            if all(isinstance(level, str) for level in levels):
+                changed[column] = pd.Categorical.from_codes(codes, levels.astype(object))
+            elif values.dtype != np.dtype(object):
+                changed[column] = values.astype(object)
     return frame.assign(**changed) if changed else frame
 
 

@@ -345,28 +345,54 @@ def test_the_readme_formula_example_runs(capsys):
 
 
 @pytest.mark.parametrize(
-    "formula",
+    ("formula", "path"),
     [
-        FORMULA,  # text, integer and boolean categoricals, an interaction, transforms
-        "y ~ center(x) + g",  # a stateful transform: encoded whole
-        "y ~ C(np.floor(x)) + g",  # a categorical of an expression: encoded whole
+        # Plain terms (numeric columns, categoricals, one of each multiplied): by column.
+        ("y ~ g * x + C(k) + b + z", "columns"),
+        ("y ~ C(g, Treatment('south')) + x:C(k) + k", "columns"),
+        ("y ~ u + x:u", "columns"),  # a pandas categorical in its own level order
+        # Transforms and products of two categoricals: formulaic, in blocks.
+        (FORMULA, "blocks"),
+        ("y ~ g:b + x", "blocks"),
+        # A stateful transform or a categorical of an expression: encoded whole.
+        ("y ~ center(x) + g", "whole"),
+        ("y ~ C(np.floor(x)) + g", "whole"),
     ],
 )
-def test_a_large_frame_is_encoded_in_blocks_as_it_would_be_whole(frame, monkeypatch, formula):
-    from bayeslogreg import _formula
+def test_a_large_frame_is_encoded_as_it_would_be_whole(frame, new_rows, monkeypatch, formula, path):
+    from bayeslogreg import _design_columns, _formula
 
+    frame = frame.assign(u=pd.Categorical(frame.g, categories=["south", "north", "east"]))
+    new_rows = new_rows.assign(u=pd.Categorical(new_rows.g, categories=["east", "north", "south"]))
     whole = _formula.resolve(formula, None, data=frame)
-    # 400 rows in blocks of 64, the spec learnt from the first 10 rows and every level.
+    # 400 rows "large" above 64, the spec learnt from the first 10 rows and every level,
+    # a plan checked on the first 20 rows.
     monkeypatch.setattr(_formula, "_DESIGN_BLOCK_ROWS", 64)
     monkeypatch.setattr(_formula, "_SPEC_ROWS", 10)
-    in_blocks = []
-    encode = _formula._design_in_blocks
-    monkeypatch.setattr(
-        _formula, "_design_in_blocks", lambda *args: in_blocks.append(1) or encode(*args)
-    )
-    blocks = _formula.resolve(formula, None, data=frame)
-    assert bool(in_blocks) == (formula == FORMULA)
-    assert blocks.feature_names == whole.feature_names
-    assert blocks.formula == whole.formula
-    np.testing.assert_array_equal(blocks.X, whole.X)
-    assert blocks.X.flags.c_contiguous and blocks.X.dtype == np.float64
+    monkeypatch.setattr(_design_columns, "_CHECK_ROWS", 20)
+    monkeypatch.setattr(_design_columns, "_BLOCK_ROWS", 48)
+    taken = []
+    for name, module in [("columns", _design_columns), ("blocks", _formula)]:
+        function = "design" if name == "columns" else "_design_in_blocks"
+        encode = getattr(module, function)
+
+        def spy(*args, _name=name, _encode=encode):
+            design = _encode(*args)
+            taken.append(_name if design is not None else None)
+            return design
+
+        monkeypatch.setattr(module, function, spy)
+    large = _formula.resolve(formula, None, data=frame)
+    assert path == "whole" and not taken or taken[-1] == path
+    assert large.feature_names == whole.feature_names
+    assert large.formula == whole.formula
+    np.testing.assert_array_equal(large.X, whole.X)
+    assert large.X.flags.c_contiguous and large.X.dtype == np.float64
+    # New rows (another column order, not every level) of a large frame: the same way.
+    if path != "whole":
+        many = pd.concat([new_rows] * 12, ignore_index=True)
+        taken.clear()
+        np.testing.assert_array_equal(
+            large.formula.design(many), np.tile(whole.formula.design(new_rows), (12, 1))
+        )
+        assert taken[-1] == path

@@ -14,7 +14,7 @@ import bayeslogreg as blr
 from bayeslogreg import ConvergenceWarning, fit_map, fit_mle, log_likelihood
 from bayeslogreg._jax import float64
 from bayeslogreg.datasets import simulate
-from bayeslogreg.estimators._objective import parameter_scale
+from bayeslogreg.estimators._objective import column_sum_squares, parameter_scale
 from bayeslogreg.model import log_likelihood_rows
 from bayeslogreg.priors import Normal
 from bayeslogreg.solvers import SGD, GradientAscent, Newton
@@ -114,6 +114,20 @@ def test_parameter_scale_is_the_power_of_two_nearest_each_columns_rms():
     np.testing.assert_array_equal(parameter_scale(X.astype(np.float32)), expected)
     # Squares that overflow float64 leave the column alone rather than give inf or 0.
     np.testing.assert_array_equal(parameter_scale(np.full((3, 1), 1e200)), [1.0, 1.0])
+
+
+def test_weighted_sums_of_squares_are_those_of_repeated_rows_in_one_pass(monkeypatch):
+    from bayeslogreg.estimators import _objective
+
+    monkeypatch.setattr(_objective, "SCALE_BLOCK_ROWS", 4)  # several blocks, one partial
+    rng = np.random.default_rng(2)
+    X, weights = rng.normal(size=(10, 3)).astype(np.float32), rng.integers(0, 4, size=10)
+    repeated = np.repeat(X, weights, axis=0).astype(np.float64)
+    np.testing.assert_allclose(column_sum_squares(X, weights), (repeated**2).sum(0), rtol=1e-12)
+    # Two weightings at once: (2, p), the unweighted sums first.
+    both = column_sum_squares(X, np.stack([np.ones(10), weights]))
+    np.testing.assert_allclose(both[0], column_sum_squares(X), rtol=1e-12)
+    np.testing.assert_allclose(both[1], (repeated**2).sum(0), rtol=1e-12)
 
 
 @settings(CI, max_examples=6)

@@ -53,20 +53,32 @@ def _as_float64(X, y):
     return X.astype(jnp.float64), jax.tree.map(lambda v: v.astype(jnp.float64), y)
 
 
+def _eta_loglik(params, X, y):
+    """``eta`` (with the offset of Counts) and each row's log-likelihood, shapes (n,).
+
+    For Counts, ``a log sigmoid(eta) + b log sigmoid(-eta)`` is written
+    ``a eta - (a + b) softplus(eta)``: one transcendental per row, as for labels.
+    """
+    eta = model.linear_predictor(params, X)
+    if isinstance(y, model.Counts):
+        eta = eta + y.offset
+        return eta, y.successes * eta - (y.successes + y.failures) * jax.nn.softplus(eta)
+    return eta, jax.nn.log_sigmoid((2.0 * y - 1.0) * eta)
+
+
 def _value_grad_terms(params, X, y, mask):
     """X in float64, ``eta``, the log-likelihood and gradient of the rows with mask 1.
 
     Also each row's weight in the Hessian: the mask, times ``a + b`` for Counts.
     """
     X, y = _as_float64(X, y)
-    eta = model.linear_predictor(params, X)
+    eta, loglik_rows = _eta_loglik(params, X, y)
+    loglik = jnp.sum(mask * loglik_rows)
     if isinstance(y, model.Counts):
-        eta = eta + y.offset
-        loglik = jnp.sum(mask * model.log_likelihood_rows(params, X, y))
-        residual = mask * (y.successes * jax.nn.sigmoid(-eta) - y.failures * jax.nn.sigmoid(eta))
-        mask = mask * (y.successes + y.failures)
+        trials = y.successes + y.failures
+        residual = mask * (y.successes - trials * jax.nn.sigmoid(eta))
+        mask = mask * trials
     else:
-        loglik = jnp.sum(mask * jax.nn.log_sigmoid((2.0 * y - 1.0) * eta))
         residual = mask * (y - jax.nn.sigmoid(eta))
     grad = jnp.concatenate([jnp.sum(residual)[None], residual @ X])
     return X, eta, loglik, grad, mask
@@ -101,7 +113,7 @@ def _add_value_grad(total, params, X, y, mask):
 def _add_value(total, params, X, y, mask):
     """``total`` plus the log-likelihood of the rows with mask 1."""
     X, y = _as_float64(X, y)
-    return total + jnp.sum(mask * model.log_likelihood_rows(params, X, y))
+    return total + jnp.sum(mask * _eta_loglik(params, X, y)[1])
 
 
 class ChunkedData(NamedTuple):

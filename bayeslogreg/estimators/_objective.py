@@ -83,24 +83,20 @@ def parameter_scale(X, priors: tuple[Prior, Prior] | None = None) -> np.ndarray:
 def column_sum_squares(X, row_weights=None) -> np.ndarray:
     """Sum of squares of each column of X, shape (p,), in float64 (one pass, in blocks).
 
-    With ``row_weights`` (n,), each row's squares count that many times.
+    With ``row_weights`` of shape (n,), each row's squares count that many times; with
+    shape (k, n), the k weighted sums of squares come from the same pass, shape (k, p).
     """
     X = np.asarray(X)
     # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
     starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
-    if row_weights is not None:
-        return sum(
-            np.einsum(
-                "ij,ij,i->j",
-                X[start : start + SCALE_BLOCK_ROWS],
-                X[start : start + SCALE_BLOCK_ROWS],
-                row_weights[start : start + SCALE_BLOCK_ROWS],
-                dtype=np.float64,
-            )
-            for start in starts
-        )
     blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
-    return sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
+    if row_weights is None:
+        return sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
+    row_weights = np.asarray(row_weights, dtype=np.float64)
+    return sum(
+        row_weights[..., start : start + SCALE_BLOCK_ROWS] @ np.square(block, dtype=np.float64)
+        for start, block in zip(starts, blocks, strict=True)
+    )
 
 
 def scale_from_sum_squares(

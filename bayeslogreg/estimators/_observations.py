@@ -103,6 +103,31 @@ class Observations(NamedTuple):
         y_binary = np.concatenate([np.ones(positive.sum()), np.zeros(negative.sum())])
         return RowSelection(X, rows), y_binary.astype(X.dtype)
 
+    def pins_every_direction(self, X: np.ndarray, intercept_free: bool) -> bool:
+        """Whether rows holding both successes and failures rule out any separation.
+
+        A separating direction ``d`` needs ``x~_i d = 0`` on every such row (it must
+        raise the successes and lower the failures), so when some of them already span
+        the free parameters (``[1, X]``, or ``X`` when the intercept is not free) no
+        direction separates, and the linear programs of the separation check can be
+        skipped. Tested on at most ``max(1024, 8 (p + 1))`` of them, evenly spread:
+        True when their column-scaled matrix has full rank (smallest singular value
+        above 1e-8 of the largest); False leaves the decision to the full check.
+        """
+        mixed = np.flatnonzero((self.successes > 0) & (self.failures > 0))
+        n_params = X.shape[1] + intercept_free
+        if len(mixed) < n_params:
+            return False
+        size = min(len(mixed), max(1024, 8 * n_params))
+        rows = np.asarray(X[mixed[np.linspace(0, len(mixed) - 1, size).astype(int)]], float)
+        if intercept_free:
+            rows = np.column_stack([np.ones(size), rows])
+        norms = np.linalg.norm(rows, axis=0)
+        if not (norms > 0).all():
+            return False
+        singular = np.linalg.svd(rows / norms, compute_uv=False)
+        return bool(singular[-1] > 1e-8 * singular[0])
+
     def weighted_rows(self) -> np.ndarray:
         """Return ``a + b`` per row, shape (n,): each row's weight in sums over the data."""
         return self.successes + self.failures
@@ -144,11 +169,13 @@ def check_fit_data(X, y, feature_names, *, sample_weight=None, trials=None, offs
             f"the rows of positive weight hold only {only}; logistic regression needs both "
             "successes and failures."
         )
-    log_binomial = float(weights @ model.log_binomial_coefficients(successes, n_trials))
-    failures = n_trials - successes
-    saturated = float(
-        weights @ (xlogy(successes, successes / n_trials) + xlogy(failures, failures / n_trials))
-    )
+    # For 0/1 labels both constants are 0: C(1, k) = 1, and a row's own proportion is 0 or 1.
+    log_binomial = saturated = 0.0
+    if trials is not None:
+        log_binomial = float(weights @ model.log_binomial_coefficients(successes, n_trials))
+        failures = n_trials - successes
+        own = xlogy(successes, successes / n_trials) + xlogy(failures, failures / n_trials)
+        saturated = float(weights @ own)
     observations = Observations(
         successes=a,
         failures=b,

@@ -438,3 +438,34 @@ def test_the_separation_check_reads_the_rows_of_x_without_copying_them():
     np.testing.assert_array_equal(X_binary[2:9], expected[2:9])
     np.testing.assert_array_equal(X_binary[np.array([0, 5, 3])], expected[[0, 5, 3]])
     np.testing.assert_array_equal(y_binary, np.r_[np.ones(ones.sum()), np.zeros(zeros.sum())])
+
+
+def test_rows_with_successes_and_failures_that_span_the_parameters_rule_out_separation():
+    from bayeslogreg.estimators._observations import check_fit_data
+    from bayeslogreg.separation import detect_separation
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(60, 3))
+    trials = np.full(60, 4)
+    successes = np.where(X[:, 0] > 0, 4, 0)  # 0/4 and 4/4 rows, separated by x1
+    mixed = np.arange(60) < 30
+    successes[mixed] = 2
+    *_, observations = check_fit_data(X, successes, None, trials=trials)
+    # 30 mixed rows in general position pin [1, X]: the linear programs are skipped,
+    # and the full check on the 0/1 rows (each mixed row as a 1 and a 0) agrees.
+    assert observations.pins_every_direction(X, intercept_free=True)
+    assert detect_separation(*observations.binary_rows(X)) is None
+    assert fit_mle(X, successes, trials=trials).separation is None
+    # Mixed rows with x1 = 0 leave its direction free: the full check runs, finds it.
+    X_flat = X.copy()
+    X_flat[mixed, 0] = 0.0
+    *_, observations = check_fit_data(X_flat, successes, None, trials=trials)
+    assert not observations.pins_every_direction(X_flat, intercept_free=True)
+    with pytest.warns(SeparationWarning):
+        fit = fit_mle(X_flat, successes, trials=trials)
+    assert fit.separation.kind == "quasi-complete" and fit.separation.features[0] == "x1"
+    # Fewer mixed rows than parameters cannot pin them; a proper intercept prior frees
+    # the constant direction (the intercept is then not a parameter the check moves).
+    *_, observations = check_fit_data(X[:4], [2, 2, 2, 4], None, trials=[4] * 4)
+    assert not observations.pins_every_direction(X[:4], intercept_free=True)
+    assert observations.pins_every_direction(X[:4], intercept_free=False)

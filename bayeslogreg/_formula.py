@@ -561,7 +561,7 @@ def _response(frame, formula: str, name: str) -> np.ndarray:
 
 
 def _data_frame(data, name: str):
-    frame = _frame(data)
+    frame = _frame(_stored_levels_as_text(data))
     if not hasattr(frame, "iloc") or not hasattr(frame, "columns"):
         raise ValueError(
             f"{name} must be a data frame (pandas, polars) or a pyarrow Table for a formula; "
@@ -573,6 +573,28 @@ def _data_frame(data, name: str):
         repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ValueError(f"{name} has repeated column names {repeated}; give each once.")
     return frame
+
+
+def _stored_levels_as_text(data):
+    """Return ``data`` with polars Categorical and Arrow dictionary columns as text.
+
+    Their order of levels is the order in which values were stored, not one a user
+    chose, so they are encoded as text columns are (a polars Enum, like a pandas
+    categorical, keeps its declared order).
+    """
+    library = type(data).__module__.split(".")[0]
+    if library == "polars":
+        import polars as pl
+
+        return data.with_columns(pl.col(pl.Categorical).cast(pl.String))
+    if library == "pyarrow" and hasattr(data, "schema"):
+        import pyarrow as pa
+
+        for index, field in enumerate(data.schema):
+            if pa.types.is_dictionary(field.type):
+                text = data.column(index).cast(field.type.value_type)
+                data = data.set_column(index, field.name, text)
+    return data
 
 
 def _check_columns(frame, variables, name: str, formula: str) -> None:

@@ -68,6 +68,20 @@ def test_a_pyarrow_table_is_taken_by_its_columns():
     )
 
 
+def test_a_polars_frame_is_taken_by_its_columns():
+    pl = pytest.importorskip("polars")
+    frame = pd.DataFrame(DATA.X, columns=["a", "b"])
+    from_polars = blr.fit_mle(pl.from_pandas(frame), pl.Series("y", DATA.y))
+    from_frame = blr.fit_mle(frame, DATA.y)
+    np.testing.assert_array_equal(from_polars.params, from_frame.params)
+    assert from_polars.feature_names == ("a", "b")
+    np.testing.assert_allclose(
+        from_frame.predict_proba(pl.from_pandas(frame[["b", "a"]])),
+        from_frame.predict_proba(frame),
+        rtol=1e-12,
+    )
+
+
 def test_compare_checks_its_title_and_names_first():
     fit = blr.fit_mle(DATA.X, DATA.y)
     with pytest.raises(ValueError, match="title must be a string; got int 2024"):

@@ -184,12 +184,32 @@ def test_a_pyarrow_table_is_taken_like_its_pandas_frame(frame, mle):
     pyarrow = pytest.importorskip("pyarrow")
     fit = fit_mle(FORMULA, data=pyarrow.Table.from_pandas(frame))
     np.testing.assert_array_equal(fit.params, mle.params)
+    # A dictionary column (levels in order of appearance) is encoded as text: sorted.
+    table = pyarrow.Table.from_pandas(frame)
+    index = table.schema.get_field_index("g")
+    table = table.set_column(index, "g", table.column("g").dictionary_encode())
+    fit = fit_mle(FORMULA, data=table)
+    np.testing.assert_array_equal(fit.params, mle.params)
+    assert fit.feature_names == mle.feature_names
 
 
-def test_a_polars_frame_is_taken_like_its_pandas_frame(frame, mle):
+def test_a_polars_frame_is_taken_like_its_pandas_frame(frame, mle, new_rows):
     polars = pytest.importorskip("polars")
     fit = fit_mle(FORMULA, data=polars.from_pandas(frame))
     np.testing.assert_array_equal(fit.params, mle.params)
+    assert fit.feature_names == mle.feature_names
+    # A polars categorical column, new rows as a polars frame, a weight column by name.
+    categorical = polars.from_pandas(frame).with_columns(polars.col("g").cast(polars.Categorical))
+    fit = fit_mle(FORMULA, data=categorical)
+    np.testing.assert_array_equal(fit.params, mle.params)
+    np.testing.assert_array_equal(
+        fit.predict_proba(polars.from_pandas(new_rows.drop(columns="extra"))),
+        mle.predict_proba(new_rows),
+    )
+    weighted = categorical.with_columns(w=polars.lit(2.0))
+    fit = fit_mle(FORMULA, data=weighted, sample_weight="w")
+    np.testing.assert_allclose(fit.params, mle.params, rtol=1e-10)
+    np.testing.assert_allclose(fit.stderr, mle.stderr / np.sqrt(2), rtol=1e-10)
 
 
 def test_rows_with_missing_values_are_refused_or_dropped_when_asked(frame):

@@ -92,12 +92,19 @@ def _add_data_arguments(parser) -> None:
     parser.add_argument("--exclude", nargs="+", default=[], help="columns to leave out")
     parser.add_argument(
         "--prior",
-        default="normal:2.5",
-        help="coefficient prior, e.g. normal:2.5, laplace:1, "
-        "cauchy:2.5, student_t:3:2.5, flat (default normal:2.5)",
+        help="coefficient prior, e.g. normal:2.5, laplace:1, cauchy:2.5, student_t:3:2.5, "
+        "flat (default: rstanarm's, normal:2.5 divided by each column's spread)",
     )
     parser.add_argument(
-        "--intercept-prior", default="normal:10", help="intercept prior (default normal:10)"
+        "--intercept-prior",
+        help="intercept prior at x = 0, e.g. normal:10 (default: normal:2.5 on the log-odds "
+        "at the columns' means)",
+    )
+    parser.add_argument(
+        "--autoscale",
+        action=argparse.BooleanOptionalAction,
+        help="divide the coefficient prior's scale by each column's spread (default: only "
+        "for the default prior); --no-autoscale keeps the default at normal:2.5",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of split, optimizer, sampler")
     parser.add_argument(
@@ -222,8 +229,11 @@ def _load(args):
         shape = f"{len(data)} rows x {len(data.columns)} columns"
     _progress(f"read {shape} from {args.data}")
     settings = {
-        "prior": parse_prior(args.prior),
-        "intercept_prior": parse_prior(args.intercept_prior),
+        "prior": None if args.prior is None else parse_prior(args.prior),
+        "intercept_prior": None
+        if args.intercept_prior is None
+        else parse_prior(args.intercept_prior),
+        "autoscale": args.autoscale,
         "seed": args.seed,
         "solver": args.solver,
         "num_chains": args.num_chains,

@@ -19,6 +19,7 @@ from numpyro.distributions import constraints
 
 __all__ = [
     "Cauchy",
+    "Centered",
     "Flat",
     "Laplace",
     "Normal",
@@ -227,7 +228,128 @@ class Flat(Prior):
         return jnp.zeros((), dtype=jnp.result_type(x))
 
 
-_PRIOR_CLASSES = {cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat)}
+class Centered(Prior):
+    """A prior on the intercept at predictor values ``center``, not at x = 0.
+
+    ``Centered(Normal(0, 2.5))`` puts ``Normal(0, 2.5)`` on ``intercept + center @ coef``,
+    the log-odds at ``center``, as rstanarm's ``prior_intercept`` does with the means of
+    the predictors: the prior then means the same whatever the origin of each column
+    (adding a constant to a column changes only the intercept). ``center=None``, the
+    usual form, is resolved by a fit to the (weighted) column means of its X; a given
+    ``center`` (shape (p,) or a scalar) is used as it is. The reported intercept stays
+    the one at x = 0. The default intercept prior of :func:`~bayeslogreg.fit_map` and
+    :func:`~bayeslogreg.sample_posterior` is ``Centered(Normal(0, 2.5))``.
+
+    Only an intercept prior can be centred, and only a smooth proper one (Normal,
+    Cauchy, StudentT): a Laplace prior's kink on a sum of parameters has no proximal
+    step here, and a flat prior is flat wherever it is put.
+    """
+
+    _param_names = ("prior", "center")
+
+    def __init__(self, prior: Prior, center=None):
+        if not isinstance(prior, Prior) or isinstance(prior, Centered):
+            raise ValueError(
+                f"Centered takes a prior of bayeslogreg.priors (e.g. Normal(0, 2.5)); got "
+                f"{prior!r}."
+            )
+        if not prior.is_smooth or not prior.is_proper:
+            raise ValueError(
+                f"Centered needs a smooth proper prior (Normal, Cauchy, StudentT); got "
+                f"{prior!r}. A flat intercept prior is flat at any centre; a Laplace prior "
+                "can only be put on the intercept at x = 0 (pass it without Centered)."
+            )
+        prior.check_size(1, "the intercept")
+        if center is not None:
+            center = _checked(center, "center", positive=False)
+        self._set(prior=prior, center=center)
+
+    @property
+    def size(self) -> int | None:
+        """None: the intercept prior is one number's (``center`` is checked by the fit)."""
+        return None
+
+    def check_size(self, n_params: int, what: str = "coef") -> None:
+        """Check the prior it centres (one value: the intercept)."""
+        self.prior.check_size(n_params, what)
+
+    def curvature(self) -> np.ndarray | float:
+        """Return the centred prior's :meth:`Prior.curvature`."""
+        return self.prior.curvature()
+
+    def distribution(self, shape):
+        """Return the centred prior's distribution (of the intercept at ``center``)."""
+        return self.prior.distribution(shape)
+
+    def log_density(self, x):
+        """Log density of the intercept at ``center``, ``x = intercept + center @ coef``."""
+        return self.prior.log_density(x)
+
+    def at(self, center) -> "Centered":
+        """Return the same prior at ``center`` (shape (p,)): what a fit uses."""
+        return Centered(self.prior, center)
+
+    def to_dict(self) -> dict:
+        """``{"name": "Centered", "prior": {...}, "center": None or list}``."""
+        center = None if self.center is None else np.asarray(self.center).tolist()
+        return {"name": "Centered", "prior": self.prior.to_dict(), "center": center}
+
+    def __repr__(self) -> str:
+        if self.center is None:
+            return f"Centered({self.prior!r})"
+        return f"Centered({self.prior!r}, center={_format(self.center)})"
+
+    def __eq__(self, other) -> bool:
+        same_center = (self.center is None) == (getattr(other, "center", 0) is None) and (
+            self.center is None or np.array_equal(self.center, other.center)
+        )
+        return type(other) is Centered and self.prior == other.prior and same_center
+
+    def __hash__(self) -> int:
+        center = None if self.center is None else np.asarray(self.center).tobytes()
+        return hash((Centered, self.prior, center))
+
+
+def centered_parts(params, intercept_prior: Prior):
+    """``(intercept value, coef)`` that ``intercept_prior`` and the coefficients' prior see.
+
+    The intercept at ``center`` for a :class:`Centered` prior, the raw intercept else;
+    ``params`` is (intercept, coef...), shape (p + 1,).
+    """
+    intercept, coef = params[0], params[1:]
+    if isinstance(intercept_prior, Centered) and intercept_prior.center is not None:
+        intercept = intercept + jnp.sum(jnp.asarray(intercept_prior.center) * coef)
+    return intercept, coef
+
+
+def canonical(intercept_prior: Prior, prior: Prior, n_features: int) -> tuple[Prior, Prior]:
+    """Return the same priors in one form per kind, so that compiled programs are shared.
+
+    Every parameter becomes a float64 array of its full shape (the coefficients' (p,),
+    the intercept's ()), and a smooth proper intercept prior at x = 0 becomes
+    ``Centered(prior, zeros(p))``, the same density. So a program compiled for the
+    default priors (per-column scales, a centred intercept) also serves
+    ``Normal(0, 1)`` with ``Normal(0, 10)`` on the intercept, and the other way round.
+    """
+    prior = _broadcast(prior, (n_features,))
+    if isinstance(intercept_prior, Centered):
+        center = 0.0 if intercept_prior.center is None else intercept_prior.center
+        inner = intercept_prior.prior
+    elif intercept_prior.is_smooth and intercept_prior.is_proper:
+        center, inner = 0.0, intercept_prior
+    else:
+        return _broadcast(intercept_prior, ()), prior
+    center = np.broadcast_to(np.asarray(center, dtype=np.float64), (n_features,)).copy()
+    return Centered(_broadcast(inner, ()), center), prior
+
+
+def _broadcast(prior: Prior, shape: tuple[int, ...]) -> Prior:
+    leaves, treedef = jax.tree.flatten(prior)
+    arrays = [np.broadcast_to(np.asarray(leaf, dtype=np.float64), shape).copy() for leaf in leaves]
+    return jax.tree.unflatten(treedef, arrays)
+
+
+_PRIOR_CLASSES = {cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat, Centered)}
 
 
 def prior_from_dict(spec: dict) -> Prior:
@@ -252,6 +374,8 @@ def prior_from_dict(spec: dict) -> Prior:
         raise ValueError(
             f"{name} takes the parameters {list(cls._param_names)}; got {sorted(params)}."
         )
+    if cls is Centered:
+        params["prior"] = prior_from_dict(params["prior"])
     return cls(**params)
 
 

@@ -91,10 +91,13 @@ class _SignedDesign:
     rows go in blocks, so a large ``X`` is never copied whole.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, free: np.ndarray):
+    def __init__(self, X: np.ndarray, y: np.ndarray, free: np.ndarray, origin=None):
         self.X, self.sign, self.intercept = X, 2.0 * y - 1.0, bool(free[0])
         total, high, low, signed_total = self._summary()
-        center = total / max(len(y), 1) if self.intercept else np.zeros(X.shape[1])
+        if self.intercept:
+            center = total / max(len(y), 1)
+        else:  # directions through the origin: rows are measured from it
+            center = np.zeros(X.shape[1]) + (0.0 if origin is None else origin)
         scale = np.maximum(high - center, center - low)
         if self.intercept:  # a constant column is the intercept over again
             scale[high == low] = 0.0
@@ -153,8 +156,7 @@ class _SignedDesign:
         params = np.zeros(n_features + 1)
         coef = direction[int(self.intercept) :] / self.scale
         params[1 + self.columns] = coef
-        if self.intercept:
-            params[0] = direction[0] - coef @ self.center
+        params[0] = (direction[0] if self.intercept else 0.0) - coef @ self.center
         return params / np.linalg.norm(params)
 
 
@@ -272,8 +274,13 @@ def detect_separation(X, y, *, feature_names=None, free=None) -> Separation | No
     return detect_separation_validated(X, y, names, free)
 
 
-def detect_separation_validated(X, y, names, free=None) -> Separation | None:
-    """:func:`detect_separation` on ``X``, ``y`` and ``names`` as ``check_X_y`` returns them."""
+def detect_separation_validated(X, y, names, free=None, origin=None) -> Separation | None:
+    """:func:`detect_separation` on ``X``, ``y`` and ``names`` as ``check_X_y`` returns them.
+
+    ``origin`` (p,), with the intercept not free: the directions searched keep the
+    linear predictor fixed at x = origin instead of at x = 0 (a prior on the intercept
+    at ``origin``, :class:`~bayeslogreg.priors.Centered`, pins that value).
+    """
     n_samples, n_features = X.shape
     free = np.ones(n_features + 1, dtype=bool) if free is None else np.asarray(free)
     if free.dtype != bool or free.shape != (n_features + 1,):
@@ -281,7 +288,7 @@ def detect_separation_validated(X, y, names, free=None) -> Separation | None:
             f"free must be a boolean mask of shape ({n_features + 1},) (intercept first); "
             f"got dtype {free.dtype} and shape {free.shape}."
         )
-    design = _SignedDesign(X, y, free)
+    design = _SignedDesign(X, y, free, origin)
     if not len(design.columns):  # the intercept alone cannot separate two classes
         return None
     if n_samples > SCREEN_ROWS:

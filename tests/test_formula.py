@@ -332,7 +332,7 @@ def test_the_command_line_fits_a_formula_on_a_data_file(frame_file, mle, tmp_pat
 def test_the_command_line_compares_the_estimators_of_a_formula(frame_file, tmp_path, capsys):
     out_dir = tmp_path / "report"
     argv = ["compare", str(frame_file), "--formula", "y ~ g + x", "--out", str(out_dir)]
-    nuts = ["--num-warmup", "300", "--num-samples", "300", "--num-chains", "2"]
+    nuts = ["--num-warmup", "300", "--num-samples", "500", "--num-chains", "2"]
     assert main([*argv, *nuts]) == 0
     assert "comparing on 100 held-out rows" in capsys.readouterr().err
     metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)

@@ -27,6 +27,9 @@ CI = settings(
 )
 
 # Unit-scale features; the same data with one column in micro-units and one in mega-units.
+# The fixed priors that were the defaults before rstanarm's autoscaled ones: the tests
+# below are about raw-unit priors that dwarf or are dwarfed by a column.
+FIXED = {"prior": Normal(0, 2.5), "intercept_prior": Normal(0, 10)}
 DATA = simulate(400, [1.0, -0.7, 0.5], intercept=0.3, seed=5)
 WILD = np.array([1e-6, 1e6, 1.0])
 X_WILD = DATA.X * WILD
@@ -80,8 +83,8 @@ def test_mle_with_features_in_wildly_different_units_matches_statsmodels(method)
     assert fit.log_likelihood == pytest.approx(reference.llf, rel=1e-12)
 
 
-def test_default_map_with_features_in_wildly_different_units_matches_numpy_newton():
-    fit = fit_map(X_WILD, DATA.y)  # Normal(0, 2.5) on each raw coefficient
+def test_fixed_prior_map_with_features_in_wildly_different_units_matches_numpy_newton():
+    fit = fit_map(X_WILD, DATA.y, **FIXED)  # Normal(0, 2.5) on each raw coefficient
     # The same model in unit-scale coefficients b = coef * WILD: prior sd 2.5 * WILD.
     precision = 1 / np.r_[10.0, 2.5 * WILD] ** 2
     expected = to_raw_units(numpy_map(np.column_stack([np.ones(400), X_UNIT]), DATA.y, precision))
@@ -99,8 +102,8 @@ def test_first_order_methods_finish_under_a_prior_that_dwarfs_a_column(solver):
     # optimum within their tol (a per-row gradient of 1e-8 in unit-scale coordinates,
     # ~1e-8 standard errors; the micro-unit coefficient is ~1e-4 sd from 0, so it is
     # compared in standard errors, not relative to itself).
-    fit = fit_map(X_WILD, DATA.y, solver=solver)
-    newton = fit_map(X_WILD, DATA.y, solver="newton")
+    fit = fit_map(X_WILD, DATA.y, solver=solver, **FIXED)
+    newton = fit_map(X_WILD, DATA.y, solver="newton", **FIXED)
     assert fit.converged and newton.converged
     assert np.all(np.abs(fit.params - newton.params) <= 1e-6 * newton.stderr)
     np.testing.assert_allclose(fit.stderr, newton.stderr, rtol=1e-5)
@@ -268,12 +271,17 @@ def test_a_column_too_large_for_float64_is_refused():
 
 
 @pytest.mark.parametrize("solver", ["newton", "lbfgs", "gd"])
-def test_columns_in_units_1e_8_and_1e8_under_the_default_map(solver):
+def test_columns_in_units_1e_8_and_1e8_under_a_fixed_prior(solver):
     # Were blamed as "not identified": the prior's curvature dwarfed the data's.
     data = simulate(500, [1.0, -1.0, 0.5], intercept=0.2, seed=4)
     X = data.X * np.array([1e-8, 1e8, 1.0])
-    fit = fit_map(X, data.y, solver=solver)  # filterwarnings=error: no warning either
-    unit = fit_map(data.X, data.y, prior=Normal(0, 2.5 * np.array([1e-8, 1e8, 1.0])))
+    fit = fit_map(X, data.y, solver=solver, **FIXED)  # filterwarnings=error: no warning
+    unit = fit_map(
+        data.X,
+        data.y,
+        prior=Normal(0, 2.5 * np.array([1e-8, 1e8, 1.0])),
+        intercept_prior=FIXED["intercept_prior"],
+    )
     assert fit.converged and np.isfinite(fit.stderr).all()
     # Coefficients of columns rescaled by s under Normal(0, 2.5) equal those of the unit
     # columns under Normal(0, 2.5 s), divided by s.

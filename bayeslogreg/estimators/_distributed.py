@@ -26,9 +26,11 @@ from bayeslogreg.estimators._objective import (
     scale_from_sum_squares,
 )
 from bayeslogreg.estimators._point_estimate import FitContext, Optimum, PointEstimate, build
+from bayeslogreg.estimators._prior_choice import ColumnMoments, PriorChoice, combine, flat_choice
+from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._sharding import AXIS, ShardedRows
-from bayeslogreg.estimators.point import check_priors, default_priors, initial_params
-from bayeslogreg.priors import Flat, Laplace, Prior
+from bayeslogreg.estimators.point import check_priors, initial_params
+from bayeslogreg.priors import Laplace, Prior
 
 __all__ = ["AXIS", "ShardedRows", "fit_map", "fit_mle", "loglik_value_grad_hess", "shard_rows"]
 
@@ -207,7 +209,7 @@ def _newton(estimator: str, solver, deprecated: dict, n_params: int) -> solvers.
 
 
 @entry_point
-def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated):
+def _fit(estimator, X, y, mesh, choice, solver, init, feature_names, deprecated):
     start = time.perf_counter()
     columns = _column_names(X)
     origin = feature_names_origin(X, feature_names)
@@ -217,6 +219,8 @@ def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated)
     names = check_feature_names(
         feature_names or columns or [f"x{j + 1}" for j in range(n_features)], n_features
     )
+    gather = _gather_moments if jax.process_count() > 1 else None
+    *priors, record = resolve_priors(choice, X, None, names, gather)
     _check_fit_priors(*priors, n_features)
     solver = _newton(estimator, solver, deprecated, n_features + 1)
     data = _sharding.place(X, y, table, mesh)
@@ -232,8 +236,24 @@ def _fit(estimator, X, y, mesh, priors, solver, init, feature_names, deprecated)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
     # Hashing needs every row in one place: only a single process can.
     data_sha256 = data_hash(X, y) if jax.process_count() == 1 else None
-    context = FitContext(estimator, names, origin, priors, n, scale, X, None, data_sha256, 0, start)
+    context = FitContext(
+        estimator, names, origin, tuple(priors), n, scale, X, None, data_sha256, 0, start
+    )
+    context = context._replace(prior_choice=record if estimator == "map" else None)
     return build(context, solver, Optimum(outcome, hess, objective.last_loglik))
+
+
+def _gather_moments(moments: ColumnMoments) -> ColumnMoments:
+    """Return the columns' moments over every process's rows (a collective: all call it)."""
+    every = [
+        np.asarray(multihost_utils.process_allgather(np.asarray(part, dtype=np.float64)))
+        for part in moments
+    ]
+    parts = [
+        ColumnMoments(float(total), *arrays[:4], arrays[4].astype(bool))
+        for total, *arrays in zip(*every, strict=True)
+    ]
+    return combine(parts, len(moments.mean))
 
 
 def fit_mle(
@@ -280,7 +300,7 @@ def fit_mle(
     >>> fit_mle(data.X, data.y).params.round(2)
     array([-4.51,  2.74])
     """
-    return _fit("mle", X, y, mesh, (Flat(), Flat()), solver, init, feature_names, deprecated)
+    return _fit("mle", X, y, mesh, flat_choice(), solver, init, feature_names, deprecated)
 
 
 def fit_map(
@@ -289,6 +309,7 @@ def fit_map(
     *,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
     mesh: Mesh | None = None,
     solver=None,
     init=None,
@@ -304,10 +325,9 @@ def fit_map(
     ----------
     X, y, mesh, solver, init, feature_names, **deprecated
         As in :func:`fit_mle`.
-    prior : Prior, optional
-        Smooth prior of the coefficients (not Laplace); default ``Normal(0, 2.5)``.
-    intercept_prior : Prior, optional
-        Smooth prior of the intercept; default ``Normal(0, 10)``.
+    prior, intercept_prior, autoscale
+        As in :func:`bayeslogreg.fit_map`, smooth ones (not Laplace); the default
+        priors are scaled to the columns of every process's rows together.
 
     Returns
     -------
@@ -324,5 +344,5 @@ def fit_map(
     >>> bool(np.allclose(sharded.params, one_device.params, rtol=1e-10))
     True
     """
-    priors = default_priors(intercept_prior, prior)
-    return _fit("map", X, y, mesh, priors, solver, init, feature_names, deprecated)
+    choice = PriorChoice(prior, intercept_prior, autoscale)
+    return _fit("map", X, y, mesh, choice, solver, init, feature_names, deprecated)

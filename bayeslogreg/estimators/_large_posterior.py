@@ -31,7 +31,7 @@ import numpy as np
 from bayeslogreg import _interrupt, model
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._samplers import DEFAULT_DF
-from bayeslogreg.priors import Prior
+from bayeslogreg.priors import Prior, canonical
 
 __all__ = ["IMHDraws", "log_posterior_batch", "sample_independence_mh"]
 
@@ -117,7 +117,8 @@ def _log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> 
         stop = start + block_rows
         y_block = jax.tree.map(lambda v, start=start, stop=stop: v[start:stop], y)
         total = total + _block_log_likelihood(X[start:stop], y_block, columns)
-    return np.asarray(total) + np.asarray(_batch_log_prior(params, intercept_prior, prior))
+    priors = canonical(intercept_prior, prior, np.shape(X)[1])  # one program for all
+    return np.asarray(total) + np.asarray(_batch_log_prior(params, *priors))
 
 
 def _student_t_proposals(rng, loc, scale_cholesky, df: float, size: int):

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from bayeslogreg import _interrupt, _programs, model
 from bayeslogreg.estimators._objective import priors_log_density
-from bayeslogreg.priors import Prior
+from bayeslogreg.priors import Prior, canonical
 
 __all__ = ["FIELDS", "SamplerSettings", "run_chains"]
 
@@ -159,7 +159,8 @@ def run_chains(
     process). ``y`` is 0/1 labels (n,) or :class:`~bayeslogreg.model.Counts`.
     """
     num_chains = len(starts)
-    leaves, treedef = jax.tree.flatten((intercept_prior, prior))
+    # One program for every prior of the same kinds, whatever their values' shapes.
+    leaves, treedef = jax.tree.flatten(canonical(intercept_prior, prior, np.shape(X)[1]))
     # device_put, not jnp.asarray: that compiles a program per shape (~20 ms each to
     # load in a fresh process).
     shared = jax.device_put(

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayeslogreg import model
-from bayeslogreg.priors import Laplace, Prior
+from bayeslogreg.priors import Laplace, Prior, centered_parts
 
 #: Rows per block of :func:`parameter_scale`'s sums of squares.
 SCALE_BLOCK_ROWS = 2**16
@@ -129,24 +129,25 @@ def scale_from_sum_squares(
     return np.ldexp(1.0, exponent)
 
 
-def _split_params(params):
-    return params[0], params[1:]
-
-
 def smooth_log_prior(params, problem: Problem):
     """Log prior density without the ``|x - loc| / scale`` part of Laplace priors."""
     return priors_smooth_log_density(params, problem.intercept_prior, problem.prior)
 
 
 def priors_log_density(params, intercept_prior: Prior, prior: Prior):
-    """Log prior density of ``params`` = (intercept, coef...), shape (p + 1,): a scalar."""
-    return intercept_prior.log_density(params[0]) + prior.log_density(params[1:])
+    """Log prior density of ``params`` = (intercept, coef...), shape (p + 1,): a scalar.
+
+    A :class:`~bayeslogreg.priors.Centered` intercept prior sees the intercept at its centre.
+    """
+    intercept, coef = centered_parts(params, intercept_prior)
+    return intercept_prior.log_density(intercept) + prior.log_density(coef)
 
 
 def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
     """:func:`smooth_log_prior` from the two priors themselves (no data needed)."""
     total = 0.0
-    for part, value in zip((intercept_prior, prior), _split_params(params), strict=True):
+    parts = centered_parts(params, intercept_prior)
+    for part, value in zip((intercept_prior, prior), parts, strict=True):
         if isinstance(part, Laplace):
             total += jnp.sum(jnp.broadcast_to(-jnp.log(2.0 * part.scale), value.shape))
         else:

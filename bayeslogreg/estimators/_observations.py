@@ -103,7 +103,7 @@ class Observations(NamedTuple):
         y_binary = np.concatenate([np.ones(positive.sum()), np.zeros(negative.sum())])
         return RowSelection(X, rows), y_binary.astype(X.dtype)
 
-    def pins_every_direction(self, X: np.ndarray, intercept_free: bool) -> bool:
+    def pins_every_direction(self, X: np.ndarray, intercept_free: bool, origin=None) -> bool:
         """Whether rows holding both successes and failures rule out any separation.
 
         A separating direction ``d`` needs ``x~_i d = 0`` on every such row (it must
@@ -112,7 +112,9 @@ class Observations(NamedTuple):
         direction separates, and the linear programs of the separation check can be
         skipped. Tested on at most ``max(1024, 8 (p + 1))`` of them, evenly spread:
         True when their column-scaled matrix has full rank (smallest singular value
-        above 1e-8 of the largest); False leaves the decision to the full check.
+        above 1e-8 of the largest); False leaves the decision to the full check. With
+        ``origin`` (p,) and the intercept not free, rows are measured from it (see
+        :func:`~bayeslogreg.separation.detect_separation_validated`).
         """
         mixed = np.flatnonzero((self.successes > 0) & (self.failures > 0))
         n_params = X.shape[1] + intercept_free
@@ -120,6 +122,8 @@ class Observations(NamedTuple):
             return False
         size = min(len(mixed), max(1024, 8 * n_params))
         rows = np.asarray(X[mixed[np.linspace(0, len(mixed) - 1, size).astype(int)]], float)
+        if origin is not None and not intercept_free:
+            rows = rows - origin
         if intercept_free:
             rows = np.column_stack([np.ones(size), rows])
         norms = np.linalg.norm(rows, axis=0)

@@ -38,8 +38,9 @@ from bayeslogreg._validation import (
 from bayeslogreg.estimators import _persist
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._optimizer import CONVERGED, STATUS_MESSAGES, OptimizeResult
+from bayeslogreg.estimators._prior_choice import summary_frame
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
-from bayeslogreg.priors import Prior
+from bayeslogreg.priors import Prior, canonical
 from bayeslogreg.separation import Separation
 
 __all__ = [
@@ -69,6 +70,18 @@ class Estimate:
             generated = self.feature_names == generated_names(len(self.feature_names))
             object.__setattr__(self, "feature_names_origin", "generated" if generated else "given")
         check_choice(self.feature_names_origin, "feature_names_origin", NAME_ORIGINS)
+
+    def prior_summary(self):
+        """Return the prior of each parameter as given and as used, a DataFrame by parameter.
+
+        Columns ``given``, ``used``, ``scale``, ``spread`` and ``center``: see
+        :func:`bayeslogreg.estimators._prior_choice.summary_frame`. A default coefficient
+        prior shows ``Normal(0, 2.5 / spread)``; a centred intercept prior the columns'
+        values it sits at.
+        """
+        return summary_frame(
+            self.intercept_prior, self.prior, self.prior_choice, self.feature_names
+        )
 
     def _checked_X(self, X, name: str = "X") -> np.ndarray:
         """Check new rows ``X``, their columns matched to ``feature_names`` (name or order).
@@ -200,6 +213,9 @@ class PointEstimate(Estimate):
     saturated_log_likelihood : float or None
         Log-likelihood of the saturated model (each row's own proportion), for
         :attr:`deviance`; None stands for 0, its value for 0/1 labels.
+    prior_choice : dict or None
+        MAP: the priors as given (None for a default), ``autoscale``, and the columns'
+        spreads that scaled the coefficient prior; see :meth:`prior_summary`.
     """
 
     estimator: str
@@ -230,6 +246,7 @@ class PointEstimate(Estimate):
     binomial: bool = False
     has_offset: bool = False
     saturated_log_likelihood: float | None = None
+    prior_choice: dict | None = None
 
     @property
     def stderr(self) -> np.ndarray:
@@ -432,6 +449,7 @@ class FitContext(NamedTuple):
     seed: int
     start_time: float
     observations: object = None
+    prior_choice: dict | None = None
 
 
 def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
@@ -473,7 +491,8 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
     log_likelihood = float(optimum.log_likelihood)
     if observations is not None:
         log_likelihood += observations.log_binomial
-    log_prior = float(_interrupt.call(_log_prior, params, intercept_prior, prior))
+    shared = canonical(intercept_prior, prior, len(feature_names))  # one program for all
+    log_prior = float(_interrupt.call(_log_prior, params, *shared))
     return PointEstimate(
         estimator=estimator,
         method=solver.name,
@@ -497,6 +516,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         data_sha256=context.data_sha256,
         versions=versions(),
         feature_names_origin=origin,
+        prior_choice=context.prior_choice,
         **_observation_fields(observations),
     )
 

@@ -39,8 +39,10 @@ from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._options import from_keywords
 from bayeslogreg.estimators._point_estimate import Estimate, PointEstimate
+from bayeslogreg.estimators._prior_choice import PriorChoice
+from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
-from bayeslogreg.estimators.point import default_priors, find_unidentified, fit_map
+from bayeslogreg.estimators.point import find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Prior
 
@@ -123,6 +125,11 @@ class Posterior(Estimate):
     sampler: Sampler | None = None
     feature_names_origin: str | None = None
     formula: FormulaEncoding | None = None
+
+    @property
+    def prior_choice(self) -> dict | None:
+        """The priors as given, as the MAP start keeps them (see :meth:`prior_summary`)."""
+        return self.map_estimate.prior_choice
 
     @property
     def num_chains(self) -> int:
@@ -513,6 +520,7 @@ def sample_posterior(
     missing: str = "raise",
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
     sampler: Sampler | str | None = None,
     num_chains: int = 4,
     num_warmup: int = 500,
@@ -536,10 +544,10 @@ def sample_posterior(
     data, missing
         As in :func:`fit_mle`: the frame of a formula, and what to do with its rows
         that miss values.
-    prior : Prior, optional
-        Prior of the coefficients; default ``Normal(0, 2.5)`` (as :func:`fit_map`).
-    intercept_prior : Prior, optional
-        Prior of the intercept; default ``Normal(0, 10)``.
+    prior, intercept_prior, autoscale
+        As in :func:`~bayeslogreg.fit_map`: by default ``Normal(0, 2.5 / s_j)`` on the
+        coefficients (``s_j`` the spread of column j) and ``Centered(Normal(0, 2.5))``
+        on the intercept, rstanarm's defaults.
     sampler : NUTS, IMH, "nuts" or "imh", optional
         The sampler and its options, an object of :mod:`bayeslogreg.samplers`; the
         strings stand for ``NUTS()`` and ``IMH()``. Default: ``NUTS()``.
@@ -631,9 +639,13 @@ def sample_posterior(
         function="sample_posterior",
         stacklevel=4,  # from_keywords, sample_posterior, its entry_point wrapper, the caller
     )
-    intercept_prior, prior = default_priors(intercept_prior, prior)
+    row_weights = None if observations is None else observations.weighted_rows()
+    choice = PriorChoice(prior, intercept_prior, autoscale)
+    intercept_prior, prior, record = resolve_priors(choice, X, row_weights, names)
     map_fit = _map_start(X, y, names, prior, intercept_prior, observations)
-    map_fit = dataclasses.replace(map_fit, feature_names_origin=origin, formula=formula)
+    map_fit = dataclasses.replace(
+        map_fit, feature_names_origin=origin, formula=formula, prior_choice=record
+    )
     run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
     draws, sample_stats = run(
         X,

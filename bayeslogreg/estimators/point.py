@@ -45,7 +45,9 @@ from bayeslogreg.estimators._point_estimate import (
     null_space,
     with_formula,
 )
-from bayeslogreg.priors import Flat, Laplace, Normal, Prior
+from bayeslogreg.estimators._prior_choice import PriorChoice, flat_choice
+from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
+from bayeslogreg.priors import Laplace, Prior, canonical
 from bayeslogreg.separation import Separation, detect_separation_validated
 
 __all__ = ["PointEstimate", "fit_map", "fit_mle"]
@@ -158,8 +160,7 @@ def fit_mle(
     X, y, feature_names, formula, rows = resolve(
         X, y, data=data, feature_names=feature_names, missing=missing, rows=rows
     )
-    priors = (Flat(), Flat())
-    fit = _fit("mle", X, y, rows, priors, solver, init, feature_names, seed, deprecated)
+    fit = _fit("mle", X, y, rows, flat_choice(), solver, init, feature_names, seed, deprecated)
     return with_formula(fit, formula)
 
 
@@ -171,6 +172,7 @@ def fit_map(
     missing: str = "raise",
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
     solver=None,
     init=None,
     feature_names=None,
@@ -194,9 +196,17 @@ def fit_map(
         ``sample_weight``).
     prior : Prior, optional
         Prior of the coefficients, scalar or per-coefficient parameters. Default
-        ``Normal(0, 2.5)``, weakly informative for features on a unit scale.
+        ``Normal(0, 2.5 / s_j)``, with ``s_j`` the standard deviation of column j (its
+        range for a column of two values), as rstanarm's autoscaled default: weakly
+        informative whatever the columns' units (see ``docs/priors.md``).
     intercept_prior : Prior, optional
-        Prior of the intercept. Default ``Normal(0, 10)``.
+        Prior of the intercept. Default ``Centered(Normal(0, 2.5))``: on the log-odds
+        at the columns' means (:class:`~bayeslogreg.priors.Centered`); the reported
+        intercept is still the one at x = 0.
+    autoscale : bool, optional
+        True divides an explicit coefficient prior's scale by ``s_j`` too; False keeps
+        even the default at ``Normal(0, 2.5)``. Unset: only the default is scaled.
+        :meth:`~bayeslogreg.PointEstimate.prior_summary` shows the priors used.
     solver, init, feature_names, seed, **deprecated
         As in :func:`fit_mle`; L-BFGS needs smooth priors (not Laplace).
 
@@ -221,17 +231,9 @@ def fit_map(
     X, y, feature_names, formula, rows = resolve(
         X, y, data=data, feature_names=feature_names, missing=missing, rows=rows
     )
-    priors = default_priors(intercept_prior, prior)
-    fit = _fit("map", X, y, rows, priors, solver, init, feature_names, seed, deprecated)
+    choice = PriorChoice(prior, intercept_prior, autoscale)
+    fit = _fit("map", X, y, rows, choice, solver, init, feature_names, seed, deprecated)
     return with_formula(fit, formula)
-
-
-def default_priors(intercept_prior: Prior | None, prior: Prior | None) -> tuple[Prior, Prior]:
-    """``(intercept_prior, prior)`` with the MAP defaults, Normal(0, 10) and Normal(0, 2.5)."""
-    return (
-        Normal(0.0, 10.0) if intercept_prior is None else intercept_prior,
-        Normal(0.0, 2.5) if prior is None else prior,
-    )
 
 
 def check_priors(intercept_prior, prior, n_features: int) -> None:
@@ -244,6 +246,12 @@ def check_priors(intercept_prior, prior, n_features: int) -> None:
             )
     prior.check_size(n_features, "coef")
     intercept_prior.check_size(1, "the intercept")
+    center = getattr(intercept_prior, "center", None)
+    if center is not None and np.size(center) not in (1, n_features):
+        raise ValueError(
+            f"{intercept_prior!r} has {np.size(center)} centre values but X has {n_features} "
+            "columns; give one per column (or leave center unset: the columns' means)."
+        )
 
 
 def find_separation(X, y, feature_names, intercept_prior: Prior, prior: Prior) -> Separation | None:
@@ -257,7 +265,9 @@ def find_separation(X, y, feature_names, intercept_prior: Prior, prior: Prior) -
     if prior.is_proper:  # the intercept alone cannot separate two classes
         return None
     free = np.array([not intercept_prior.is_proper] + [True] * X.shape[1])
-    return detect_separation_validated(X, y, feature_names, free)
+    # A centred intercept prior pins the log-odds at its centre, not at x = 0.
+    origin = getattr(intercept_prior, "center", None)
+    return detect_separation_validated(X, y, feature_names, free, origin)
 
 
 def find_unidentified(X, feature_names, intercept_prior: Prior, prior: Prior) -> list[str]:
@@ -320,7 +330,7 @@ def _fit_in_memory(
     # device_put, not jnp.asarray: that compiles a program per shape (~20 ms each to
     # load in a fresh process).
     X, y, scale, params0, tol = jax.device_put((X, y, scale, params0, np.float64(solver.tol)))
-    problem = Problem(X, y, *priors, scale)
+    problem = Problem(X, y, *canonical(*priors, X.shape[1]), scale)
     if isinstance(y, model.Counts):
         problem = problem._replace(n_obs=jax.device_put(np.float64(n_obs)))
     if solver.keeps_program:
@@ -345,6 +355,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
     ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (chunked like X).
     """
     data = _chunked.ChunkedData(X, y, _chunked.CHUNK_ROWS)
+    priors = canonical(*priors, X.shape[1])
     hess0 = None
     if warm_start:
         params0, hess0 = _chunked.warm_start(data, *priors, scale, params0, solver.max_iter)
@@ -354,7 +365,7 @@ def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_star
 
 
 @entry_point
-def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, deprecated):
+def _fit(estimator, X, y, rows, choice, solver, init, feature_names, seed, deprecated):
     start = time.perf_counter()
     origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
@@ -363,6 +374,16 @@ def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, depre
         X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
     )
     n_rows, n_features = X.shape
+    if observations is None:
+        sum_squares = weighted_sum_squares = column_sum_squares(X)
+    else:  # unweighted for the magnitudes, weighted for the scale; one pass
+        row_weights = np.stack([np.ones(n_rows), observations.weighted_rows()])
+        sum_squares, weighted_sum_squares = column_sum_squares(X, row_weights)
+    flat = isinstance(choice.prior, Prior) and not choice.prior.is_proper
+    check_column_magnitudes(X, sum_squares, names, flat_prior=flat)
+    row_weights = None if observations is None else observations.weighted_rows()
+    intercept_prior, prior, record = resolve_priors(choice, X, row_weights, names)
+    priors = (intercept_prior, prior)
     check_priors(*priors, n_features)
     has_l1 = any(isinstance(prior, Laplace) for prior in priors)
     solver = solvers.from_arguments(
@@ -380,12 +401,6 @@ def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, depre
     # threads would compete with the fit's; measured 10.8 s against 8.8 s at 11M x 28.)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(data_hash_in_background, *hashed)
-        if observations is None:
-            sum_squares = weighted_sum_squares = column_sum_squares(X)
-        else:  # unweighted for the magnitudes, weighted for the scale; one pass
-            row_weights = np.stack([np.ones(n_rows), observations.weighted_rows()])
-            sum_squares, weighted_sum_squares = column_sum_squares(X, row_weights)
-        check_column_magnitudes(X, sum_squares, names, flat_prior=not priors[1].is_proper)
         separation = _find_separation(X, y, observations, names, priors)
         scale = scale_from_sum_squares(weighted_sum_squares, n_obs, priors)
         # In a worker thread: Ctrl-C stops it between row chunks and never abandons an
@@ -401,13 +416,17 @@ def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, depre
     context = FitContext(
         estimator, names, origin, priors, n_rows, scale, X, separation, data_sha256, seed, start
     )
-    return build(context._replace(observations=observations), solver, optimum)
+    context = context._replace(
+        observations=observations, prior_choice=record if estimator == "map" else None
+    )
+    return build(context, solver, optimum)
 
 
 def _find_separation(X, y, observations: Observations | None, names, priors):
     """:func:`find_separation` of the data, 0/1 labels or weighted/binomial rows."""
     if observations is None or priors[1].is_proper:  # proper priors: no separation
         return find_separation(X, y, names, *priors)
-    if observations.pins_every_direction(X, intercept_free=not priors[0].is_proper):
+    origin = getattr(priors[0], "center", None)
+    if observations.pins_every_direction(X, not priors[0].is_proper, origin):
         return None
     return find_separation(*observations.binary_rows(X), names, *priors)

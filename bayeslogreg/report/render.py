@@ -254,6 +254,20 @@ def coefficient_table(comparison) -> pd.DataFrame:
     return table
 
 
+def priors_table(comparison) -> pd.DataFrame:
+    """Tabulate the prior each estimator put on each parameter, as used.
+
+    The MLE's column reads ``none``; a centred intercept prior says where it sits.
+    """
+    table = pd.DataFrame(index=comparison.coefficients.index)
+    for name, estimate in comparison.estimates.items():
+        if getattr(estimate, "estimator", None) == "mle":
+            table[name] = "none"
+        else:
+            table[name] = estimate.prior_summary()["used"].to_numpy()
+    return table
+
+
 def tests_table(comparison) -> pd.DataFrame:
     """The paired DeLong tests as display strings."""
     t = comparison.tests
@@ -435,6 +449,7 @@ def markdown_report(comparison, figure_dir: str | None = None) -> str:
         parts += ["", "## Paired DeLong tests of equal AUC", ""]
         parts += [_md_table(tests_table(comparison), index=False)]
     parts += ["", "## Coefficients", "", _md_table(coefficient_table(comparison))]
+    parts += ["", "## Priors as used", "", _md_table(priors_table(comparison))]
     if figure_dir is not None:
         parts += ["", "## Figures", ""]
         for key in comparison.figure_names():
@@ -502,6 +517,7 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
         parts += [f"<{sub}>Paired DeLong tests of equal AUC</{sub}>"]
         parts += [_html_table(tests_table(comparison), index=False)]
     parts += [f"<{sub}>Coefficients</{sub}>", _html_table(coefficient_table(comparison))]
+    parts += [f"<{sub}>Priors as used</{sub}>", _html_table(priors_table(comparison))]
     return "<div>" + "\n".join(parts) + "</div>"
 
 

@@ -13,7 +13,7 @@ from bayeslogreg._validation import check_both_classes, check_choice, check_text
 from bayeslogreg.datasets import train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
-from bayeslogreg.priors import Normal, Prior
+from bayeslogreg.priors import Prior
 from bayeslogreg.report.comparison import Comparison, compare
 
 __all__ = ["ESTIMATORS", "compare_estimators", "fit_one", "standardize"]
@@ -44,8 +44,9 @@ def fit_one(
     *,
     feature_names,
     data=None,
-    prior: Prior,
-    intercept_prior: Prior,
+    prior: Prior | None = None,
+    intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
     seed: int = 0,
     solver=None,
     num_chains: int = 4,
@@ -68,6 +69,7 @@ def fit_one(
     model = {
         "prior": prior,
         "intercept_prior": intercept_prior,
+        "autoscale": autoscale,
         "feature_names": feature_names,
         "data": data,
         **rows,
@@ -85,6 +87,7 @@ def compare_estimators(
     estimators=ESTIMATORS,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
     test_size: float = 0.25,
     seed: int = 0,
     standardize_features: bool = False,
@@ -104,14 +107,12 @@ def compare_estimators(
     formula's encoding (levels, transforms) from the training part alone. The split is
     stratified by the label and seeded.
 
-    ``prior`` defaults to Normal(0, 2.5) on the coefficients and ``intercept_prior`` to
-    Normal(0, 10), as in :func:`~bayeslogreg.fit_map`. ``progress`` receives one line
-    before and after each step.
+    ``prior``, ``intercept_prior`` and ``autoscale`` are as in :func:`~bayeslogreg.fit_map`
+    (rstanarm's defaults, scaled to the training part's columns). ``progress`` receives
+    one line before and after each step.
     """
     for estimator in estimators:
         check_choice(estimator, "every entry of estimators", ESTIMATORS)
-    prior = Normal(0.0, 2.5) if prior is None else prior
-    intercept_prior = Normal(0.0, 10.0) if intercept_prior is None else intercept_prior
     say = progress or (lambda _message: None)
     if title is not None:
         check_text(title, "title")
@@ -136,6 +137,7 @@ def compare_estimators(
         "feature_names": feature_names,
         "prior": prior,
         "intercept_prior": intercept_prior,
+        "autoscale": autoscale,
         "seed": seed,
         "solver": solver,
         "num_chains": num_chains,

@@ -91,9 +91,14 @@ def test_imh_posterior_has_the_usual_shape_and_is_reproducible():
     assert a.summary().index.tolist() == ["intercept", "a", "b"]
     log_lik = np.asarray(a.idata["log_likelihood"]["y"])
     assert log_lik.shape == (2, 400, 200)
-    # The stored log posterior of each draw is log-likelihood plus log prior there.
+    # The stored log posterior of each draw is log-likelihood plus log prior there: the
+    # default priors, Normal(0, 2.5 / sd) on each coefficient and Normal(0, 2.5) on the
+    # log-odds at the columns' means.
     lp = np.asarray(a.idata["sample_stats"]["lp"])
-    log_prior = stats.norm.logpdf(a.draws, scale=[10.0, 2.5, 2.5]).sum(axis=-1)
+    sd, mean = data.X.std(axis=0, ddof=1), data.X.mean(axis=0)
+    coef, at_means = a.draws[..., 1:], a.draws[..., 0] + a.draws[..., 1:] @ mean
+    log_prior = stats.norm.logpdf(coef, scale=2.5 / sd).sum(axis=-1)
+    log_prior += stats.norm.logpdf(at_means, scale=2.5)
     np.testing.assert_allclose(lp, log_lik.sum(axis=-1) + log_prior, rtol=1e-12)
     assert not _arviz.has_group(c.idata, "log_likelihood")
 

@@ -47,7 +47,9 @@ def normal_map_reference(X, y, intercept_scale, coef_scale):
 @pytest.mark.parametrize("scale", SCALES)
 def test_intercept_prior_of_any_scale_gives_the_right_map(solver, scale):
     # filterwarnings=error: no "not identified" and no non-convergence warning either.
-    fit = fit_map(DATA.X, DATA.y, intercept_prior=Normal(0, scale), solver=solver)
+    fit = fit_map(
+        DATA.X, DATA.y, prior=Normal(0, 2.5), intercept_prior=Normal(0, scale), solver=solver
+    )
     mode, cov = normal_map_reference(DATA.X, DATA.y, scale, 2.5)
     assert fit.converged
     # The solvers stop at a per-row gradient of 1e-8 in unit-scale coordinates: a few

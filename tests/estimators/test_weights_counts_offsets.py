@@ -108,11 +108,13 @@ def test_integer_weights_equal_repeated_rows(weighted, estimator, priors, solver
     # The same objective (sum over rows of w times the row's terms, divided by the same
     # sum of weights), summed in another order: Newton and L-BFGS stop at the same
     # point to ~1e-14 (measured); gradient ascent, whose path the rounding changes,
-    # anywhere within its per-row gradient tol of 1e-8: 5e-9 apart (measured).
-    rtol = 1e-7 if solver == "gd" else 1e-8
+    # anywhere within its per-row gradient tol of 1e-8: parameters 5e-9 apart, the
+    # covariance there (under the Laplace prior's kink) 1.1e-7 (measured).
+    rtol = 3e-7 if solver == "gd" else 1e-8
     np.testing.assert_allclose(fit.params, repeated.params, rtol=rtol, atol=1e-10)
     np.testing.assert_allclose(fit.cov, repeated.cov, rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(fit.log_likelihood, repeated.log_likelihood, rtol=1e-10)
+    loglik_rtol = 1e-8 if solver == "gd" else 1e-10  # gd: 2e-9 apart (measured)
+    np.testing.assert_allclose(fit.log_likelihood, repeated.log_likelihood, rtol=loglik_rtol)
     assert fit.n_obs == repeated.n_rows == weights.sum()
     assert fit.n_rows == len(y)
 

@@ -18,9 +18,15 @@ import pandas as pd
 
 from bayeslogreg._io import atomic_folder, write_file
 from bayeslogreg._validation import (
+    _describe_values,
+    _frame,
     align_y,
+    check_both_classes,
     check_choice,
+    check_frequency_weights,
     check_level,
+    check_offset,
+    check_sample_weight,
     check_text,
     check_threshold,
     check_y,
@@ -137,27 +143,43 @@ class _Scores:
     band: object = None
 
 
-def _score(estimate, X, y, threshold: float, level: float, chunk_size) -> _Scores:
+@dataclass(frozen=True)
+class _TestRows:
+    """The held-out rows: ``X`` (n_test, p), 0/1 ``y``, and per row ``weight`` and ``offset``.
+
+    ``weight`` (int64 frequencies) and ``offset`` (float64) are None where not given.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray | None = None
+    offset: np.ndarray | None = None
+
+
+def _score(estimate, rows: _TestRows, threshold: float, level: float, chunk_size) -> _Scores:
+    prob = estimate._predict(rows.X, rows.offset)
     if not isinstance(estimate, Posterior):
-        return _Scores(estimate._predict(X))
+        return _Scores(prob)
     draws = estimate.flat_draws
-    per_draw = predictive_metrics(draws, X, y, threshold=threshold, chunk_size=chunk_size)
-    band = roc_band(draws, X, y, level=level, chunk_size=chunk_size)
-    return _Scores(estimate._predict(X), per_draw, band)
+    given = {"sample_weight": rows.weight, "offset": rows.offset, "chunk_size": chunk_size}
+    per_draw = predictive_metrics(draws, rows.X, rows.y, threshold=threshold, **given)
+    band = roc_band(draws, rows.X, rows.y, level=level, **given)
+    return _Scores(prob, per_draw, band)
 
 
-def _metrics_row(estimate, scores: _Scores, y, threshold: float, level: float, n_bins: int):
-    auc = auc_ci(y, scores.prob, level=level)
-    counts = rates(y, scores.prob, threshold=threshold)
+def _metrics_row(estimate, scores: _Scores, rows: _TestRows, threshold, level, n_bins: int):
+    y, weighted = rows.y, {"sample_weight": rows.weight}
+    auc = auc_ci(y, scores.prob, level=level, **weighted)
+    counts = rates(y, scores.prob, threshold=threshold, **weighted)
     row = {
         "auc": auc.auc,
         "auc_lower": auc.lower,
         "auc_upper": auc.upper,
         "auc_post_lower": np.nan,
         "auc_post_upper": np.nan,
-        "log_loss": log_loss(y, scores.prob),
-        "brier": brier_score(y, scores.prob),
-        "ece": float(expected_calibration_error(y, scores.prob, n_bins=n_bins)),
+        "log_loss": log_loss(y, scores.prob, **weighted),
+        "brier": brier_score(y, scores.prob, **weighted),
+        "ece": float(expected_calibration_error(y, scores.prob, n_bins=n_bins, **weighted)),
         "accuracy": counts["accuracy"],
         "precision": counts["precision"],
         "recall": counts["recall"],
@@ -212,11 +234,11 @@ def _loo_columns(posterior: Posterior) -> dict:
     }
 
 
-def _tests(names, probs: dict, y) -> pd.DataFrame:
-    rows = []
+def _tests(names, probs: dict, rows: _TestRows) -> pd.DataFrame:
+    tests = []
     for a, b in itertools.combinations(names, 2):
-        test = delong_test(y, probs[a], probs[b])
-        rows.append(
+        test = delong_test(rows.y, probs[a], probs[b], sample_weight=rows.weight)
+        tests.append(
             {
                 "estimator_a": a,
                 "estimator_b": b,
@@ -229,7 +251,7 @@ def _tests(names, probs: dict, y) -> pd.DataFrame:
             }
         )
     columns = ["estimator_a", "estimator_b", "auc_a", "auc_b", "difference", "se", "z"]
-    return pd.DataFrame(rows, columns=[*columns, "p_value"])
+    return pd.DataFrame(tests, columns=[*columns, "p_value"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,8 +284,14 @@ class Comparison:
     n_bins : int
         Bins of the calibration curves and the ECE.
     n_test : int
+        Held-out rows (rows of weight 0 included).
+    total_weight : float or None
+        With ``sample_weight``: the held-out rows' total weight, which every metric,
+        interval and test counts as rows; None without weights.
+    has_offset : bool
+        Whether an ``offset`` was added to the held-out rows' log-odds.
     provenance : dict
-        Package versions, the data hash and the seeds.
+        Package versions, the data hash (weights and offset included) and the seeds.
     """
 
     title: str
@@ -277,9 +305,10 @@ class Comparison:
     threshold: float
     n_bins: int
     n_test: int
+    total_weight: float | None
+    has_offset: bool
     provenance: dict
-    _X_test: np.ndarray = field(repr=False)
-    _y_test: np.ndarray = field(repr=False)
+    _rows: _TestRows = field(repr=False)
     _scores: dict = field(repr=False)
     _train: tuple | None = field(repr=False, default=None)
 
@@ -289,8 +318,13 @@ class Comparison:
         return tuple(self.estimates)
 
     def predictions(self) -> pd.DataFrame:
-        """Test-set probabilities, one column per estimator (posterior: its mean)."""
-        return pd.DataFrame({name: s.prob for name, s in self._scores.items()})
+        """Test-set probabilities, one column per estimator (posterior: its mean).
+
+        Columns ``sample_weight`` and ``offset`` come first where they were given.
+        """
+        given = {"sample_weight": self._rows.weight, "offset": self._rows.offset}
+        columns = {name: values for name, values in given.items() if values is not None}
+        return pd.DataFrame({**columns, **{name: s.prob for name, s in self._scores.items()}})
 
     def posterior_metrics(self, name: str | None = None) -> pd.DataFrame:
         """Per-draw test metrics of a posterior (one row per draw)."""
@@ -325,8 +359,8 @@ class Comparison:
         """
         from bayeslogreg.report import figures
 
-        y = self._y_test
-        curves = {n: roc_curve(y, s.prob)[:2] for n, s in self._scores.items()}
+        y, weighted = self._rows.y, {"sample_weight": self._rows.weight}
+        curves = {n: roc_curve(y, s.prob, **weighted)[:2] for n, s in self._scores.items()}
         bands = {n: s.band for n, s in self._scores.items() if s.band is not None}
         labels = {
             n: f"AUC {r.auc:.3f} [{r.auc_lower:.3f}, {r.auc_upper:.3f}]"
@@ -339,7 +373,7 @@ class Comparison:
         }
         out["forest"] = figures.forest_figure(intervals, list(self.coefficients.index))
         calibration = {
-            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level)
+            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level, **weighted)
             for n, s in self._scores.items()
         }
         out["calibration"] = figures.calibration_figure(calibration)
@@ -398,6 +432,8 @@ class Comparison:
             "threshold": self.threshold,
             "n_bins": self.n_bins,
             "n_test": self.n_test,
+            "total_weight": self.total_weight,
+            "offset": self.has_offset,
             "estimators": {
                 name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
                 for name in self.names
@@ -484,8 +520,28 @@ def _passes_per_iteration(estimate: PointEstimate):
     return np.linspace(0, estimate.n_passes, len(estimate.history))
 
 
-def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarray]:
-    """Return the held-out rows as arrays: ``X`` (n_test, p) in fitted order, 0/1 ``y``."""
+def _labels(named: dict, y, n_rows: int, source: str) -> np.ndarray:
+    """0/1 labels of the held-out rows; counts refused clearly for fits of counts."""
+    values = np.asarray(y)
+    counts = [n for n, e in named.items() if getattr(e, "map_estimate", e).binomial]
+    if counts and values.dtype.kind in "biuf" and np.isfinite(values).all():
+        if not np.isin(values, (0, 1)).all():
+            raise ValueError(
+                f"{source} holds counts (values {_describe_values(np.unique(values))}): the "
+                f"estimates {counts} were fitted with trials= (binomial counts), but "
+                "compare() scores 0/1 labels and takes no trials. Give each row of k "
+                "successes in n trials as two rows, labelled 1 and 0, with sample_weight "
+                "k and n - k."
+            )
+    return check_y(values, n_samples=n_rows, require_both_classes=True)
+
+
+def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarray, object]:
+    """Return the held-out rows: ``X`` (n_test, p) in fitted order, 0/1 ``y`` and their frame.
+
+    The frame (``data``, or ``X_test`` for fits of a formula; else None) is where column
+    names given as ``sample_weight`` or ``offset`` are looked up.
+    """
     first = next(iter(named.values()))
     if data is None:
         if X_test is None or y_test is None:
@@ -494,8 +550,9 @@ def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarra
                 "fits of a formula."
             )
         X = first._checked_X(X_test, name="X_test")
-        y_test = align_y(X_test, y_test, name="y_test")
-        return X, check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
+        y = _labels(named, align_y(X_test, y_test, name="y_test"), X.shape[0], "y_test")
+        frame = _frame(X_test) if first.formula is not None else None
+        return X, y, frame
     if X_test is not None or y_test is not None:
         raise ValueError(
             "compare() got data= together with X_test or y_test; data= holds the held-out "
@@ -508,8 +565,31 @@ def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarra
             f"same data); got formulas {sorted(encodings)}. Pass X_test and y_test instead."
         )
     X = first._checked_X(data, name="data")
-    y = check_y(first.formula.labels(data), n_samples=X.shape[0], require_both_classes=True)
-    return X, y
+    source = f"the left-hand side of {first.formula.formula!r} in data"
+    return X, _labels(named, first.formula.labels(data), X.shape[0], source), _frame(data)
+
+
+def _row_terms(X, y, frame, sample_weight, offset) -> _TestRows:
+    """Check the held-out rows' weights and offsets (arrays, or columns of ``frame``)."""
+    given = {"sample_weight": sample_weight, "offset": offset}
+    for name, value in given.items():
+        if isinstance(value, str):
+            if frame is None or value not in getattr(frame, "columns", ()):
+                raise ValueError(
+                    f"{name}={value!r} names a column, which needs fits of a formula and "
+                    "held-out rows in a data frame (data= or X_test) that has that column; "
+                    "otherwise pass one number per row."
+                )
+            given[name] = frame[value]
+    n_rows = X.shape[0]
+    weight = check_sample_weight(given["sample_weight"], n_rows, frame)
+    weight = check_frequency_weights(weight, "compare (its AUC intervals and DeLong tests)")
+    if weight is not None:
+        among = " among the rows of positive sample_weight"
+        check_both_classes(y[weight > 0], "compare", among=among)
+    if given["offset"] is not None:
+        given["offset"] = check_offset(given["offset"], frame, n_rows)
+    return _TestRows(X, y, weight, given["offset"])
 
 
 def compare(
@@ -518,6 +598,8 @@ def compare(
     y_test=None,
     *,
     data=None,
+    sample_weight=None,
+    offset=None,
     threshold: float = 0.5,
     level: float = 0.95,
     n_bins: int = 10,
@@ -539,6 +621,16 @@ def compare(
     data : DataFrame, optional
         Instead of ``X_test`` and ``y_test``, for fits of one formula: the held-out rows,
         labels from the formula's left-hand side.
+    sample_weight : array-like of shape (n_test,), optional
+        Whole-number frequency weights of the held-out rows (a weight of 3 counts the
+        row three times, 0 leaves it out), or for fits of a formula the name of a column
+        of the held-out frame. Every metric, interval, test, figure and per-draw metric
+        is weighted, equal to that of the repeated rows. Weights that are not whole
+        numbers are refused: the AUC intervals and DeLong tests count rows (the
+        functions of :mod:`bayeslogreg.metrics` take them for point metrics).
+    offset : array-like of shape (n_test,), optional
+        Known term added to each held-out row's log-odds, as a fit's ``offset`` (or the
+        name of a column, as ``sample_weight``).
     threshold : float
         Rows with probability above it are predicted positive.
     level : float
@@ -558,34 +650,36 @@ def compare(
     check_text(title, "title")
     named = _named(estimates)
     first = next(iter(named.values()))
-    X, y = _test_rows(named, X_test, y_test, data)
+    rows = _row_terms(*_test_rows(named, X_test, y_test, data), sample_weight, offset)
     level = check_level(level)
     threshold = check_threshold(threshold)
     if train is not None:
         X_train = first._checked_X(train[0], name="X_train")
         train = (X_train, check_y(align_y(*train, name="y"), n_samples=X_train.shape[0]))
-    scores = {n: _score(e, X, y, threshold, level, chunk_size) for n, e in named.items()}
+    scores = {n: _score(e, rows, threshold, level, chunk_size) for n, e in named.items()}
     metrics = pd.DataFrame(
-        {n: _metrics_row(e, scores[n], y, threshold, level, n_bins) for n, e in named.items()}
+        {n: _metrics_row(e, scores[n], rows, threshold, level, n_bins) for n, e in named.items()}
     ).T
     metrics.index.name = "estimator"
     metrics = metrics.astype({c: float for c in metrics.columns if c != "converged"})
     metrics["converged"] = metrics["converged"].astype(bool)
+    given = [values for values in (rows.weight, rows.offset) if values is not None]
     return Comparison(
         title=title,
         estimates=named,
         coefficients=_coefficients(named, level),
         metrics=metrics,
-        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, y),
+        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, rows),
         interval_kinds={n: _interval_kind(e) for n, e in named.items()},
         descriptions={n: _describe(e) for n, e in named.items()},
         level=level,
         threshold=threshold,
         n_bins=n_bins,
-        n_test=len(y),
-        provenance=provenance(X, y, estimates=named),
-        _X_test=X,
-        _y_test=y,
+        n_test=len(rows.y),
+        total_weight=None if rows.weight is None else float(rows.weight.sum()),
+        has_offset=rows.offset is not None,
+        provenance=provenance(rows.X, rows.y, *given, estimates=named),
+        _rows=rows,
         _scores=scores,
         _train=train,
     )

@@ -96,6 +96,8 @@ def compare_estimators(
     num_samples: int = 1000,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    sample_weight: str | None = None,
+    offset: str | None = None,
 ) -> Comparison:
     """Split ``data``, fit each estimator on the training part, compare on the rest.
 
@@ -107,6 +109,9 @@ def compare_estimators(
     ``prior`` defaults to Normal(0, 2.5) on the coefficients and ``intercept_prior`` to
     Normal(0, 10), as in :func:`~bayeslogreg.fit_map`. ``progress`` receives one line
     before and after each step.
+
+    ``sample_weight`` and ``offset`` name columns of a formula's data frame: the fits
+    take them on the training part and :func:`~bayeslogreg.compare` on the held-out part.
     """
     for estimator in estimators:
         check_choice(estimator, "every entry of estimators", ESTIMATORS)
@@ -115,7 +120,14 @@ def compare_estimators(
     say = progress or (lambda _message: None)
     if title is not None:
         check_text(title, "title")
+    rows = {"sample_weight": sample_weight, "offset": offset}
     if formula is None:
+        given = [f"{name}={value!r}" for name, value in rows.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} name columns of a formula's data frame; pass formula= "
+                "and data as that frame."
+            )
         X, y, feature_names, description = data.X, data.y, data.feature_names, data.description
     else:
         if standardize_features:
@@ -146,7 +158,7 @@ def compare_estimators(
     for estimator in estimators:
         say(f"fitting {names[estimator]} on {len(y_train)} rows ...")
         start = time.perf_counter()
-        fits[names[estimator]] = fit_one(estimator, X_fit, y_fit, data=frame, **settings)
+        fits[names[estimator]] = fit_one(estimator, X_fit, y_fit, data=frame, **settings, **rows)
         say(f"  done in {time.perf_counter() - start:.1f} s")
     say(f"comparing on {len(y_test)} held-out rows ...")
     if title is None:
@@ -157,6 +169,7 @@ def compare_estimators(
         fits,
         X_test,
         y_test,
+        **rows,
         threshold=threshold,
         level=level,
         train=(X_train, y_train),

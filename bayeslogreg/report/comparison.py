@@ -359,8 +359,7 @@ class Comparison:
         """
         from bayeslogreg.report import figures
 
-        y, weighted = self._rows.y, {"sample_weight": self._rows.weight}
-        curves = {n: roc_curve(y, s.prob, **weighted)[:2] for n, s in self._scores.items()}
+        curves, calibration = self._curves()
         bands = {n: s.band for n, s in self._scores.items() if s.band is not None}
         labels = {
             n: f"AUC {r.auc:.3f} [{r.auc_lower:.3f}, {r.auc_upper:.3f}]"
@@ -372,10 +371,6 @@ class Comparison:
             for n in self.names
         }
         out["forest"] = figures.forest_figure(intervals, list(self.coefficients.index))
-        calibration = {
-            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level, **weighted)
-            for n, s in self._scores.items()
-        }
         out["calibration"] = figures.calibration_figure(calibration)
         histories = {
             n: (e.history, _passes_per_iteration(e))
@@ -392,6 +387,16 @@ class Comparison:
             out["trace" + suffix] = figures.trace_figure(est)
             out["rank" + suffix] = figures.rank_figure(est)
         return out
+
+    def _curves(self) -> tuple[dict, dict]:
+        """ROC curves ``(fpr, tpr)`` and calibration curves of the test rows, by estimator."""
+        y, weighted = self._rows.y, {"sample_weight": self._rows.weight}
+        roc = {n: roc_curve(y, s.prob, **weighted)[:2] for n, s in self._scores.items()}
+        calibration = {
+            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level, **weighted)
+            for n, s in self._scores.items()
+        }
+        return roc, calibration
 
     def _surface_figure(self, figures):
         X, y = self._train

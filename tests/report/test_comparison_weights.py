@@ -75,6 +75,11 @@ def test_integer_weights_give_the_comparison_of_the_repeated_rows(fitted, weight
     band, repeated_band = weighted._scores["posterior"].band, repeated._scores["posterior"].band
     for ours, theirs in zip(band[:4], repeated_band[:4], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=TOL)
+    # What the ROC and calibration figures draw.
+    for curves, repeated_curves in zip(weighted._curves(), repeated._curves(), strict=True):
+        for name, curve in curves.items():
+            for ours, theirs in zip(curve[:7], repeated_curves[name][:7], strict=True):
+                np.testing.assert_allclose(ours, theirs, rtol=0, atol=TOL)
     predictions = weighted.predictions()
     np.testing.assert_array_equal(
         predictions.drop(columns=["sample_weight", "offset"]).to_numpy().repeat(weight, axis=0),

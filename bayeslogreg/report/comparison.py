@@ -438,7 +438,7 @@ class Comparison:
             "n_bins": self.n_bins,
             "n_test": self.n_test,
             "total_weight": self.total_weight,
-            "offset": self.has_offset,
+            "has_offset": self.has_offset,
             "estimators": {
                 name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
                 for name in self.names

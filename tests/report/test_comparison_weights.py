@@ -116,7 +116,7 @@ def test_the_report_says_the_metrics_are_weighted_and_an_offset_was_applied(fitt
     for text in (repr(weighted), weighted.to_markdown()):
         assert f"total weight {total}" in text and "offset added to the log-odds" in text
     record = json.loads(weighted.to_json())
-    assert (record["n_test"], record["total_weight"], record["offset"]) == (60, total, True)
+    assert (record["n_test"], record["total_weight"], record["has_offset"]) == (60, total, True)
     plain = blr.compare(fitted["fits"]["MLE"], fitted["X"], fitted["y"])
     assert "total weight" not in repr(plain) and plain.to_dict()["total_weight"] is None
     assert list(plain.predictions().columns) == ["MLE"]
@@ -198,7 +198,7 @@ def test_the_command_line_compares_with_weights_and_offsets_named_as_columns(
         auc = roc_auc_score(y_test, predictions[name], sample_weight=test.w)
         assert metrics.loc[name, "auc"] == pytest.approx(auc, abs=TOL)
     record = json.loads((out / "comparison.json").read_text())
-    assert record["total_weight"] == test.w.sum() and record["offset"] is True
+    assert record["total_weight"] == test.w.sum() and record["has_offset"] is True
 
 
 def test_the_command_line_refuses_weights_and_offsets_without_a_formula(table, tmp_path, capsys):

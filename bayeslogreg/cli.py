@@ -144,6 +144,16 @@ def _add_compare(commands) -> None:
     compare.add_argument(
         "--level", type=_option(float, check_level), default=0.95, help="interval probability"
     )
+    compare.add_argument(
+        "--weights",
+        metavar="COLUMN",
+        help="with --formula: column of frequency weights (fits and held-out metrics)",
+    )
+    compare.add_argument(
+        "--offset",
+        metavar="COLUMN",
+        help="with --formula: column added to the log-odds (fits and held-out predictions)",
+    )
     compare.add_argument("--title", help="report title")
     compare.add_argument(
         "--out",
@@ -243,10 +253,21 @@ def _load(args):
     return data, settings
 
 
+def _check_columns_need_formula(args, names, example: str) -> None:
+    """Refuse per-row column options (``--weights`` ...) given without ``--formula``."""
+    per_row = [f"--{name}" for name in names if getattr(args, name)]
+    if per_row and args.formula is None:
+        raise ValueError(
+            f"{', '.join(per_row)} name columns of the data frame of a --formula; give one, "
+            f"e.g. {example}."
+        )
+
+
 def _run_compare(args) -> int:
     from bayeslogreg.report.workflow import compare_estimators
 
     _check_out(args.out, folder=True)
+    _check_columns_need_formula(args, ("weights", "offset"), '--formula "y ~ dose" --weights w')
     data, settings = _load(args)
     comparison = compare_estimators(
         data,
@@ -257,6 +278,8 @@ def _run_compare(args) -> int:
         level=args.level,
         title=args.title,
         progress=_progress,
+        sample_weight=args.weights,
+        offset=args.offset,
         **settings,
     )
     print(repr(comparison))
@@ -273,12 +296,9 @@ def _run_fit(args) -> int:
 
     if args.out is not None:
         _check_out(args.out, folder=False)
-    per_row = [f"--{name}" for name in ("weights", "trials", "offset") if getattr(args, name)]
-    if per_row and args.formula is None:
-        raise ValueError(
-            f"{', '.join(per_row)} name columns of the data frame of a --formula; give one, "
-            'e.g. --formula "k ~ dose" --trials n.'
-        )
+    _check_columns_need_formula(
+        args, ("weights", "trials", "offset"), '--formula "k ~ dose" --trials n'
+    )
     data, settings = _load(args)
     _progress(f"fitting {args.estimator.upper()} ...")
     rows = {"sample_weight": args.weights, "trials": args.trials, "offset": args.offset}

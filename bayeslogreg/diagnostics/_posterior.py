@@ -27,17 +27,19 @@ from bayeslogreg._validation import (
     check_both_classes,
     check_finite,
     check_level,
+    check_offset,
     check_positive_int,
     check_real_dtype,
+    check_sample_weight,
     check_seed,
     check_threshold,
     check_unit_values,
     check_X,
     check_y,
 )
-from bayeslogreg.metrics._calibration import _bin_ids
+from bayeslogreg.metrics._calibration import _bin_ids, _mean
 from bayeslogreg.metrics._classification import _ratio
-from bayeslogreg.metrics._roc import _auc, _descending_counts
+from bayeslogreg.metrics._roc import _auc, _descending_counts, _roc_points
 
 #: Columns of :func:`predictive_metrics`.
 METRIC_COLUMNS = ("auc", "log_loss", "brier", "accuracy", "precision", "recall", "specificity")
@@ -77,6 +79,25 @@ def _check_inputs(draws, X, y, what: str | None = None):
     return _check_draws(draws, X.shape[1]), X, y
 
 
+def _check_weighted_inputs(draws, X, y, what: str, sample_weight, offset):
+    """:func:`_check_inputs` with per-row weights and offsets: ``(draws, X, y, weight, offset)``.
+
+    Rows of weight 0 are dropped, as the metrics drop them, and both classes must occur
+    among the rows left. ``weight`` is None without ``sample_weight``; ``offset`` is
+    zeros of shape (n_rows,) without one.
+    """
+    raw_X = X
+    draws, X, y = _check_inputs(draws, X, y)
+    weight = check_sample_weight(sample_weight, X.shape[0], raw_X)
+    offset = np.zeros(X.shape[0]) if offset is None else check_offset(offset, raw_X, X.shape[0])
+    if weight is not None and not weight.all():
+        keep = weight > 0
+        X, y, weight, offset = X[keep], y[keep], weight[keep], offset[keep]
+    among = "" if weight is None else " among the rows of positive sample_weight"
+    check_both_classes(y, what, among=among)
+    return draws, X, y, weight, offset
+
+
 def _block_size(chunk_size, other_size: int) -> int:
     if chunk_size is None:
         return max(1, _BLOCK_BYTES // (8 * other_size))
@@ -104,13 +125,16 @@ def predictive_metrics(
     threshold: float = 0.5,
     zero_division: float | str = "warn",
     chunk_size: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Classification metrics of each posterior draw's predictions.
 
     The log-loss uses ``log_sigmoid`` of the log-odds, exact where probabilities round
     to 0 or 1 (:func:`~bayeslogreg.metrics.log_loss` clips them at 2.2e-16), and the AUC
     ranks by log-odds, which avoids the ties of saturated probabilities. Otherwise each
-    column equals the :mod:`bayeslogreg.metrics` function of that draw's probabilities.
+    column equals the :mod:`bayeslogreg.metrics` function of that draw's probabilities,
+    with the same ``sample_weight``.
 
     Parameters
     ----------
@@ -118,19 +142,25 @@ def predictive_metrics(
         Posterior draws, intercept first.
     X : array of shape (n_rows, p)
     y : array of shape (n_rows,)
-        Labels 0/1; both must occur.
+        Labels 0/1; both must occur (among the rows of positive weight).
     threshold : float, default 0.5
         A row is predicted 1 when its probability is strictly greater.
     zero_division : {"warn", 0.0, 1.0}
         Precision of a draw that predicts no 1 (see :func:`~bayeslogreg.metrics.precision`).
     chunk_size : int, optional
         Draws per block; by default a block of (chunk_size, n_rows) float64 is ~32 MB.
+    sample_weight : array of shape (n_rows,), optional
+        Frequency of each row, >= 0, as the metrics' ``sample_weight``: a row of weight 3
+        counts as three identical rows, one of weight 0 as none. Any weights >= 0 (no
+        column here counts rows for a variance). None weighs every row 1.
+    offset : array of shape (n_rows,), optional
+        Known term added to each row's log-odds, as a fit's ``offset``.
 
     Returns
     -------
     DataFrame of shape (n_draws, 7)
-        Columns :data:`METRIC_COLUMNS`: auc, log_loss (nats per row), brier, accuracy,
-        precision, recall, specificity; one row per draw.
+        Columns :data:`METRIC_COLUMNS`: auc, log_loss (nats per row, or per unit of
+        weight), brier, accuracy, precision, recall, specificity; one row per draw.
 
     Examples
     --------
@@ -139,31 +169,39 @@ def predictive_metrics(
     >>> table["auc"].tolist()
     [1.0, 1.0]
     """
-    draws, X, y = _check_inputs(draws, X, y, "predictive_metrics")
+    draws, X, y, weight, offset = _check_weighted_inputs(
+        draws, X, y, "predictive_metrics", sample_weight, offset
+    )
     threshold = check_threshold(threshold)
     is_one = y == 1
     sign = 2.0 * y - 1.0
     columns = {name: [] for name in ("auc", "log_loss", "brier", "tp", "fp")}
     for block in _blocks(draws, _block_size(chunk_size, X.shape[0])):
-        eta = _linear_predictor(block, X)
+        eta = _linear_predictor(block, X) + offset
         prob = special.expit(eta)
         predicted = prob > threshold
-        columns["auc"].append(_auc(is_one, eta))
-        columns["log_loss"].append(-np.mean(special.log_expit(sign * eta), axis=1))
-        columns["brier"].append(np.mean((prob - y) ** 2, axis=1))
-        columns["tp"].append(np.count_nonzero(predicted & is_one, axis=1))
-        columns["fp"].append(np.count_nonzero(predicted & ~is_one, axis=1))
+        columns["auc"].append(_auc(is_one, eta, weight))
+        columns["log_loss"].append(-_mean(special.log_expit(sign * eta), weight))
+        columns["brier"].append(_mean((prob - y) ** 2, weight))
+        columns["tp"].append(_weighted_count(predicted & is_one, weight))
+        columns["fp"].append(_weighted_count(predicted & ~is_one, weight))
     values = {name: np.concatenate(parts) for name, parts in columns.items()}
     tp, fp = values.pop("tp"), values.pop("fp")
-    n_positive = np.count_nonzero(is_one)
-    n_negative = len(y) - n_positive
-    values["accuracy"] = (tp + n_negative - fp) / len(y)
+    n_positive = _weighted_count(is_one, weight)
+    n_all = len(y) if weight is None else weight.sum()
+    n_negative = n_all - n_positive
+    values["accuracy"] = (tp + n_negative - fp) / n_all
     values["precision"] = np.asarray(
         _ratio(tp, tp + fp, zero_division, "precision", "no row is predicted positive")
     )
     values["recall"] = tp / n_positive
     values["specificity"] = (n_negative - fp) / n_negative
     return pd.DataFrame(values, columns=list(METRIC_COLUMNS)).rename_axis("draw")
+
+
+def _weighted_count(mask: np.ndarray, weight: np.ndarray | None):
+    """Rows (or their total weight) where ``mask`` holds, along the last axis."""
+    return np.count_nonzero(mask, axis=-1) if weight is None else mask @ weight
 
 
 def summarize_draws(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -251,6 +289,8 @@ def roc_band(
     level: float = 0.95,
     fpr_grid: ArrayLike | None = None,
     chunk_size: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
 ) -> RocBand:
     """Posterior band of ROC curves on a common false-positive-rate grid.
 
@@ -260,8 +300,10 @@ def roc_band(
 
     Parameters
     ----------
-    draws, X, y
-        As in :func:`predictive_metrics`.
+    draws, X, y, sample_weight, offset
+        As in :func:`predictive_metrics`. With ``sample_weight`` each draw's curve is
+        :func:`~bayeslogreg.metrics.roc_curve` with those weights (rates are shares of
+        the classes' total weights).
     level : float, default 0.95
         Probability of the pointwise band.
     fpr_grid : array of shape (n_grid,), optional
@@ -279,22 +321,35 @@ def roc_band(
     >>> band.median[[0, -1]].tolist()
     [1.0, 1.0]
     """
-    draws, X, y = _check_inputs(draws, X, y, "roc_band")
+    draws, X, y, weight, offset = _check_weighted_inputs(
+        draws, X, y, "roc_band", sample_weight, offset
+    )
     level = check_level(level)
     grid = _check_fpr_grid(fpr_grid)
     is_one = y == 1
-    n_positive = np.count_nonzero(is_one)
-    allowed_fp = _allowed_false_positives(grid, len(y) - n_positive)
     size = _block_size(chunk_size, X.shape[0])
-    tpr = np.concatenate(
-        [
-            _step_true_positives(is_one, _linear_predictor(block, X), allowed_fp)
-            for block in _blocks(draws, size)
-        ]
-    )
+    blocks = (_linear_predictor(block, X) + offset for block in _blocks(draws, size))
+    if weight is None:
+        n_positive = np.count_nonzero(is_one)
+        allowed_fp = _allowed_false_positives(grid, len(y) - n_positive)
+        counts = [_step_true_positives(is_one, eta, allowed_fp) for eta in blocks]
+        tpr = np.concatenate(counts) / n_positive
+    else:
+        tpr = np.concatenate([_weighted_step_rates(is_one, eta, weight, grid) for eta in blocks])
     tail = (1.0 - level) / 2
-    lower, median, upper = np.quantile(tpr / n_positive, [tail, 0.5, 1.0 - tail], axis=0)
+    lower, median, upper = np.quantile(tpr, [tail, 0.5, 1.0 - tail], axis=0)
     return RocBand(grid, lower, median, upper, level)
+
+
+def _weighted_step_rates(is_one, scores, weight, grid) -> np.ndarray:
+    """Largest TPR of each row's weighted ROC points with FPR <= grid, (n_draws, n_grid).
+
+    The points are :func:`~bayeslogreg.metrics.roc_curve`'s; their FPRs increase along
+    each row (the padding repeats the last point), so one search per row finds them.
+    """
+    fpr, tpr, _ = _roc_points(is_one, scores, weight)
+    last = [np.searchsorted(row, grid, side="right") - 1 for row in fpr]
+    return np.take_along_axis(tpr, np.stack(last), axis=-1)
 
 
 # ---------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from bayeslogreg.metrics import (
 )
 from bayeslogreg.priors import Flat
 from bayeslogreg.report import render
+from bayeslogreg.report._heldout import HeldOutRows, held_out_rows
 from bayeslogreg.report.provenance import provenance
 
 __all__ = ["Comparison", "compare"]
@@ -137,27 +138,30 @@ class _Scores:
     band: object = None
 
 
-def _score(estimate, X, y, threshold: float, level: float, chunk_size) -> _Scores:
+def _score(estimate, rows: HeldOutRows, threshold: float, level: float, chunk_size) -> _Scores:
+    prob = estimate._predict(rows.X, rows.offset)
     if not isinstance(estimate, Posterior):
-        return _Scores(estimate._predict(X))
+        return _Scores(prob)
     draws = estimate.flat_draws
-    per_draw = predictive_metrics(draws, X, y, threshold=threshold, chunk_size=chunk_size)
-    band = roc_band(draws, X, y, level=level, chunk_size=chunk_size)
-    return _Scores(estimate._predict(X), per_draw, band)
+    given = {"sample_weight": rows.weight, "offset": rows.offset, "chunk_size": chunk_size}
+    per_draw = predictive_metrics(draws, rows.X, rows.y, threshold=threshold, **given)
+    band = roc_band(draws, rows.X, rows.y, level=level, **given)
+    return _Scores(prob, per_draw, band)
 
 
-def _metrics_row(estimate, scores: _Scores, y, threshold: float, level: float, n_bins: int):
-    auc = auc_ci(y, scores.prob, level=level)
-    counts = rates(y, scores.prob, threshold=threshold)
+def _metrics_row(estimate, scores: _Scores, rows: HeldOutRows, threshold, level, n_bins: int):
+    y, weighted = rows.y, {"sample_weight": rows.weight}
+    auc = auc_ci(y, scores.prob, level=level, **weighted)
+    counts = rates(y, scores.prob, threshold=threshold, **weighted)
     row = {
         "auc": auc.auc,
         "auc_lower": auc.lower,
         "auc_upper": auc.upper,
         "auc_post_lower": np.nan,
         "auc_post_upper": np.nan,
-        "log_loss": log_loss(y, scores.prob),
-        "brier": brier_score(y, scores.prob),
-        "ece": float(expected_calibration_error(y, scores.prob, n_bins=n_bins)),
+        "log_loss": log_loss(y, scores.prob, **weighted),
+        "brier": brier_score(y, scores.prob, **weighted),
+        "ece": float(expected_calibration_error(y, scores.prob, n_bins=n_bins, **weighted)),
         "accuracy": counts["accuracy"],
         "precision": counts["precision"],
         "recall": counts["recall"],
@@ -212,11 +216,11 @@ def _loo_columns(posterior: Posterior) -> dict:
     }
 
 
-def _tests(names, probs: dict, y) -> pd.DataFrame:
-    rows = []
+def _tests(names, probs: dict, rows: HeldOutRows) -> pd.DataFrame:
+    tests = []
     for a, b in itertools.combinations(names, 2):
-        test = delong_test(y, probs[a], probs[b])
-        rows.append(
+        test = delong_test(rows.y, probs[a], probs[b], sample_weight=rows.weight)
+        tests.append(
             {
                 "estimator_a": a,
                 "estimator_b": b,
@@ -229,7 +233,7 @@ def _tests(names, probs: dict, y) -> pd.DataFrame:
             }
         )
     columns = ["estimator_a", "estimator_b", "auc_a", "auc_b", "difference", "se", "z"]
-    return pd.DataFrame(rows, columns=[*columns, "p_value"])
+    return pd.DataFrame(tests, columns=[*columns, "p_value"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,8 +266,14 @@ class Comparison:
     n_bins : int
         Bins of the calibration curves and the ECE.
     n_test : int
+        Held-out rows (rows of weight 0 included).
+    total_weight : float or None
+        With ``sample_weight``: the held-out rows' total weight, which every metric,
+        interval and test counts as rows; None without weights.
+    has_offset : bool
+        Whether an ``offset`` was added to the held-out rows' log-odds.
     provenance : dict
-        Package versions, the data hash and the seeds.
+        Package versions, the data hash (weights and offset included) and the seeds.
     """
 
     title: str
@@ -277,9 +287,10 @@ class Comparison:
     threshold: float
     n_bins: int
     n_test: int
+    total_weight: float | None
+    has_offset: bool
     provenance: dict
-    _X_test: np.ndarray = field(repr=False)
-    _y_test: np.ndarray = field(repr=False)
+    _rows: HeldOutRows = field(repr=False)
     _scores: dict = field(repr=False)
     _train: tuple | None = field(repr=False, default=None)
 
@@ -289,8 +300,13 @@ class Comparison:
         return tuple(self.estimates)
 
     def predictions(self) -> pd.DataFrame:
-        """Test-set probabilities, one column per estimator (posterior: its mean)."""
-        return pd.DataFrame({name: s.prob for name, s in self._scores.items()})
+        """Test-set probabilities, one column per estimator (posterior: its mean).
+
+        Columns ``sample_weight`` and ``offset`` come first where they were given.
+        """
+        given = {"sample_weight": self._rows.weight, "offset": self._rows.offset}
+        columns = {name: values for name, values in given.items() if values is not None}
+        return pd.DataFrame({**columns, **{name: s.prob for name, s in self._scores.items()}})
 
     def posterior_metrics(self, name: str | None = None) -> pd.DataFrame:
         """Per-draw test metrics of a posterior (one row per draw)."""
@@ -325,8 +341,7 @@ class Comparison:
         """
         from bayeslogreg.report import figures
 
-        y = self._y_test
-        curves = {n: roc_curve(y, s.prob)[:2] for n, s in self._scores.items()}
+        curves, calibration = self._curves()
         bands = {n: s.band for n, s in self._scores.items() if s.band is not None}
         labels = {
             n: f"AUC {r.auc:.3f} [{r.auc_lower:.3f}, {r.auc_upper:.3f}]"
@@ -338,10 +353,6 @@ class Comparison:
             for n in self.names
         }
         out["forest"] = figures.forest_figure(intervals, list(self.coefficients.index))
-        calibration = {
-            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level)
-            for n, s in self._scores.items()
-        }
         out["calibration"] = figures.calibration_figure(calibration)
         histories = {
             n: (e.history, _passes_per_iteration(e))
@@ -358,6 +369,16 @@ class Comparison:
             out["trace" + suffix] = figures.trace_figure(est)
             out["rank" + suffix] = figures.rank_figure(est)
         return out
+
+    def _curves(self) -> tuple[dict, dict]:
+        """ROC curves ``(fpr, tpr)`` and calibration curves of the test rows, by estimator."""
+        y, weighted = self._rows.y, {"sample_weight": self._rows.weight}
+        roc = {n: roc_curve(y, s.prob, **weighted)[:2] for n, s in self._scores.items()}
+        calibration = {
+            n: calibration_curve(y, s.prob, n_bins=self.n_bins, level=self.level, **weighted)
+            for n, s in self._scores.items()
+        }
+        return roc, calibration
 
     def _surface_figure(self, figures):
         X, y = self._train
@@ -398,6 +419,8 @@ class Comparison:
             "threshold": self.threshold,
             "n_bins": self.n_bins,
             "n_test": self.n_test,
+            "total_weight": self.total_weight,
+            "has_offset": self.has_offset,
             "estimators": {
                 name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
                 for name in self.names
@@ -484,40 +507,14 @@ def _passes_per_iteration(estimate: PointEstimate):
     return np.linspace(0, estimate.n_passes, len(estimate.history))
 
 
-def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarray]:
-    """Return the held-out rows as arrays: ``X`` (n_test, p) in fitted order, 0/1 ``y``."""
-    first = next(iter(named.values()))
-    if data is None:
-        if X_test is None or y_test is None:
-            raise ValueError(
-                "compare() needs the held-out rows: X_test and y_test, or data=frame for "
-                "fits of a formula."
-            )
-        X = first._checked_X(X_test, name="X_test")
-        y_test = align_y(X_test, y_test, name="y_test")
-        return X, check_y(y_test, n_samples=X.shape[0], require_both_classes=True)
-    if X_test is not None or y_test is not None:
-        raise ValueError(
-            "compare() got data= together with X_test or y_test; data= holds the held-out "
-            "rows of fits of a formula (y from its left-hand side): pass one or the other."
-        )
-    encodings = {repr(estimate.formula) for estimate in named.values()}
-    if first.formula is None or len(encodings) > 1:
-        raise ValueError(
-            "compare(data=frame) needs fits of one formula with one encoding (fitted on the "
-            f"same data); got formulas {sorted(encodings)}. Pass X_test and y_test instead."
-        )
-    X = first._checked_X(data, name="data")
-    y = check_y(first.formula.labels(data), n_samples=X.shape[0], require_both_classes=True)
-    return X, y
-
-
 def compare(
     estimates,
     X_test=None,
     y_test=None,
     *,
     data=None,
+    sample_weight=None,
+    offset=None,
     threshold: float = 0.5,
     level: float = 0.95,
     n_bins: int = 10,
@@ -539,6 +536,16 @@ def compare(
     data : DataFrame, optional
         Instead of ``X_test`` and ``y_test``, for fits of one formula: the held-out rows,
         labels from the formula's left-hand side.
+    sample_weight : array-like of shape (n_test,), optional
+        Whole-number frequency weights of the held-out rows (a weight of 3 counts the
+        row three times, 0 leaves it out), or for fits of a formula the name of a column
+        of the held-out frame. Every metric, interval, test, figure and per-draw metric
+        is weighted, equal to that of the repeated rows. Weights that are not whole
+        numbers are refused: the AUC intervals and DeLong tests count rows (the
+        functions of :mod:`bayeslogreg.metrics` take them for point metrics).
+    offset : array-like of shape (n_test,), optional
+        Known term added to each held-out row's log-odds, as a fit's ``offset`` (or the
+        name of a column, as ``sample_weight``).
     threshold : float
         Rows with probability above it are predicted positive.
     level : float
@@ -558,34 +565,36 @@ def compare(
     check_text(title, "title")
     named = _named(estimates)
     first = next(iter(named.values()))
-    X, y = _test_rows(named, X_test, y_test, data)
+    rows = held_out_rows(named, X_test, y_test, data, sample_weight, offset)
     level = check_level(level)
     threshold = check_threshold(threshold)
     if train is not None:
         X_train = first._checked_X(train[0], name="X_train")
         train = (X_train, check_y(align_y(*train, name="y"), n_samples=X_train.shape[0]))
-    scores = {n: _score(e, X, y, threshold, level, chunk_size) for n, e in named.items()}
+    scores = {n: _score(e, rows, threshold, level, chunk_size) for n, e in named.items()}
     metrics = pd.DataFrame(
-        {n: _metrics_row(e, scores[n], y, threshold, level, n_bins) for n, e in named.items()}
+        {n: _metrics_row(e, scores[n], rows, threshold, level, n_bins) for n, e in named.items()}
     ).T
     metrics.index.name = "estimator"
     metrics = metrics.astype({c: float for c in metrics.columns if c != "converged"})
     metrics["converged"] = metrics["converged"].astype(bool)
+    given = [values for values in (rows.weight, rows.offset) if values is not None]
     return Comparison(
         title=title,
         estimates=named,
         coefficients=_coefficients(named, level),
         metrics=metrics,
-        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, y),
+        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, rows),
         interval_kinds={n: _interval_kind(e) for n, e in named.items()},
         descriptions={n: _describe(e) for n, e in named.items()},
         level=level,
         threshold=threshold,
         n_bins=n_bins,
-        n_test=len(y),
-        provenance=provenance(X, y, estimates=named),
-        _X_test=X,
-        _y_test=y,
+        n_test=len(rows.y),
+        total_weight=None if rows.weight is None else float(rows.weight.sum()),
+        has_offset=rows.offset is not None,
+        provenance=provenance(rows.X, rows.y, *given, estimates=named),
+        _rows=rows,
         _scores=scores,
         _train=train,
     )

@@ -358,11 +358,17 @@ def findings(comparison) -> list[str]:
 
 
 def _data_line(comparison) -> str:
-    y = comparison._y_test
-    return (
-        f"{comparison.n_test} test rows ({int(y.sum())} positive); threshold "
-        f"{comparison.threshold:g}; intervals at {100 * comparison.level:g}%"
-    )
+    y, weight = comparison._rows.y, comparison._rows.weight
+    line = f"{comparison.n_test} test rows ({int(y.sum())} positive)"
+    if weight is not None:
+        total, positive = comparison.total_weight, y @ weight
+        line += (
+            f", weighted: total weight {total:.10g} ({positive:.10g} positive), every "
+            "metric counts a row as often as its weight"
+        )
+    if comparison.has_offset:
+        line += "; offset added to the log-odds"
+    return f"{line}; threshold {comparison.threshold:g}; intervals at {100 * comparison.level:g}%"
 
 
 def text_report(comparison) -> str:

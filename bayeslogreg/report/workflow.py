@@ -99,6 +99,8 @@ def compare_estimators(
     num_samples: int = 1000,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    sample_weight: str | None = None,
+    offset: str | None = None,
 ) -> Comparison:
     """Split ``data``, fit each estimator on the training part, compare on the rest.
 
@@ -110,13 +112,23 @@ def compare_estimators(
     ``prior``, ``intercept_prior`` and ``autoscale`` are as in :func:`~bayeslogreg.fit_map`
     (rstanarm's defaults, scaled to the training part's columns). ``progress`` receives
     one line before and after each step.
+
+    ``sample_weight`` and ``offset`` name columns of a formula's data frame: the fits
+    take them on the training part and :func:`~bayeslogreg.compare` on the held-out part.
     """
     for estimator in estimators:
         check_choice(estimator, "every entry of estimators", ESTIMATORS)
     say = progress or (lambda _message: None)
     if title is not None:
         check_text(title, "title")
+    rows = {"sample_weight": sample_weight, "offset": offset}
     if formula is None:
+        given = [f"{name}={value!r}" for name, value in rows.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} name columns of a formula's data frame; pass formula= "
+                "and data as that frame."
+            )
         X, y, feature_names, description = data.X, data.y, data.feature_names, data.description
     else:
         if standardize_features:
@@ -148,7 +160,7 @@ def compare_estimators(
     for estimator in estimators:
         say(f"fitting {names[estimator]} on {len(y_train)} rows ...")
         start = time.perf_counter()
-        fits[names[estimator]] = fit_one(estimator, X_fit, y_fit, data=frame, **settings)
+        fits[names[estimator]] = fit_one(estimator, X_fit, y_fit, data=frame, **settings, **rows)
         say(f"  done in {time.perf_counter() - start:.1f} s")
     say(f"comparing on {len(y_test)} held-out rows ...")
     if title is None:
@@ -159,6 +171,7 @@ def compare_estimators(
         fits,
         X_test,
         y_test,
+        **rows,
         threshold=threshold,
         level=level,
         train=(X_train, y_train),

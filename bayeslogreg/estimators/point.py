@@ -28,6 +28,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _chunked
 from bayeslogreg.estimators import _solvers as solvers
+from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import (
     HostObjective,
@@ -401,7 +402,9 @@ def _fit(estimator, X, y, rows, priors, solver, init, feature_names, seed, depre
     context = FitContext(
         estimator, names, origin, priors, n_rows, scale, X, separation, data_sha256, seed, start
     )
-    return build(context._replace(observations=observations), solver, optimum)
+    null = null_log_likelihood(float(np.sum(y)), n_rows, observations)
+    context = context._replace(observations=observations, null_log_likelihood=null)
+    return build(context, solver, optimum)
 
 
 def _find_separation(X, y, observations: Observations | None, names, priors):

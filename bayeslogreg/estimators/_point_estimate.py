@@ -203,8 +203,7 @@ class PointEstimate(Estimate):
     null_log_likelihood : float or None
         Log-likelihood of the intercept-only model on the same data (weights, counts and
         offset included; with an offset its intercept is fitted), for :attr:`llnull`;
-        None where it was not recorded (``fit_streaming``, files of format version 3 or
-        older).
+        None in files of format version 3 or older, which did not record it.
     weight_sum : float or None
         Sum of ``sample_weight`` (statsmodels GLM's ``wnobs``), the ``n`` of :attr:`bic`;
         None without weights (``n_rows`` is).
@@ -344,8 +343,12 @@ class PointEstimate(Estimate):
             Indexed by feature, columns ``estimate`` (probability per unit of x_j),
             ``std_err``, ``z``, ``p_value``, ``ci_lower``, ``ci_upper``.
         """
-        X, offset = self._checked_X_offset(X, offset)
-        weights = _effects.row_weights(sample_weight, X.shape[0], X)
+        checked, offset = self._checked_X_offset(X, offset)
+        weights = _effects.row_weights(sample_weight, checked.shape[0], X)
+        return self._marginal_effects(checked, offset, weights, level=level, dummy=dummy)
+
+    def _marginal_effects(self, X, offset, weights, *, level: float, dummy: bool):
+        """:meth:`marginal_effects` of checked rows ``X`` and averaging ``weights``."""
         dummies = _effects.dummy_columns(X) if dummy else np.empty(0, dtype=int)
         parts = (X, offset, weights, dummies)
         effects = _effects.average_marginal_effects(self.params[None], *parts)[0]

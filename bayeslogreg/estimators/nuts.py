@@ -252,8 +252,12 @@ class Posterior(Estimate):
             Indexed by feature, columns ``estimate`` (posterior mean, probability per
             unit of x_j), ``sd``, ``ci_lower`` and ``ci_upper`` (HDI).
         """
-        X, offset = self._checked_X_offset(X, offset)
-        weights = _effects.row_weights(sample_weight, X.shape[0], X)
+        checked, offset = self._checked_X_offset(X, offset)
+        weights = _effects.row_weights(sample_weight, checked.shape[0], X)
+        return self._marginal_effects(checked, offset, weights, level=level, dummy=dummy)
+
+    def _marginal_effects(self, X, offset, weights, *, level: float, dummy: bool):
+        """:meth:`marginal_effects` of checked rows ``X`` and averaging ``weights``."""
         dummies = _effects.dummy_columns(X) if dummy else np.empty(0, dtype=int)
         draws, step = self.flat_draws, max(1, _CHUNK_ELEMENTS // max(1, X.shape[0]))
         parts = (X, offset, weights, dummies)

@@ -300,6 +300,51 @@ class Comparison:
         name = names[0] if name is None else check_choice(name, "name", names)
         return self._scores[name].per_draw
 
+    def odds_ratios(self) -> pd.DataFrame:
+        """Odds ratios per feature, columns (estimator, quantity: estimate, lower, upper).
+
+        Each result's ``odds_ratios`` at ``level``: exp of the Wald or Laplace interval,
+        or the HDI of the exponentiated draws.
+        """
+        tables = {n: e.odds_ratios(self.level) for n, e in self.estimates.items()}
+        return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))
+
+    @property
+    def marginal_effects_rows(self) -> str:
+        """``"training"`` when ``train=`` was given, else ``"test"``: the rows averaged over."""
+        return "test" if self._train is None else "training"
+
+    def marginal_effects(self) -> pd.DataFrame:
+        """Average marginal effects (dummy=True) on :attr:`marginal_effects_rows`.
+
+        Columns (estimator, quantity), quantity in estimate, lower, upper: delta-method
+        intervals for point fits, HDIs over draws for a posterior, at ``level``. Rows
+        weigh equally and no offset is added.
+        """
+        X = self._X_test if self._train is None else self._train[0]
+        weights = np.full(X.shape[0], 1.0 / X.shape[0])
+        tables = {
+            n: e._marginal_effects(X, None, weights, level=self.level, dummy=True)
+            for n, e in self.estimates.items()
+        }
+        return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))
+
+    def fit_statistics(self) -> pd.DataFrame:
+        """Likelihood-ratio test, pseudo-R², AIC and BIC of each MLE, on its training data.
+
+        One row per MLE estimator (none when there is none); columns log_likelihood,
+        llnull, llr, llr_pvalue, prsquared, aic, bic, as :class:`PointEstimate` has them.
+        """
+        names = ("log_likelihood", "llnull", "llr", "llr_pvalue", "prsquared", "aic", "bic")
+        rows = {
+            n: {name: float(getattr(e, name)) for name in names}
+            for n, e in self.estimates.items()
+            if isinstance(e, PointEstimate) and e.estimator == "mle"
+        }
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(names))
+        table.index.name = "estimator"
+        return table
+
     def findings(self) -> list[str]:
         """Plain-language lines a reader should see first."""
         return render.findings(self)
@@ -482,6 +527,17 @@ def _passes_per_iteration(estimate: PointEstimate):
     if estimate.n_iter == 0:
         return None
     return np.linspace(0, estimate.n_passes, len(estimate.history))
+
+
+def _side_by_side(tables: dict, quantities: tuple[str, str, str]) -> pd.DataFrame:
+    """Join per-estimator tables into columns (estimator, estimate/lower/upper)."""
+    columns = {}
+    for name, table in tables.items():
+        for quantity, label in zip(quantities, ("estimate", "lower", "upper"), strict=True):
+            columns[(name, label)] = table[quantity]
+    joined = pd.DataFrame(columns)
+    joined.columns = pd.MultiIndex.from_tuples(joined.columns, names=["estimator", "quantity"])
+    return joined
 
 
 def _test_rows(named: dict, X_test, y_test, data) -> tuple[np.ndarray, np.ndarray]:

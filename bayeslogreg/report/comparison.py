@@ -447,17 +447,13 @@ class Comparison:
                 name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
                 for name in self.names
             },
-            "coefficients": {
-                name: {
-                    quantity: dict(
-                        zip(self.coefficients.index, map(render.plain, values), strict=True)
-                    )
-                    for quantity, values in self.coefficients[name].items()
-                }
-                for name in self.names
-            },
+            "coefficients": _by_estimator(self.coefficients),
             "metrics": render.records(self.metrics),
             "tests": render.records(self.tests),
+            "odds_ratios": _by_estimator(self.odds_ratios()),
+            "marginal_effects": _by_estimator(self.marginal_effects()),
+            "marginal_effects_rows": self.marginal_effects_rows,
+            "fit_statistics": render.records(self.fit_statistics()),
             "findings": self.findings(),
             "provenance": self.provenance,
         }
@@ -500,6 +496,9 @@ class Comparison:
             "metrics.csv": render.csv_text(self.metrics),
             "tests.csv": render.csv_text(self.tests, index=False),
             "predictions.csv": render.csv_text(self.predictions()),
+            "odds_ratios.csv": render.csv_text(self.odds_ratios()),
+            "marginal_effects.csv": render.csv_text(self.marginal_effects()),
+            "fit_statistics.csv": render.csv_text(self.fit_statistics()),
         }
         files.update((name, text.encode("utf-8")) for name, text in texts.items())
         with atomic_folder(directory) as folder:
@@ -527,6 +526,17 @@ def _passes_per_iteration(estimate: PointEstimate):
     if estimate.n_iter == 0:
         return None
     return np.linspace(0, estimate.n_passes, len(estimate.history))
+
+
+def _by_estimator(table: pd.DataFrame) -> dict:
+    """Return a (estimator, quantity) table as {estimator: {quantity: {parameter: value}}}."""
+    return {
+        name: {
+            quantity: dict(zip(table.index, map(render.plain, values), strict=True))
+            for quantity, values in table[name].items()
+        }
+        for name in table.columns.unique(level=0)
+    }
 
 
 def _side_by_side(tables: dict, quantities: tuple[str, str, str]) -> pd.DataFrame:

@@ -42,6 +42,9 @@ REPORT_FILES = (
     "metrics.csv",
     "tests.csv",
     "predictions.csv",
+    "odds_ratios.csv",
+    "marginal_effects.csv",
+    "fit_statistics.csv",
 )
 FIGURE_FOLDER = "figures"
 # What a file browser adds to a folder it shows (deleted with the folder, made again).

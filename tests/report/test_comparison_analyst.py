@@ -1,9 +1,11 @@
 """compare()'s odds ratios, average marginal effects and MLE fit statistics: the results'
 own numbers, on the rows the report names, in every report format."""
 
+import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayeslogreg as blr
@@ -61,3 +63,23 @@ def test_every_report_shows_the_new_sections(fitted):
             assert heading in text
     without_mle = blr.compare({"MAP": fits["MAP"]}, *test)
     assert len(without_mle.fit_statistics()) == 0 and "LLR p-value" not in repr(without_mle)
+
+
+def test_saved_reports_and_json_hold_the_new_tables(fitted, tmp_path):
+    fits, train, test = fitted
+    comparison = blr.compare(fits, *test)
+    comparison.save(tmp_path / "report")
+    ratios = pd.read_csv(tmp_path / "report" / "odds_ratios.csv", header=[0, 1], index_col=0)
+    np.testing.assert_allclose(ratios.to_numpy(), comparison.odds_ratios().to_numpy(), rtol=1e-15)
+    effects = pd.read_csv(tmp_path / "report" / "marginal_effects.csv", header=[0, 1], index_col=0)
+    np.testing.assert_allclose(effects.to_numpy(), comparison.marginal_effects().to_numpy())
+    statistics = pd.read_csv(tmp_path / "report" / "fit_statistics.csv", index_col=0)
+    assert statistics.loc["MLE", "llr"] == pytest.approx(fits["MLE"].llr, rel=1e-15)
+    document = json.loads(comparison.to_json())
+    assert document["marginal_effects_rows"] == "test"
+    assert (
+        document["odds_ratios"]["MAP"]["estimate"]["x1"]
+        == fits["MAP"].odds_ratios()["estimate"]["x1"]
+    )
+    assert document["fit_statistics"][0]["bic"] == fits["MLE"].bic
+    comparison.save(tmp_path / "report")  # an earlier report, new files included, is replaced

@@ -1,8 +1,8 @@
-"""Results in the analyst's vocabulary: odds ratios, average marginal effects, the null model.
+"""Results in the analyst's vocabulary: average marginal effects and the null model.
 
-The NumPy layer under ``odds_ratios`` and ``marginal_effects`` of both result types, and
-the log-likelihood of the intercept-only model that :func:`~._point_estimate.build`
-records for the likelihood-ratio test and McFadden's pseudo-R².
+The NumPy layer under ``marginal_effects`` of both result types, and the log-likelihood
+of the intercept-only model that :func:`~._point_estimate.build` records for the
+likelihood-ratio test and McFadden's pseudo-R².
 """
 
 import numpy as np
@@ -46,8 +46,7 @@ def _null_intercept(a: np.ndarray, b: np.ndarray, offset: np.ndarray, start: flo
     """Maximise ``sum a log s(c + o) + b log s(-c - o)`` over ``c`` (concave): Newton.
 
     Steps are halved until the log-likelihood does not fall, so the iteration cannot
-    diverge; it stops at a relative step below 1e-14 (about 3 iterations from the
-    start without offset in the tests) or after 100 iterations.
+    diverge; it stops at a relative step below 1e-14 or after 100 iterations.
     """
 
     def value(c: float) -> float:

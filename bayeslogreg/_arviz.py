@@ -347,6 +347,18 @@ def summary(data, var_names: list[str], *, level: float, ci_kind: str = "hdi") -
     return table
 
 
+def hdi(draws: np.ndarray, level: float) -> np.ndarray:
+    """Highest-density interval of each column of ``draws`` (chains, samples, k): (k, 2).
+
+    Chains are pooled, as in :func:`summary`'s HDI.
+    """
+    if is_arviz_1():
+        from arviz_stats.base import array_stats
+
+        return np.asarray(array_stats.hdi(draws, level, axis=(0, 1)))
+    return np.asarray(arviz().hdi(draws, hdi_prob=level))
+
+
 # ---------------------------------------------------------------------------------------
 # Pointwise predictive accuracy: PSIS-LOO and WAIC.
 

@@ -57,6 +57,7 @@ def _fit_record(fit) -> dict:
         "params": fit.params.tolist(),
         "stderr": fit.stderr.tolist(),
         "log_likelihood": fit.log_likelihood,
+        "llnull": fit.llnull,
         "log_posterior": fit.log_posterior,
         "converged": fit.converged,
         "n_iter": fit.n_iter,

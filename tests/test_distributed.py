@@ -158,6 +158,7 @@ def _check_fit(result: dict, expected) -> None:
     np.testing.assert_allclose(result["params"], expected.params, rtol=RTOL, atol=RTOL)
     np.testing.assert_allclose(result["stderr"], expected.stderr, rtol=RTOL)
     np.testing.assert_allclose(result["log_likelihood"], expected.log_likelihood, rtol=RTOL)
+    np.testing.assert_allclose(result["llnull"], expected.llnull, rtol=RTOL)
     np.testing.assert_allclose(result["history"], expected.history, rtol=RTOL)
     cov_scale = np.abs(expected.cov).max()
     np.testing.assert_allclose(result["cov"], expected.cov, rtol=RTOL, atol=RTOL * cov_scale)

@@ -19,6 +19,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _sharding
 from bayeslogreg.estimators import _solvers as solvers
+from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import (
     HostObjective,
@@ -236,10 +237,13 @@ def _fit(estimator, X, y, mesh, choice, solver, init, feature_names, deprecated)
     outcome, hess = minimize_on_host(objective, params0, solver.tol, solver.max_iter)
     # Hashing needs every row in one place: only a single process can.
     data_sha256 = data_hash(X, y) if jax.process_count() == 1 else None
+    null = null_log_likelihood(float(table[:, 3].sum()), n)
     context = FitContext(
         estimator, names, origin, tuple(priors), n, scale, X, None, data_sha256, 0, start
     )
-    context = context._replace(prior_choice=record if estimator == "map" else None)
+    context = context._replace(
+        prior_choice=record if estimator == "map" else None, null_log_likelihood=null
+    )
     return build(context, solver, Optimum(outcome, hess, objective.last_loglik))
 
 

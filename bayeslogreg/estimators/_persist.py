@@ -35,8 +35,11 @@ __all__ = ["FORMAT_VERSION", "dumps", "loads", "read"]
 
 #: Raise it when a change makes older bayeslogreg versions misread new files. 2: ``n_rows``
 #: (was ``n_samples``); 3: PointEstimate records ``n_obs``, ``weighted``, ``binomial``,
-#: ``has_offset`` and ``saturated_log_likelihood`` (older files load with their defaults).
-FORMAT_VERSION = 3
+#: ``has_offset`` and ``saturated_log_likelihood`` (older files load with their defaults);
+#: 4: PointEstimate records ``null_log_likelihood`` and ``weight_sum`` (None in older
+#: files: ``llnull`` and what needs it are NaN there); 5: PointEstimate records
+#: ``prior_choice`` (None in older files), and an intercept prior may be ``Centered``.
+FORMAT_VERSION = 5
 #: Fields renamed since format version 1: old name -> new name.
 _RENAMED = {"n_samples": "n_rows"}
 _DTYPES = ("float64", "float32", "int64", "int32", "bool")

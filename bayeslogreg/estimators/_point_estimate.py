@@ -18,7 +18,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from bayeslogreg import _interrupt
 from bayeslogreg._formula import FormulaEncoding
@@ -35,7 +35,7 @@ from bayeslogreg._validation import (
     degenerate_columns,
     generated_names,
 )
-from bayeslogreg.estimators import _persist
+from bayeslogreg.estimators import _effects, _persist
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._optimizer import CONVERGED, STATUS_MESSAGES, OptimizeResult
 from bayeslogreg.estimators._prior_choice import summary_frame
@@ -216,6 +216,13 @@ class PointEstimate(Estimate):
     prior_choice : dict or None
         MAP: the priors as given (None for a default), ``autoscale``, and the columns'
         spreads that scaled the coefficient prior; see :meth:`prior_summary`.
+    null_log_likelihood : float or None
+        Log-likelihood of the intercept-only model on the same data (weights, counts and
+        offset included; with an offset its intercept is fitted), for :attr:`llnull`;
+        None in files of format version 3 or older, which did not record it.
+    weight_sum : float or None
+        Sum of ``sample_weight`` (statsmodels GLM's ``wnobs``), the ``n`` of :attr:`bic`;
+        None without weights (``n_rows`` is).
     """
 
     estimator: str
@@ -247,6 +254,8 @@ class PointEstimate(Estimate):
     has_offset: bool = False
     saturated_log_likelihood: float | None = None
     prior_choice: dict | None = None
+    null_log_likelihood: float | None = None
+    weight_sum: float | None = None
 
     @property
     def stderr(self) -> np.ndarray:
@@ -266,6 +275,107 @@ class PointEstimate(Estimate):
     def aic(self) -> float:
         """Akaike's criterion ``-2 log_likelihood + 2 (p + 1)`` (as R's ``AIC`` of a glm)."""
         return -2.0 * self.log_likelihood + 2.0 * len(self.params)
+
+    @property
+    def llnull(self) -> float:
+        """Log-likelihood of the intercept-only model on the fit's data (statsmodels' name).
+
+        NaN where the result does not record it (:attr:`null_log_likelihood` None).
+        """
+        return np.nan if self.null_log_likelihood is None else self.null_log_likelihood
+
+    @property
+    def llr(self) -> float:
+        """Likelihood-ratio statistic ``2 (log_likelihood - llnull)`` against the null model.
+
+        MLE only: a MAP estimate does not maximise the likelihood (``ValueError``).
+        """
+        self._require_mle("llr")
+        return 2.0 * (self.log_likelihood - self.llnull)
+
+    @property
+    def llr_pvalue(self) -> float:
+        """P-value of :attr:`llr` under chi² with p degrees of freedom (MLE only)."""
+        self._require_mle("llr_pvalue")
+        return float(stats.chi2.sf(self.llr, len(self.coef)))
+
+    @property
+    def prsquared(self) -> float:
+        """McFadden's pseudo-R² ``1 - log_likelihood / llnull``.
+
+        For MAP at the MAP estimate: a description of the fit, not a test.
+        """
+        return 1.0 - self.log_likelihood / self.llnull
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's criterion ``-2 log_likelihood + (p + 1) log(n)``, as statsmodels'.
+
+        ``n`` is the rows (Logit's ``nobs``), or the sum of ``sample_weight`` for a
+        weighted fit (GLM's ``wnobs``; a binomial row counts once, not per trial). NaN
+        for a weighted fit loaded from a file that did not record the sum.
+        """
+        if self.weighted and self.weight_sum is None:
+            return np.nan
+        n = self.n_rows if self.weight_sum is None else self.weight_sum
+        return -2.0 * self.log_likelihood + len(self.params) * np.log(n)
+
+    def _require_mle(self, name: str) -> None:
+        if self.estimator != "mle":
+            raise ValueError(
+                f"{name} is a likelihood-ratio test of the maximum-likelihood fit; a MAP "
+                "estimate does not maximise the likelihood, so the test does not apply. "
+                "Use fit_mle for the test (llnull, prsquared, aic and bic are given for MAP)."
+            )
+
+    def odds_ratios(self, level: float = 0.95) -> pd.DataFrame:
+        """Odds ratios ``exp(coef)`` with ``exp`` of the Wald (MLE) or Laplace (MAP) interval.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by feature (no intercept), columns ``estimate``, ``ci_lower`` and
+            ``ci_upper``: the factor by which the odds of y = 1 change per unit of the
+            feature.
+        """
+        lower, upper = np.exp(self.conf_int(level)[1:]).T
+        columns = {"estimate": np.exp(self.coef), "ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
+
+    def marginal_effects(
+        self, X, *, level: float = 0.95, dummy: bool = True, offset=None, sample_weight=None
+    ) -> pd.DataFrame:
+        """Average marginal effects ``dP/dx_j`` over the rows ``X``, with delta-method errors.
+
+        statsmodels' ``get_margeff(at="overall", method="dydx", dummy=dummy)``: the
+        mean over rows of ``P (1 - P) beta_j``; with ``dummy=True`` a column of 0s and
+        1s (statsmodels' rule) gets the mean of ``P(x_j = 1) - P(x_j = 0)`` instead.
+        For a formula fit ``X`` is a frame the formula encodes, and the effects are per
+        design column. ``sample_weight`` (n_samples,) makes the mean weighted (a weight of
+        3 is the row three times); ``offset`` (n_samples,) is added to each log-odds.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by feature, columns ``estimate`` (probability per unit of x_j),
+            ``std_err``, ``z``, ``p_value``, ``ci_lower``, ``ci_upper``.
+        """
+        checked, offset = self._checked_X_offset(X, offset)
+        weights = _effects.row_weights(sample_weight, checked.shape[0], X)
+        return self._marginal_effects(checked, offset, weights, level=level, dummy=dummy)
+
+    def _marginal_effects(self, X, offset, weights, *, level: float, dummy: bool):
+        """:meth:`marginal_effects` of checked rows ``X`` and averaging ``weights``."""
+        dummies = _effects.dummy_columns(X) if dummy else np.empty(0, dtype=int)
+        parts = (X, offset, weights, dummies)
+        effects = _effects.average_marginal_effects(self.params[None], *parts)[0]
+        jacobian = _effects.marginal_effect_jacobian(self.params, *parts)
+        std_err = np.sqrt(np.diag(jacobian @ self.cov @ jacobian.T))
+        z, half = effects / std_err, special.ndtri(0.5 + check_level(level) / 2) * std_err
+        columns = {"estimate": effects, "std_err": std_err, "z": z}
+        columns |= {"p_value": 2 * special.ndtr(-np.abs(z))}
+        columns |= {"ci_lower": effects - half, "ci_upper": effects + half}
+        return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
 
     def conf_int(self, level: float = 0.95) -> np.ndarray:
         """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
@@ -311,7 +421,20 @@ class PointEstimate(Estimate):
 
     def _title(self) -> str:
         title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "
-        return title + f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_rows})"
+        title += f"converged={self.converged}, n_iter={self.n_iter}, n={self.n_rows})"
+        return f"{title}\n{self.fit_statistics()}"
+
+    def fit_statistics(self) -> str:
+        """One line as statsmodels' Logit summary heads its table (LLR p-value MLE only).
+
+        ``Log-Likelihood``, ``LL-Null``, ``LLR p-value``, ``Pseudo R-squ.``, ``AIC``,
+        ``BIC``, each to 4 significant digits.
+        """
+        shown = {"Log-Likelihood": self.log_likelihood, "LL-Null": self.llnull}
+        if self.estimator == "mle":
+            shown["LLR p-value"] = self.llr_pvalue
+        shown |= {"Pseudo R-squ.": self.prsquared, "AIC": self.aic, "BIC": self.bic}
+        return "  ".join(f"{name}: {value:.4g}" for name, value in shown.items())
 
     def _table(self) -> pd.DataFrame:
         return self.summary()
@@ -450,6 +573,7 @@ class FitContext(NamedTuple):
     start_time: float
     observations: object = None
     prior_choice: dict | None = None
+    null_log_likelihood: float | None = None
 
 
 def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
@@ -517,6 +641,7 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
         versions=versions(),
         feature_names_origin=origin,
         prior_choice=context.prior_choice,
+        null_log_likelihood=context.null_log_likelihood,
         **_observation_fields(observations),
     )
 
@@ -531,4 +656,5 @@ def _observation_fields(observations) -> dict:
         "binomial": observations.binomial,
         "has_offset": observations.has_offset,
         "saturated_log_likelihood": observations.saturated,
+        "weight_sum": float(observations.weights.sum()) if observations.weighted else None,
     }

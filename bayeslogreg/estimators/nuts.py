@@ -34,7 +34,7 @@ from bayeslogreg._validation import (
     degenerate_columns,
     feature_names_origin,
 )
-from bayeslogreg.estimators import _large_posterior, _persist
+from bayeslogreg.estimators import _effects, _large_posterior, _persist
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._options import from_keywords
@@ -228,6 +228,55 @@ class Posterior(Estimate):
             eta = chunk[:, :1] + chunk[:, 1:] @ X.T
             total += special.expit(eta if offset is None else eta + offset).sum(axis=0)
         return total / len(draws)
+
+    def odds_ratios(self, level: float = 0.95) -> pd.DataFrame:
+        """Odds ratios: posterior mean of ``exp(coef)`` and the HDI of ``exp`` of the draws.
+
+        The HDI is computed on ``exp(draws)`` (an HDI is not invariant under ``exp``).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by feature (no intercept), columns ``estimate``, ``ci_lower`` and
+            ``ci_upper``: the factor by which the odds of y = 1 change per unit.
+        """
+        ratios = np.exp(self.draws[..., 1:])
+        lower, upper = _arviz.hdi(ratios, check_level(level)).reshape(-1, 2).T
+        columns = {"estimate": ratios.mean(axis=(0, 1)), "ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
+
+    def marginal_effects(
+        self, X, *, level: float = 0.95, dummy: bool = True, offset=None, sample_weight=None
+    ) -> pd.DataFrame:
+        """Average marginal effects over the rows ``X``: per draw, then mean, sd and HDI.
+
+        Each draw's effects are those of :meth:`PointEstimate.marginal_effects` at that
+        draw (``dummy``, ``offset``, ``sample_weight`` and formula frames alike).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by feature, columns ``estimate`` (posterior mean, probability per
+            unit of x_j), ``sd``, ``ci_lower`` and ``ci_upper`` (HDI).
+        """
+        checked, offset = self._checked_X_offset(X, offset)
+        weights = _effects.row_weights(sample_weight, checked.shape[0], X)
+        return self._marginal_effects(checked, offset, weights, level=level, dummy=dummy)
+
+    def _marginal_effects(self, X, offset, weights, *, level: float, dummy: bool):
+        """:meth:`marginal_effects` of checked rows ``X`` and averaging ``weights``."""
+        dummies = _effects.dummy_columns(X) if dummy else np.empty(0, dtype=int)
+        draws, step = self.flat_draws, max(1, _CHUNK_ELEMENTS // max(1, X.shape[0]))
+        parts = (X, offset, weights, dummies)
+        chunks = range(0, len(draws), step)
+        effects = np.concatenate(
+            [_effects.average_marginal_effects(draws[i : i + step], *parts) for i in chunks]
+        )
+        effects = effects.reshape(self.num_chains, self.num_samples, -1)
+        lower, upper = _arviz.hdi(effects, check_level(level)).reshape(-1, 2).T
+        columns = {"estimate": effects.mean(axis=(0, 1)), "sd": effects.std(axis=(0, 1), ddof=1)}
+        columns |= {"ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
 
     @property
     def sampler_name(self) -> str:

@@ -28,6 +28,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _chunked
 from bayeslogreg.estimators import _solvers as solvers
+from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import (
     HostObjective,
@@ -416,8 +417,11 @@ def _fit(estimator, X, y, rows, choice, solver, init, feature_names, seed, depre
     context = FitContext(
         estimator, names, origin, priors, n_rows, scale, X, separation, data_sha256, seed, start
     )
+    null = null_log_likelihood(float(np.sum(y)), n_rows, observations)
     context = context._replace(
-        observations=observations, prior_choice=record if estimator == "map" else None
+        observations=observations,
+        prior_choice=record if estimator == "map" else None,
+        null_log_likelihood=null,
     )
     return build(context, solver, optimum)
 

@@ -42,6 +42,7 @@ from bayeslogreg._validation import (
     generated_names,
 )
 from bayeslogreg.estimators._chunked import ChunkedData
+from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._objective import (
     HostObjective,
     priors_smooth_log_density,
@@ -434,5 +435,6 @@ def _result(objective, names, state, tol, separation, start_time, seed, n_passes
         seed,
         start_time,
     )
+    null = null_log_likelihood(float(np.sum(objective.source.y)), X.shape[0])
     optimum = Optimum(outcome, hess_z * np.outer(scale, scale), objective.last_loglik)
-    return build(context, _Solver(tol), optimum)
+    return build(context._replace(null_log_likelihood=null), _Solver(tol), optimum)

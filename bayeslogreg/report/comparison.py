@@ -316,6 +316,51 @@ class Comparison:
         name = names[0] if name is None else check_choice(name, "name", names)
         return self._scores[name].per_draw
 
+    def odds_ratios(self) -> pd.DataFrame:
+        """Odds ratios per feature, columns (estimator, quantity: estimate, lower, upper).
+
+        Each result's ``odds_ratios`` at ``level``: exp of the Wald or Laplace interval,
+        or the HDI of the exponentiated draws.
+        """
+        tables = {n: e.odds_ratios(self.level) for n, e in self.estimates.items()}
+        return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))
+
+    @property
+    def marginal_effects_rows(self) -> str:
+        """``"training"`` when ``train=`` was given, else ``"test"``: the rows averaged over."""
+        return "test" if self._train is None else "training"
+
+    def marginal_effects(self) -> pd.DataFrame:
+        """Average marginal effects (dummy=True) on :attr:`marginal_effects_rows`.
+
+        Columns (estimator, quantity), quantity in estimate, lower, upper: delta-method
+        intervals for point fits, HDIs over draws for a posterior, at ``level``. Rows
+        weigh equally and no offset is added.
+        """
+        X = self._X_test if self._train is None else self._train[0]
+        weights = np.full(X.shape[0], 1.0 / X.shape[0])
+        tables = {
+            n: e._marginal_effects(X, None, weights, level=self.level, dummy=True)
+            for n, e in self.estimates.items()
+        }
+        return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))
+
+    def fit_statistics(self) -> pd.DataFrame:
+        """Likelihood-ratio test, pseudo-R², AIC and BIC of each MLE, on its training data.
+
+        One row per MLE estimator (none when there is none); columns log_likelihood,
+        llnull, llr, llr_pvalue, prsquared, aic, bic, as :class:`PointEstimate` has them.
+        """
+        names = ("log_likelihood", "llnull", "llr", "llr_pvalue", "prsquared", "aic", "bic")
+        rows = {
+            n: {name: float(getattr(e, name)) for name in names}
+            for n, e in self.estimates.items()
+            if isinstance(e, PointEstimate) and e.estimator == "mle"
+        }
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(names))
+        table.index.name = "estimator"
+        return table
+
     def findings(self) -> list[str]:
         """Plain-language lines a reader should see first."""
         return render.findings(self)
@@ -425,17 +470,13 @@ class Comparison:
                 name: {"kind": self.interval_kinds[name], "description": self.descriptions[name]}
                 for name in self.names
             },
-            "coefficients": {
-                name: {
-                    quantity: dict(
-                        zip(self.coefficients.index, map(render.plain, values), strict=True)
-                    )
-                    for quantity, values in self.coefficients[name].items()
-                }
-                for name in self.names
-            },
+            "coefficients": _by_estimator(self.coefficients),
             "metrics": render.records(self.metrics),
             "tests": render.records(self.tests),
+            "odds_ratios": _by_estimator(self.odds_ratios()),
+            "marginal_effects": _by_estimator(self.marginal_effects()),
+            "marginal_effects_rows": self.marginal_effects_rows,
+            "fit_statistics": render.records(self.fit_statistics()),
             "findings": self.findings(),
             "provenance": self.provenance,
         }
@@ -478,6 +519,9 @@ class Comparison:
             "metrics.csv": render.csv_text(self.metrics),
             "tests.csv": render.csv_text(self.tests, index=False),
             "predictions.csv": render.csv_text(self.predictions()),
+            "odds_ratios.csv": render.csv_text(self.odds_ratios()),
+            "marginal_effects.csv": render.csv_text(self.marginal_effects()),
+            "fit_statistics.csv": render.csv_text(self.fit_statistics()),
         }
         files.update((name, text.encode("utf-8")) for name, text in texts.items())
         with atomic_folder(directory) as folder:
@@ -505,6 +549,28 @@ def _passes_per_iteration(estimate: PointEstimate):
     if estimate.n_iter == 0:
         return None
     return np.linspace(0, estimate.n_passes, len(estimate.history))
+
+
+def _by_estimator(table: pd.DataFrame) -> dict:
+    """Return a (estimator, quantity) table as {estimator: {quantity: {parameter: value}}}."""
+    return {
+        name: {
+            quantity: dict(zip(table.index, map(render.plain, values), strict=True))
+            for quantity, values in table[name].items()
+        }
+        for name in table.columns.unique(level=0)
+    }
+
+
+def _side_by_side(tables: dict, quantities: tuple[str, str, str]) -> pd.DataFrame:
+    """Join per-estimator tables into columns (estimator, estimate/lower/upper)."""
+    columns = {}
+    for name, table in tables.items():
+        for quantity, label in zip(quantities, ("estimate", "lower", "upper"), strict=True):
+            columns[(name, label)] = table[quantity]
+    joined = pd.DataFrame(columns)
+    joined.columns = pd.MultiIndex.from_tuples(joined.columns, names=["estimator", "quantity"])
+    return joined
 
 
 def compare(

@@ -42,6 +42,9 @@ REPORT_FILES = (
     "metrics.csv",
     "tests.csv",
     "predictions.csv",
+    "odds_ratios.csv",
+    "marginal_effects.csv",
+    "fit_statistics.csv",
 )
 FIGURE_FOLDER = "figures"
 # What a file browser adds to a folder it shows (deleted with the folder, made again).
@@ -268,6 +271,48 @@ def priors_table(comparison) -> pd.DataFrame:
     return table
 
 
+def analyst_tables(comparison) -> list[tuple[str, pd.DataFrame]]:
+    """Odds ratios, average marginal effects and the MLE's fit statistics, for display.
+
+    Return (heading, table) pairs; the fit statistics only where an MLE is compared.
+    """
+    level = f"{100 * comparison.level:g}%"
+    parts = [
+        (f"Odds ratios, exp(coefficient) [{level} interval]", comparison.odds_ratios()),
+        (
+            f"Average marginal effects dP/dx on the {comparison.marginal_effects_rows} rows "
+            f"(0/1 columns: P(x=1) - P(x=0)) [{level} interval]",
+            comparison.marginal_effects(),
+        ),
+    ]
+    tables = []
+    for heading, values in parts:
+        table = pd.DataFrame(index=values.index)
+        for name in comparison.names:
+            column = values[name]
+            table[f"{name} ({comparison.interval_kinds[name]})"] = [
+                f"{e:.4g} {_interval(lo, hi)}"
+                for e, lo, hi in zip(
+                    column["estimate"], column["lower"], column["upper"], strict=True
+                )
+            ]
+        tables.append((heading, table))
+    statistics = comparison.fit_statistics()
+    if len(statistics):
+        labels = {
+            "log_likelihood": "Log-Likelihood",
+            "llnull": "LL-Null",
+            "llr": "LLR",
+            "llr_pvalue": "LLR p-value",
+            "prsquared": "Pseudo R-squ.",
+            "aic": "AIC",
+            "bic": "BIC",
+        }
+        shown = statistics.rename(columns=labels).map(_fmt)
+        tables.append(("Likelihood-ratio test and criteria (MLE, on its training data)", shown))
+    return tables
+
+
 def tests_table(comparison) -> pd.DataFrame:
     """The paired DeLong tests as display strings."""
     t = comparison.tests
@@ -378,6 +423,8 @@ def text_report(comparison) -> str:
     for heading, table in metrics_tables(comparison):
         parts += ["", heading + ":", table.to_string()]
     parts += ["", "Coefficients:", coefficient_table(comparison).to_string()]
+    for heading, table in analyst_tables(comparison):
+        parts += ["", heading + ":", table.to_string()]
     if len(comparison.tests):
         parts += ["", "Paired DeLong tests:", tests_table(comparison).to_string(index=False)]
     return "\n".join(parts)
@@ -456,6 +503,8 @@ def markdown_report(comparison, figure_dir: str | None = None) -> str:
         parts += [_md_table(tests_table(comparison), index=False)]
     parts += ["", "## Coefficients", "", _md_table(coefficient_table(comparison))]
     parts += ["", "## Priors as used", "", _md_table(priors_table(comparison))]
+    for heading, table in analyst_tables(comparison):
+        parts += ["", f"## {md_escape(heading)}", "", _md_table(table)]
     if figure_dir is not None:
         parts += ["", "## Figures", ""]
         for key in comparison.figure_names():
@@ -524,6 +573,8 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
         parts += [_html_table(tests_table(comparison), index=False)]
     parts += [f"<{sub}>Coefficients</{sub}>", _html_table(coefficient_table(comparison))]
     parts += [f"<{sub}>Priors as used</{sub}>", _html_table(priors_table(comparison))]
+    for heading, table in analyst_tables(comparison):
+        parts += [f"<{sub}>{e(heading)}</{sub}>", _html_table(table)]
     return "<div>" + "\n".join(parts) + "</div>"
 
 

@@ -47,6 +47,7 @@ def test_reaches_the_full_batch_mle_from_a_memory_map(on_disk):
     assert fit.method == "streaming" and fit.history.shape == (fit.n_iter + 1,)
     assert fit.n_passes == 2 * fit.n_iter + 2  # 2 per epoch, the stopping check, the last
     assert np.all(np.diff(fit.history) > 0)  # the log-likelihood rises epoch by epoch
+    assert fit.llnull == reference.llnull  # the same closed form of the same labels
     # Hashed chunk by chunk as it is read: the same digest as the in-memory fit's.
     assert fit.data_sha256 == reference.data_sha256 is not None
 

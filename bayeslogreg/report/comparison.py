@@ -334,13 +334,18 @@ class Comparison:
         """Average marginal effects (dummy=True) on :attr:`marginal_effects_rows`.
 
         Columns (estimator, quantity), quantity in estimate, lower, upper: delta-method
-        intervals for point fits, HDIs over draws for a posterior, at ``level``. Rows
-        weigh equally and no offset is added.
+        intervals for point fits, HDIs over draws for a posterior, at ``level``. The
+        held-out rows count with their ``sample_weight`` and ``offset`` (if given);
+        training rows equally, without an offset.
         """
-        X = self._X_test if self._train is None else self._train[0]
-        weights = np.full(X.shape[0], 1.0 / X.shape[0])
+        if self._train is None:
+            X, offset = self._rows.X, self._rows.offset
+            weights = np.ones(X.shape[0]) if self._rows.weight is None else self._rows.weight
+        else:
+            X, offset, weights = self._train[0], None, np.ones(self._train[0].shape[0])
+        weights = weights / weights.sum()
         tables = {
-            n: e._marginal_effects(X, None, weights, level=self.level, dummy=True)
+            n: e._marginal_effects(X, offset, weights, level=self.level, dummy=True)
             for n, e in self.estimates.items()
         }
         return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))

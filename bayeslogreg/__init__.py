@@ -17,7 +17,12 @@ from bayeslogreg import datasets, distributed, priors, samplers, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
-from bayeslogreg.exceptions import CacheWarning, ConvergenceWarning, SeparationWarning
+from bayeslogreg.exceptions import (
+    CacheWarning,
+    ConvergenceWarning,
+    PriorWarning,
+    SeparationWarning,
+)
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
 
@@ -30,6 +35,7 @@ __all__ = [
     "CacheWarning",
     "Comparison",
     "ConvergenceWarning",
+    "PriorWarning",
     "PointEstimate",
     "Posterior",
     "SeparationWarning",

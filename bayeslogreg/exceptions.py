@@ -1,6 +1,6 @@
 """Warnings raised by bayeslogreg."""
 
-__all__ = ["CacheWarning", "ConvergenceWarning", "SeparationWarning"]
+__all__ = ["CacheWarning", "ConvergenceWarning", "PriorWarning", "SeparationWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -22,4 +22,12 @@ class CacheWarning(RuntimeWarning):
     and compile the programs afresh in every process is lost. Point
     ``BAYESLOGREG_JAX_CACHE_DIR`` at a writable folder, or set it to an empty string to
     turn the cache off.
+    """
+
+
+class PriorWarning(UserWarning):
+    """The priors say something strong that the user may not mean.
+
+    Raised by :func:`~bayeslogreg.diagnostics.prior_predictive` when the priors put most
+    predicted probabilities near 0 or 1 before seeing the labels.
     """

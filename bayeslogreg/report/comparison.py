@@ -380,14 +380,15 @@ class Comparison:
         posteriors = [n for n, e in self.estimates.items() if isinstance(e, Posterior)]
         for name in posteriors:
             suffix = "" if len(posteriors) == 1 else f" {name}"
-            names += ["trace" + suffix, "rank" + suffix]
+            names += ["trace" + suffix, "rank" + suffix, "prior" + suffix]
         return names
 
     def figures(self) -> dict:
         """Draw the report's figures; return matplotlib Figures by name.
 
         Always roc, forest and calibration; convergence for gradient-based point fits,
-        surface for one feature with training data given, trace and rank for posteriors.
+        surface for one feature with training data given; trace, rank and prior (each
+        coefficient's prior against its draws) for posteriors.
         """
         from bayeslogreg.report import figures
 
@@ -418,6 +419,7 @@ class Comparison:
             suffix = "" if len(posteriors) == 1 else f" {name}"
             out["trace" + suffix] = figures.trace_figure(est)
             out["rank" + suffix] = figures.rank_figure(est)
+            out["prior" + suffix] = figures.prior_posterior_figure(est)
         return out
 
     def _curves(self) -> tuple[dict, dict]:

@@ -38,6 +38,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.priors import Prior
+from bayeslogreg.report._prior_figures import prior_posterior_figure, prior_predictive_figure
 
 __all__ = [
     "calibration_figure",
@@ -46,6 +47,8 @@ __all__ = [
     "figure_to_svg",
     "forest_figure",
     "log_density_grid",
+    "prior_posterior_figure",
+    "prior_predictive_figure",
     "rank_figure",
     "roc_figure",
     "surface_figure",

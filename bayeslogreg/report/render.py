@@ -66,6 +66,8 @@ CAPTIONS = {
     "ellipses and posterior draws.",
     "trace": "Posterior trace plots, one line per chain.",
     "rank": "Rank plots: near-uniform histograms mean the chains mix.",
+    "prior": "Each coefficient's prior (as used) against its posterior draws: a posterior "
+    "that fills its prior learnt little from the data.",
 }
 
 #: Display groups of the metrics table: (heading, {column: label}).

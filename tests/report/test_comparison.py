@@ -124,6 +124,7 @@ def test_every_figure_is_drawn(comparison):
         "surface",
         "trace",
         "rank",
+        "prior",
     }
     assert all(isinstance(fig, Figure) for fig in figures.values())
 

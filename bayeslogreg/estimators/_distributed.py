@@ -253,10 +253,7 @@ def _gather_moments(moments: ColumnMoments) -> ColumnMoments:
         np.asarray(multihost_utils.process_allgather(np.asarray(part, dtype=np.float64)))
         for part in moments
     ]
-    parts = [
-        ColumnMoments(float(total), *arrays[:4], arrays[4].astype(bool))
-        for total, *arrays in zip(*every, strict=True)
-    ]
+    parts = [ColumnMoments(float(total), *arrays) for total, *arrays in zip(*every, strict=True)]
     return combine(parts, len(moments.mean))
 
 

@@ -201,3 +201,33 @@ def test_the_prior_choice_is_saved_and_loaded(data, tmp_path):
     loaded = blr.PointEstimate.load(path)
     assert loaded.prior == fit.prior and loaded.intercept_prior == fit.intercept_prior
     assert loaded.prior_summary().equals(fit.prior_summary())
+
+
+def test_column_moments_equal_numpy_in_blocks_and_across_processes(monkeypatch):
+    from bayeslogreg.estimators import _prior_choice
+
+    monkeypatch.setattr(_prior_choice, "_BLOCK_ROWS", 64)  # many blocks, one partial
+    rng = np.random.default_rng(8)
+    n = 1000
+    X = np.column_stack(
+        [
+            rng.integers(1990, 2020, n).astype(float),  # a year
+            1.7e9 + rng.normal(0.0, 1e6, n),  # a timestamp: raw squares would cancel
+            5.0 * (rng.random(n) < 0.3),  # two values: the range
+            np.where(np.arange(n) == 7, 2.5, 5.0 * (rng.random(n) < 0.3)),  # a third value
+        ]
+    )
+    weights = rng.integers(0, 4, n).astype(float)
+    for w in (None, weights):
+        mean, spread = _prior_choice.means_spreads(_prior_choice.column_moments(X, w))
+        w_ = np.ones(n) if w is None else w
+        expected_mean = np.average(X, axis=0, weights=w_)
+        var = np.average((X - expected_mean) ** 2, axis=0, weights=w_) * w_.sum() / (w_.sum() - 1)
+        np.testing.assert_allclose(mean, expected_mean, rtol=1e-14)
+        np.testing.assert_allclose(spread[[0, 1, 3]], np.sqrt(var[[0, 1, 3]]), rtol=1e-9)
+        assert spread[2] == 5.0
+    # Two "processes" holding halves give the moments of the whole.
+    halves = [_prior_choice.column_moments(X[:300]), _prior_choice.column_moments(X[300:])]
+    whole = _prior_choice.means_spreads(_prior_choice.column_moments(X))
+    combined = _prior_choice.means_spreads(_prior_choice.combine(halves, X.shape[1]))
+    np.testing.assert_allclose(combined, whole, rtol=1e-12)

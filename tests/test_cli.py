@@ -2,10 +2,13 @@ import gzip
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import bayeslogreg as blr
 from bayeslogreg.cli import main
+from bayeslogreg.priors import Normal
 
 SMALL = ["--n-samples", "300", "--num-warmup", "300", "--num-samples", "400", "--num-chains", "2"]
 
@@ -115,6 +118,25 @@ def test_fit_prints_one_estimators_summary(wells_subset, tmp_path, capsys):
     args = ["fit", str(wells_subset), "--target", "switched", "--estimator", "map"]
     assert main([*args, "--prior", "laplace:1", "--standardize"]) == 0
     assert "PointEstimate(MAP" in capsys.readouterr().out
+
+
+def test_fit_uses_the_default_priors_unless_told_otherwise(wells_subset, tmp_path):
+    data = pd.read_csv(wells_subset)
+    X, y = data.drop(columns="switched"), data["switched"]
+    args = ["fit", str(wells_subset), "--target", "switched", "--estimator", "map", "--out"]
+    runs = {
+        "default": ([], blr.fit_map(X, y)),
+        "fixed": (["--no-autoscale"], blr.fit_map(X, y, autoscale=False)),
+        "scaled": (
+            ["--prior", "normal:1", "--autoscale"],
+            blr.fit_map(X, y, prior=Normal(0, 1), autoscale=True),
+        ),
+    }
+    for name, (options, expected) in runs.items():
+        out = tmp_path / f"{name}.csv"
+        assert main([*args, str(out), *options]) == 0
+        table = pd.read_csv(out, index_col=0)
+        np.testing.assert_allclose(table["estimate"].to_numpy(), expected.params, rtol=1e-10)
 
 
 @pytest.mark.parametrize(

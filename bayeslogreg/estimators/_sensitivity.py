@@ -10,7 +10,7 @@ sensitivity to that component.
 import numpy as np
 import pandas as pd
 
-from bayeslogreg import _arviz
+from bayeslogreg import _arviz, _interrupt
 from bayeslogreg.estimators._large_posterior import log_prior_batch
 from bayeslogreg.priors import Prior
 
@@ -59,7 +59,7 @@ def power_scaling(
     if _arviz.has_group(idata, "log_prior"):
         log_prior = _arviz.log_prior_draws(idata)
     else:
-        log_prior = log_prior_draws(draws, intercept_prior, prior)
+        log_prior = _interrupt.call(log_prior_draws, draws, intercept_prior, prior)
         idata = _arviz.with_log_prior(idata, log_prior)
     var_names = ["intercept", "coef"] if draws.shape[-1] > 1 else ["intercept"]
     if np.ptp(log_prior) == 0:

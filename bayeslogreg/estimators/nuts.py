@@ -280,6 +280,7 @@ class Posterior(Estimate):
         columns |= {"ci_lower": lower, "ci_upper": upper}
         return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
 
+    @entry_point  # files without the log_prior group compute it in JAX, in float64
     def prior_sensitivity(self) -> pd.DataFrame:
         """Sensitivity of each parameter's posterior to the prior and to the likelihood.
 
@@ -528,7 +529,9 @@ def _assemble(
     posterior_group = {"intercept": draws[..., 0]}
     if names:
         posterior_group["coef"] = draws[..., 1:]
-    log_prior = _sensitivity.log_prior_draws(draws, map_fit.intercept_prior, map_fit.prior)
+    log_prior = _interrupt.call(
+        _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, map_fit.prior
+    )
     groups = {
         "posterior": posterior_group,
         "sample_stats": sample_stats,

@@ -29,12 +29,15 @@ __all__ = [
     "from_samples",
     "has_group",
     "is_arviz_1",
+    "with_log_prior",
     "log_likelihood_draws",
+    "log_prior_draws",
     "loo",
     "netcdf_bytes",
     "plot_rank",
     "plot_trace",
     "posterior_draws",
+    "power_scaling_sensitivity",
     "summary",
     "waic",
 ]
@@ -98,7 +101,7 @@ def from_samples(groups: dict[str, dict[str, np.ndarray]], *, coords: dict, dims
     Parameters
     ----------
     groups : dict
-        Group name (``posterior``, ``sample_stats``, ``log_likelihood``,
+        Group name (``posterior``, ``sample_stats``, ``log_likelihood``, ``log_prior``,
         ``observed_data``) to a dict of arrays; sampled groups have leading dims
         (chain, draw).
     coords, dims : dict
@@ -111,7 +114,33 @@ def from_samples(groups: dict[str, dict[str, np.ndarray]], *, coords: dict, dims
     az = arviz()
     if is_arviz_1():
         return az.from_dict(groups, coords=coords, dims=dims)
-    return az.from_dict(**groups, coords=coords, dims=dims)
+    groups = dict(groups)
+    log_prior = groups.pop("log_prior", None)  # 0.23's from_dict has no such argument
+    data = az.from_dict(**groups, coords=coords, dims=dims)
+    return data if log_prior is None else with_log_prior(data, log_prior["log_prior"])
+
+
+def with_log_prior(data, log_prior: np.ndarray):
+    """Return ``data`` with a ``log_prior`` group holding ``log_prior`` (chain, draw).
+
+    ``data`` itself is not changed; the new group's one variable is ``log_prior``.
+    """
+    import xarray as xr
+
+    variable = xr.DataArray(
+        np.asarray(log_prior, dtype=np.float64),
+        dims=("chain", "draw"),
+        coords={"chain": data.posterior["chain"].values, "draw": data.posterior["draw"].values},
+    )
+    group = xr.Dataset({"log_prior": variable})
+    if is_arviz_1():
+        tree = data.copy(deep=False)
+        tree["log_prior"] = group
+        return tree
+    extended = arviz().InferenceData(**{name: data[name] for name in data.groups()})
+    extended.attrs = dict(data.attrs)
+    extended.add_groups({"log_prior": group})
+    return extended
 
 
 # Files are NetCDF4, that is HDF5, written and read with h5netcdf (pure Python over h5py).
@@ -404,6 +433,46 @@ def sample_stat_names(data) -> set[str]:
 def log_likelihood_draws(data, var_name: str = "y") -> np.ndarray:
     """Pointwise log-likelihood, shape (chain, draw, n_rows)."""
     return np.asarray(data.log_likelihood[var_name].values)
+
+
+def log_prior_draws(data) -> np.ndarray:
+    """Log prior density of each draw, shape (chain, draw), from the ``log_prior`` group."""
+    return np.asarray(data.log_prior["log_prior"].values)
+
+
+def power_scaling_sensitivity(data, var_names: list[str], component: str, delta: float):
+    """Power-scaling sensitivity of each scalar in ``var_names`` to the prior or likelihood.
+
+    Kallioinen et al. (2024): the cumulative Jensen-Shannon distance between the draws
+    and the draws with Pareto-smoothed importance weights for the ``component`` raised
+    to the power alpha, for alpha = 1 / (1 + delta) and 1 + delta, summed and divided
+    by ``2 log2(1 + delta)``. That is 0.23's ``az.psens``; 1.x's ``psense`` divides each
+    alpha's distance by its own ``|log2 alpha|`` and averages, the same number for these
+    two alphas (its default alphas, 0.99 and 1.01, are not symmetric on the log scale).
+
+    Parameters
+    ----------
+    data : InferenceData or DataTree
+        With a ``log_prior`` group (``component="prior"``) or a ``log_likelihood`` group.
+    var_names : list of str
+        Posterior variables, in the order of the result.
+    component : {"prior", "likelihood"}
+    delta : float
+
+    Returns
+    -------
+    ndarray of shape (n_scalars,)
+        The variables' values flattened in order, unitless (0: insensitive).
+    """
+    az = arviz()
+    if is_arviz_1():
+        alphas = (1 / (1 + delta), 1 + delta)
+        result = az.psense(data, var_names=var_names, group=component, alphas=alphas)
+    else:
+        result = az.psens(data, var_names=var_names, component=component, delta=delta)
+        if len(var_names) == 1 and not hasattr(result, "data_vars"):
+            return np.ravel(np.asarray(result.values))  # 0.23 returns one variable bare
+    return np.concatenate([np.ravel(np.asarray(result[name].values)) for name in var_names])
 
 
 def _quietly(function, *args, **kwargs):

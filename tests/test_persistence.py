@@ -168,10 +168,13 @@ def test_posterior_round_trips_with_the_same_draws_and_summary(posterior, tmp_pa
         dataclasses.replace(back, idata=None), dataclasses.replace(posterior, idata=None)
     )
     pd.testing.assert_frame_equal(back.summary(), posterior.summary(), check_exact=True)
-    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data"):
+    for group in ("posterior", "sample_stats", "log_likelihood", "log_prior", "observed_data"):
         assert _arviz.has_group(back.idata, group)
     np.testing.assert_array_equal(
         _arviz.log_likelihood_draws(back.idata), _arviz.log_likelihood_draws(posterior.idata)
+    )
+    np.testing.assert_array_equal(
+        _arviz.log_prior_draws(back.idata), _arviz.log_prior_draws(posterior.idata)
     )
     assert dict(back.idata.attrs) == attrs_before
 

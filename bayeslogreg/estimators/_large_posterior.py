@@ -33,7 +33,7 @@ from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._samplers import DEFAULT_DF
 from bayeslogreg.priors import Prior, canonical
 
-__all__ = ["IMHDraws", "log_posterior_batch", "sample_independence_mh"]
+__all__ = ["IMHDraws", "log_posterior_batch", "log_prior_batch", "sample_independence_mh"]
 
 # Numbers in one (block_rows, proposals) temporary of the data pass (32 MiB float64).
 _BLOCK_ELEMENTS = 2**22
@@ -81,6 +81,16 @@ def _block_log_likelihood(X_block, y_block, params):
 _batch_log_prior = jax.jit(jax.vmap(priors_log_density, in_axes=(0, None, None)))
 
 
+def log_prior_batch(params, intercept_prior: Prior, prior: Prior) -> np.ndarray:
+    """Log prior density (nats, as used: 0 for flat priors) of each row of ``params``.
+
+    ``params`` has shape (K, p + 1), intercept first; the result has shape (K,).
+    """
+    params = np.asarray(params, dtype=np.float64)
+    priors = canonical(intercept_prior, prior, params.shape[1] - 1)  # one program for all
+    return np.asarray(_batch_log_prior(params, *priors))
+
+
 def log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> np.ndarray:
     """Unnormalised log posterior at many parameter vectors, in one pass over the data.
 
@@ -117,8 +127,7 @@ def _log_posterior_batch(params, X, y, intercept_prior: Prior, prior: Prior) -> 
         stop = start + block_rows
         y_block = jax.tree.map(lambda v, start=start, stop=stop: v[start:stop], y)
         total = total + _block_log_likelihood(X[start:stop], y_block, columns)
-    priors = canonical(intercept_prior, prior, np.shape(X)[1])  # one program for all
-    return np.asarray(total) + np.asarray(_batch_log_prior(params, *priors))
+    return np.asarray(total) + log_prior_batch(params, intercept_prior, prior)
 
 
 def _student_t_proposals(rng, loc, scale_cholesky, df: float, size: int):

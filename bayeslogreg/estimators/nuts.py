@@ -34,7 +34,7 @@ from bayeslogreg._validation import (
     degenerate_columns,
     feature_names_origin,
 )
-from bayeslogreg.estimators import _effects, _large_posterior, _persist
+from bayeslogreg.estimators import _effects, _large_posterior, _persist, _sensitivity
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._options import from_keywords
@@ -79,7 +79,9 @@ class Posterior(Estimate):
     ----------
     idata : arviz.InferenceData (ArviZ 0.23) or xarray.DataTree (ArviZ 1.x)
         Groups ``posterior`` (``intercept`` and ``coef`` over dimension ``feature``),
-        ``sample_stats``, ``log_likelihood`` (when stored) and ``observed_data``.
+        ``sample_stats``, ``log_likelihood`` (when stored), ``log_prior`` (variable
+        ``log_prior``: each draw's log prior density as used, nats; absent from files
+        saved before it was stored) and ``observed_data``.
     draws : ndarray of shape (num_chains, num_samples, p + 1)
         Posterior draws, intercept first.
     feature_names : tuple of str
@@ -277,6 +279,44 @@ class Posterior(Estimate):
         columns = {"estimate": effects.mean(axis=(0, 1)), "sd": effects.std(axis=(0, 1), ddof=1)}
         columns |= {"ci_lower": lower, "ci_upper": upper}
         return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
+
+    @entry_point  # files without the log_prior group compute it in JAX, in float64
+    def prior_sensitivity(self) -> pd.DataFrame:
+        """Sensitivity of each parameter's posterior to the prior and to the likelihood.
+
+        Power-scaling (Kallioinen et al. 2024, through ArviZ): the prior, or the
+        likelihood, is raised to the power 1 / 1.01 and 1.01 by importance-weighting the
+        draws (Pareto-smoothed), and the cumulative Jensen-Shannon distance between
+        weighted and unweighted draws, per unit of log2 alpha, is the sensitivity. At
+        or above 0.05 to both it is a prior-data conflict; to the prior alone, the prior
+        dominates a weak likelihood. Flat priors have prior sensitivity 0.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by parameter (``intercept`` and the feature names), columns
+            ``prior`` and ``likelihood`` (unitless, 0: insensitive) and ``diagnosis``
+            ("prior-data conflict", "prior-dominated" or "").
+
+        Raises
+        ------
+        ValueError
+            If the posterior did not store the per-row log-likelihood.
+
+        Examples
+        --------
+        >>> post.prior_sensitivity()  # doctest: +SKIP
+        """
+        if not _arviz.has_group(self.idata, "log_likelihood"):
+            raise ValueError(
+                "prior_sensitivity needs the per-row log-likelihood to power-scale the "
+                "likelihood, which this posterior does not store (sample_posterior(..., "
+                "store_log_likelihood=False)). Sample with store_log_likelihood=True."
+            )
+        index = pd.Index(self.param_names, name="parameter")
+        return _sensitivity.power_scaling(
+            self.idata, self.draws, self.intercept_prior, self.prior, index
+        )
 
     @property
     def sampler_name(self) -> str:
@@ -481,16 +521,21 @@ def _assemble(
 ) -> Posterior:
     """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
 
-    ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; the
-    per-row log-likelihood is added when ``store_log_likelihood`` (weighted, and with
-    its row's ``w log C(n, k)``, for weights and counts: they sum to the log-likelihood).
+    ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; each
+    draw's log prior density is added, and the per-row log-likelihood when
+    ``store_log_likelihood`` (weighted, and with its row's ``w log C(n, k)``, for weights
+    and counts: they sum to the log-likelihood).
     """
     posterior_group = {"intercept": draws[..., 0]}
     if names:
         posterior_group["coef"] = draws[..., 1:]
+    log_prior = _interrupt.call(
+        _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, map_fit.prior
+    )
     groups = {
         "posterior": posterior_group,
         "sample_stats": sample_stats,
+        "log_prior": {"log_prior": log_prior},
         "observed_data": {"y": y},
     }
     if store_log_likelihood:

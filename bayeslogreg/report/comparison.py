@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayeslogreg import _arviz
 from bayeslogreg._io import atomic_folder, write_file
 from bayeslogreg._validation import (
     align_y,
@@ -366,6 +367,24 @@ class Comparison:
         table.index.name = "estimator"
         return table
 
+    def prior_sensitivity(self) -> pd.DataFrame:
+        """Power-scaling sensitivity per parameter of each posterior (see below).
+
+        :meth:`Posterior.prior_sensitivity` of each posterior that stored its per-row
+        log-likelihood: columns (estimator, quantity), quantity in ``prior``,
+        ``likelihood`` (unitless; 0.05 and above flagged) and ``diagnosis``. No columns
+        when no posterior can give it.
+        """
+        columns = {}
+        for name, est in self.estimates.items():
+            if isinstance(est, Posterior) and _arviz.has_group(est.idata, "log_likelihood"):
+                for quantity, values in est.prior_sensitivity().items():
+                    columns[(name, quantity)] = values
+        table = pd.DataFrame(columns, index=self.coefficients.index)
+        names = ["estimator", "quantity"]
+        table.columns = pd.MultiIndex.from_tuples(list(columns), names=names)
+        return table
+
     def findings(self) -> list[str]:
         """Plain-language lines a reader should see first."""
         return render.findings(self)
@@ -483,6 +502,7 @@ class Comparison:
             "odds_ratios": _by_estimator(self.odds_ratios()),
             "marginal_effects": _by_estimator(self.marginal_effects()),
             "marginal_effects_rows": self.marginal_effects_rows,
+            "prior_sensitivity": _by_estimator(self.prior_sensitivity()),
             "fit_statistics": render.records(self.fit_statistics()),
             "findings": self.findings(),
             "provenance": self.provenance,

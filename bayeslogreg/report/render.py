@@ -70,6 +70,9 @@ CAPTIONS = {
     "that fills its prior learnt little from the data.",
 }
 
+#: Heading of the power-scaling section (Kallioinen et al. 2024).
+SENSITIVITY_HEADING = "Prior and likelihood sensitivity (power-scaling; 0.05 and above flagged)"
+
 #: Display groups of the metrics table: (heading, {column: label}).
 METRIC_GROUPS = (
     (
@@ -259,6 +262,54 @@ def coefficient_table(comparison) -> pd.DataFrame:
     return table
 
 
+def sensitivity_table(comparison) -> pd.DataFrame:
+    """Format each posterior's prior and likelihood sensitivity and diagnosis per parameter.
+
+    Then the point estimates' shifts from the posterior mean, in posterior sd, as in
+    :func:`coefficient_table`. Empty (no columns) when no posterior can give it.
+    """
+    sensitivity = comparison.prior_sensitivity()
+    table = pd.DataFrame(index=comparison.coefficients.index)
+    if sensitivity.empty:
+        return table
+    for name in sensitivity.columns.unique(level=0):
+        column = sensitivity[name]
+        table[f"{name} prior"] = [f"{v:.3f}" for v in column["prior"]]
+        table[f"{name} likelihood"] = [f"{v:.3f}" for v in column["likelihood"]]
+        table[f"{name} diagnosis"] = [v or "—" for v in column["diagnosis"]]
+    shifts = coefficient_table(comparison)
+    for label in shifts.columns:
+        if label.endswith("shift (post. sd)"):
+            table[label] = shifts[label]
+    return table
+
+
+def _sensitivity_findings(comparison) -> list[str]:
+    """One line per posterior and diagnosis that power-scaling flags."""
+    sensitivity, lines = comparison.prior_sensitivity(), []
+    advice = {
+        "prior-data conflict": "the prior and the data pull apart; check the prior's "
+        "location and scale against the data",
+        "prior-dominated": "the data say little about them and the posterior mostly "
+        "restates the prior",
+    }
+    for name in sensitivity.columns.unique(level=0):
+        column = sensitivity[name]
+        for diagnosis, meaning in advice.items():
+            flagged = column[column["diagnosis"] == diagnosis]
+            if not len(flagged):
+                continue
+            values = ", ".join(
+                f"{label} (prior {row['prior']:.2f}, likelihood {row['likelihood']:.2f})"
+                for label, row in flagged.iterrows()
+            )
+            lines.append(
+                f"{name}: power-scaling finds {diagnosis} for {values}, sensitivities of "
+                f"0.05 or more flagged; {meaning}."
+            )
+    return lines
+
+
 def priors_table(comparison) -> pd.DataFrame:
     """Tabulate the prior each estimator put on each parameter, as used.
 
@@ -398,7 +449,7 @@ def findings(comparison) -> list[str]:
             f"{name}: largest shift from the posterior mean is {worst} at "
             f"{shifts[worst]:+.2f} posterior sd; {verdict}."
         )
-    return lines
+    return lines + _sensitivity_findings(comparison)
 
 
 # ----------------------------------------------------------------------------- text
@@ -505,6 +556,9 @@ def markdown_report(comparison, figure_dir: str | None = None) -> str:
         parts += [_md_table(tests_table(comparison), index=False)]
     parts += ["", "## Coefficients", "", _md_table(coefficient_table(comparison))]
     parts += ["", "## Priors as used", "", _md_table(priors_table(comparison))]
+    sensitivity = sensitivity_table(comparison)
+    if len(sensitivity.columns):
+        parts += ["", f"## {SENSITIVITY_HEADING}", "", _md_table(sensitivity)]
     for heading, table in analyst_tables(comparison):
         parts += ["", f"## {md_escape(heading)}", "", _md_table(table)]
     if figure_dir is not None:
@@ -575,6 +629,9 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
         parts += [_html_table(tests_table(comparison), index=False)]
     parts += [f"<{sub}>Coefficients</{sub}>", _html_table(coefficient_table(comparison))]
     parts += [f"<{sub}>Priors as used</{sub}>", _html_table(priors_table(comparison))]
+    sensitivity = sensitivity_table(comparison)
+    if len(sensitivity.columns):
+        parts += [f"<{sub}>{e(SENSITIVITY_HEADING)}</{sub}>", _html_table(sensitivity)]
     for heading, table in analyst_tables(comparison):
         parts += [f"<{sub}>{e(heading)}</{sub}>", _html_table(table)]
     return "<div>" + "\n".join(parts) + "</div>"

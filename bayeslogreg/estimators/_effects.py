@@ -33,10 +33,12 @@ def null_log_likelihood(successes: float, n_rows: int, observations=None) -> flo
         failures, mean = n_rows - successes, successes / n_rows
         return float(special.xlogy(successes, mean) + special.xlogy(failures, 1 - mean))
     a, b, offset = observations.successes, observations.failures, observations.offset
-    mean = a.sum() / (a.sum() + b.sum())
-    intercept = special.logit(mean)
-    if observations.has_offset:
-        intercept = _null_intercept(a, b, offset, intercept)
+    total_a, total_b = a.sum(), b.sum()
+    mean = total_a / (total_a + total_b)
+    if not observations.has_offset:  # one probability for every row: no pass over them
+        value = special.xlogy(total_a, mean) + special.xlogy(total_b, 1 - mean)
+        return float(value + observations.log_binomial)
+    intercept = _null_intercept(a, b, offset, special.logit(mean))
     eta = intercept + offset
     value = a @ special.log_expit(eta) + b @ special.log_expit(-eta)
     return float(value + observations.log_binomial)

@@ -375,14 +375,15 @@ def _fit(estimator, X, y, rows, choice, solver, init, feature_names, seed, depre
         X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
     )
     n_rows, n_features = X.shape
-    if observations is None:
+    # How many Bernoulli trials each row stands for (None: one each).
+    row_weights = None if observations is None else observations.weighted_rows()
+    if row_weights is None:
         sum_squares = weighted_sum_squares = column_sum_squares(X)
     else:  # unweighted for the magnitudes, weighted for the scale; one pass
-        row_weights = np.stack([np.ones(n_rows), observations.weighted_rows()])
-        sum_squares, weighted_sum_squares = column_sum_squares(X, row_weights)
+        both = np.stack([np.ones(n_rows), row_weights])
+        sum_squares, weighted_sum_squares = column_sum_squares(X, both)
     flat = isinstance(choice.prior, Prior) and not choice.prior.is_proper
     check_column_magnitudes(X, sum_squares, names, flat_prior=flat)
-    row_weights = None if observations is None else observations.weighted_rows()
     intercept_prior, prior, record = resolve_priors(choice, X, row_weights, names)
     priors = (intercept_prior, prior)
     check_priors(*priors, n_features)

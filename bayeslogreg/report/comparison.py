@@ -41,6 +41,7 @@ from bayeslogreg.metrics import (
 )
 from bayeslogreg.priors import Flat
 from bayeslogreg.report import render
+from bayeslogreg.report._approximations import approximation_table, reference_name
 from bayeslogreg.report._heldout import HeldOutRows, held_out_rows
 from bayeslogreg.report.provenance import provenance
 
@@ -116,7 +117,7 @@ def _coefficients(named: dict, level: float) -> pd.DataFrame:
     """Estimates and intervals per estimator, plus shifts in posterior sd units."""
     first = next(iter(named.values()))
     columns = {}
-    reference = next((est for est in named.values() if isinstance(est, Posterior)), None)
+    reference = named.get(reference_name(named))
     for name, est in named.items():
         lower, upper = est.conf_int(level).T
         columns[(name, "estimate")] = est.params
@@ -261,6 +262,11 @@ class Comparison:
         did not store the per-row log-likelihood or is too large for exact LOO).
     tests : DataFrame
         Paired DeLong tests of equal AUC for each pair of estimators.
+    approximations : DataFrame
+        With a NUTS posterior among the estimates: how far each other estimate lies
+        from it (largest shift of a mean in posterior sds, range of the sd ratios, fit
+        time and its ratio to NUTS's); see
+        :func:`~bayeslogreg.report._approximations.approximation_table`. Empty otherwise.
     interval_kinds : dict of str to str
         "Wald" (MLE), "Laplace" (MAP) or "HDI" (posterior), per estimator.
     level, threshold : float
@@ -282,6 +288,7 @@ class Comparison:
     coefficients: pd.DataFrame
     metrics: pd.DataFrame
     tests: pd.DataFrame
+    approximations: pd.DataFrame
     interval_kinds: dict
     descriptions: dict
     level: float
@@ -499,6 +506,7 @@ class Comparison:
             "coefficients": _by_estimator(self.coefficients),
             "metrics": render.records(self.metrics),
             "tests": render.records(self.tests),
+            "approximations": render.records(self.approximations),
             "odds_ratios": _by_estimator(self.odds_ratios()),
             "marginal_effects": _by_estimator(self.marginal_effects()),
             "marginal_effects_rows": self.marginal_effects_rows,
@@ -545,6 +553,7 @@ class Comparison:
             "coefficients.csv": render.csv_text(self.coefficients),
             "metrics.csv": render.csv_text(self.metrics),
             "tests.csv": render.csv_text(self.tests, index=False),
+            "approximations.csv": render.csv_text(self.approximations),
             "predictions.csv": render.csv_text(self.predictions()),
             "odds_ratios.csv": render.csv_text(self.odds_ratios()),
             "marginal_effects.csv": render.csv_text(self.marginal_effects()),
@@ -678,6 +687,7 @@ def compare(
         coefficients=_coefficients(named, level),
         metrics=metrics,
         tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, rows),
+        approximations=approximation_table(named),
         interval_kinds={n: _interval_kind(e) for n, e in named.items()},
         descriptions={n: _describe(e) for n, e in named.items()},
         level=level,

@@ -41,6 +41,7 @@ REPORT_FILES = (
     "coefficients.csv",
     "metrics.csv",
     "tests.csv",
+    "approximations.csv",
     "predictions.csv",
     "odds_ratios.csv",
     "marginal_effects.csv",
@@ -366,6 +367,46 @@ def analyst_tables(comparison) -> list[tuple[str, pd.DataFrame]]:
     return tables
 
 
+APPROXIMATIONS_HEADING = "Distance to the NUTS posterior (in its posterior sd)"
+
+
+def approximations_table(comparison) -> pd.DataFrame:
+    """Format the distance of each estimate to the NUTS posterior as display strings."""
+    a = comparison.approximations
+    table = pd.DataFrame(index=a.index)
+    table["method"] = a["method"]
+    table["same priors and data"] = [_fmt(bool(v)) for v in a["same_model"]]
+    table["largest mean shift (sd)"] = [
+        f"{v:.2f} ({p})" for v, p in zip(a["max_abs_shift_sd"], a["worst_parameter"], strict=True)
+    ]
+    table["sd ratio"] = [
+        f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(a["sd_ratio_min"], a["sd_ratio_max"], strict=True)
+    ]
+    table["fit time (s)"] = [_fmt(v) for v in a["fit_time"]]
+    table["time / NUTS"] = [_fmt(v) for v in a["time_ratio"]]
+    return table
+
+
+def _approximation_findings(comparison) -> list[str]:
+    """One line per estimate that approximates the NUTS posterior of the same model."""
+    a = comparison.approximations
+    lines = []
+    for name, row in a[a["same_model"]].iterrows():
+        verdict = (
+            "a close stand-in"
+            if row["max_abs_shift_sd"] <= 0.1
+            and 0.9 <= row["sd_ratio_min"] <= row["sd_ratio_max"] <= 1.1
+            else "not a faithful stand-in for the posterior"
+        )
+        lines.append(
+            f"{name} ({row['method']}) against NUTS: means within {row['max_abs_shift_sd']:.2f} "
+            f"posterior sd (largest for {row['worst_parameter']}), sds "
+            f"{row['sd_ratio_min']:.2f} to {row['sd_ratio_max']:.2f} times NUTS's, in "
+            f"{row['time_ratio']:.2g}x its time: {verdict}."
+        )
+    return lines
+
+
 def tests_table(comparison) -> pd.DataFrame:
     """The paired DeLong tests as display strings."""
     t = comparison.tests
@@ -434,9 +475,10 @@ def findings(comparison) -> list[str]:
         f"{best_loss} has the lowest test log-loss ({m.loc[best_loss, 'log_loss']:.4f}); "
         f"expected calibration error ranges {m['ece'].min():.3f} to {m['ece'].max():.3f}."
     )
-    c = comparison.coefficients
+    c, a = comparison.coefficients, comparison.approximations
+    approximating = set(a.index[a["same_model"]])  # their findings say more, below
     for name in comparison.names:
-        if "shift_sd" not in c[name]:
+        if "shift_sd" not in c[name] or name in approximating:
             continue
         shifts = c[name]["shift_sd"]
         worst = shifts.abs().idxmax()
@@ -449,7 +491,7 @@ def findings(comparison) -> list[str]:
             f"{name}: largest shift from the posterior mean is {worst} at "
             f"{shifts[worst]:+.2f} posterior sd; {verdict}."
         )
-    return lines + _sensitivity_findings(comparison)
+    return lines + _approximation_findings(comparison) + _sensitivity_findings(comparison)
 
 
 # ----------------------------------------------------------------------------- text
@@ -476,6 +518,8 @@ def text_report(comparison) -> str:
     for heading, table in metrics_tables(comparison):
         parts += ["", heading + ":", table.to_string()]
     parts += ["", "Coefficients:", coefficient_table(comparison).to_string()]
+    if len(comparison.approximations):
+        parts += ["", APPROXIMATIONS_HEADING + ":", approximations_table(comparison).to_string()]
     for heading, table in analyst_tables(comparison):
         parts += ["", heading + ":", table.to_string()]
     if len(comparison.tests):
@@ -555,6 +599,13 @@ def markdown_report(comparison, figure_dir: str | None = None) -> str:
         parts += ["", "## Paired DeLong tests of equal AUC", ""]
         parts += [_md_table(tests_table(comparison), index=False)]
     parts += ["", "## Coefficients", "", _md_table(coefficient_table(comparison))]
+    if len(comparison.approximations):
+        parts += [
+            "",
+            f"## {APPROXIMATIONS_HEADING}",
+            "",
+            _md_table(approximations_table(comparison)),
+        ]
     parts += ["", "## Priors as used", "", _md_table(priors_table(comparison))]
     sensitivity = sensitivity_table(comparison)
     if len(sensitivity.columns):
@@ -628,6 +679,9 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
         parts += [f"<{sub}>Paired DeLong tests of equal AUC</{sub}>"]
         parts += [_html_table(tests_table(comparison), index=False)]
     parts += [f"<{sub}>Coefficients</{sub}>", _html_table(coefficient_table(comparison))]
+    if len(comparison.approximations):
+        parts += [f"<{sub}>{e(APPROXIMATIONS_HEADING)}</{sub}>"]
+        parts += [_html_table(approximations_table(comparison))]
     parts += [f"<{sub}>Priors as used</{sub}>", _html_table(priors_table(comparison))]
     sensitivity = sensitivity_table(comparison)
     if len(sensitivity.columns):

@@ -49,6 +49,24 @@ def _draws(text: str) -> int:
     return _option(int, check_draws_per_chain, MIN_DRAWS_PER_CHAIN)(text)
 
 
+def _estimator_list(text: str) -> tuple[str, ...]:
+    """Parse ``--estimators mle,map,nuts``: known names, each once, at least one."""
+    from bayeslogreg.report.workflow import ESTIMATORS
+
+    names = tuple(name.strip().lower() for name in text.split(","))
+    unknown = [name for name in names if name not in ESTIMATORS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown estimator(s) {unknown}; give a comma-separated list of "
+            f"{', '.join(ESTIMATORS)} (e.g. mle,map,nuts)."
+        )
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(
+            f"an estimator is named twice in {text!r}; name each once."
+        )
+    return names
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from bayeslogreg import __version__
 
@@ -153,6 +171,12 @@ def _add_compare(commands) -> None:
         "--offset",
         metavar="COLUMN",
         help="with --formula: column added to the log-odds (fits and held-out predictions)",
+    )
+    compare.add_argument(
+        "--estimators",
+        type=_estimator_list,
+        default=None,
+        help="comma-separated estimators to fit and compare (default mle,map,nuts)",
     )
     compare.add_argument("--title", help="report title")
     compare.add_argument(
@@ -280,6 +304,7 @@ def _run_compare(args) -> int:
         progress=_progress,
         sample_weight=args.weights,
         offset=args.offset,
+        **({} if args.estimators is None else {"estimators": args.estimators}),
         **settings,
     )
     print(repr(comparison))

@@ -1,4 +1,5 @@
 import gzip
+import re
 import subprocess
 import sys
 
@@ -194,3 +195,28 @@ def test_empty_truncated_and_header_only_files_are_explained(tmp_path, capsys):
     for name, message in expected.items():
         assert main(["fit", str(tmp_path / name), "--target", "y"]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_compare_fits_the_estimators_named(wells_subset, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    argv = ["compare", str(wells_subset), "--target", "switched", "--out", str(out_dir)]
+    assert main([*argv, "--estimators", "map, mle"]) == 0
+    assert "fitting posterior" not in capsys.readouterr().err
+    metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)
+    assert list(metrics.index) == ["MAP", "MLE"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mle,svm", r"unknown estimator\(s\) \['svm'\]; give a comma-separated list of mle, map"),
+        ("mle,,map", r"unknown estimator\(s\) \[''\]"),
+        ("mle,MLE", "an estimator is named twice in 'mle,MLE'; name each once."),
+    ],
+)
+def test_compare_refuses_unknown_or_repeated_estimators(wells_subset, value, message, capsys):
+    argv = ["compare", str(wells_subset), "--target", "switched", "--estimators", value]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -3,7 +3,8 @@
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
 :class:`Posterior` holding ArviZ data, drawn by a sampler of :mod:`bayeslogreg.samplers`;
-:func:`compare` puts any of them side by side on held-out data and writes the report.
+:func:`compare` puts any of them side by side on held-out data and writes the report;
+:func:`compare_cv` compares them by k-fold cross-validation.
 Priors live in :mod:`bayeslogreg.priors`, data in :mod:`bayeslogreg.datasets`,
 classification metrics in :mod:`bayeslogreg.metrics`.
 
@@ -25,6 +26,7 @@ from bayeslogreg.exceptions import (
 )
 from bayeslogreg.model import log_likelihood
 from bayeslogreg.report.comparison import Comparison, compare
+from bayeslogreg.report.cross_validation import CVComparison, compare_cv
 
 try:
     __version__ = version("bayeslogreg")
@@ -32,6 +34,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "CVComparison",
     "CacheWarning",
     "Comparison",
     "ConvergenceWarning",
@@ -41,6 +44,7 @@ __all__ = [
     "SeparationWarning",
     "__version__",
     "compare",
+    "compare_cv",
     "datasets",
     "distributed",
     "fit_map",

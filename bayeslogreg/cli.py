@@ -154,7 +154,16 @@ def _add_compare(commands) -> None:
     )
     _add_data_arguments(compare)
     compare.add_argument(
-        "--test-size", type=_option(float, check_test_size), default=0.25, help="held-out fraction"
+        "--test-size",
+        type=_option(float, check_test_size),
+        default=None,
+        help="held-out fraction (default 0.25)",
+    )
+    compare.add_argument(
+        "--cv",
+        type=_positive_int("--cv"),
+        metavar="K",
+        help="compare by K-fold cross-validation (stratified, seeded) instead of one split",
     )
     compare.add_argument(
         "--threshold", type=_option(float, check_threshold), default=0.5, help="p > threshold is 1"
@@ -288,30 +297,83 @@ def _check_columns_need_formula(args, names, example: str) -> None:
 
 
 def _run_compare(args) -> int:
-    from bayeslogreg.report.workflow import compare_estimators
-
     _check_out(args.out, folder=True)
     _check_columns_need_formula(args, ("weights", "offset"), '--formula "y ~ dose" --weights w')
+    if args.cv is not None:
+        _check_cv_options(args)
     data, settings = _load(args)
-    comparison = compare_estimators(
-        data,
-        formula=args.formula,
-        test_size=args.test_size,
-        standardize_features=args.standardize,
-        threshold=args.threshold,
-        level=args.level,
-        title=args.title,
-        progress=_progress,
-        sample_weight=args.weights,
-        offset=args.offset,
-        **({} if args.estimators is None else {"estimators": args.estimators}),
-        **settings,
-    )
+    estimators = {} if args.estimators is None else {"estimators": args.estimators}
+    if args.cv is None:
+        from bayeslogreg.report.workflow import compare_estimators
+
+        comparison = compare_estimators(
+            data,
+            formula=args.formula,
+            test_size=0.25 if args.test_size is None else args.test_size,
+            standardize_features=args.standardize,
+            threshold=args.threshold,
+            level=args.level,
+            title=args.title,
+            progress=_progress,
+            sample_weight=args.weights,
+            offset=args.offset,
+            **estimators,
+            **settings,
+        )
+    else:
+        comparison = _cross_validate(args, data, settings)
     print(repr(comparison))
     _progress(f"writing the report to {args.out} ...")
     written = comparison.save(args.out)
     print(f"wrote {len(written)} files; open {args.out / 'report.html'}")
     return 0
+
+
+def _check_cv_options(args) -> None:
+    """Refuse options that a split takes and a cross-validation cannot, before reading data."""
+    given = [
+        option
+        for option, value in (
+            ("--test-size", args.test_size is not None),
+            ("--weights", args.weights),
+            ("--offset", args.offset),
+            ("--standardize", args.standardize),
+        )
+        if value
+    ]
+    if given:
+        raise ValueError(
+            f"--cv does not take {', '.join(given)}: each fold holds out its own rows; "
+            "standardise in a formula (e.g. scale(x)), whose encoding each fold learns from "
+            "its training rows."
+        )
+
+
+def _cross_validate(args, data, settings: dict):
+    from bayeslogreg.report.cross_validation import compare_cv
+    from bayeslogreg.report.workflow import ESTIMATORS
+
+    names = args.estimators or ESTIMATORS
+    if args.formula is None:
+        import pandas as pd
+
+        X, y, frame = pd.DataFrame(data.X, columns=list(data.feature_names)), data.y, None
+    else:
+        X, y, frame = args.formula, None, data
+    return compare_cv(
+        {_CV_NAMES[name]: name for name in names},
+        X,
+        y,
+        data=frame,
+        cv=args.cv,
+        threshold=args.threshold,
+        progress=_progress,
+        **({} if args.title is None else {"title": args.title}),
+        **settings,
+    )
+
+
+_CV_NAMES = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
 
 
 def _run_fit(args) -> int:

@@ -220,3 +220,24 @@ def test_compare_refuses_unknown_or_repeated_estimators(wells_subset, value, mes
         main(argv)
     assert exit_info.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_compare_cv_writes_a_cross_validated_report(wells_subset, tmp_path, capsys):
+    out_dir = tmp_path / "cv"
+    argv = ["compare", str(wells_subset), "--target", "switched", "--out", str(out_dir)]
+    assert main([*argv, "--cv", "4", "--estimators", "mle,map"]) == 0
+    assert "4 folds (seed 0): 450 training and 150 held-out rows" in capsys.readouterr().out
+    folds = pd.read_csv(out_dir / "folds.csv", index_col=[0, 1])
+    data = pd.read_csv(wells_subset)
+    X, y = data.drop(columns="switched"), data["switched"]
+    expected = blr.compare_cv({"MLE": "mle", "MAP": "map"}, X, y, cv=4)
+    np.testing.assert_allclose(folds["auc"].to_numpy(), expected.folds["auc"].to_numpy())
+
+
+def test_compare_cv_refuses_what_only_a_split_takes(wells_subset, capsys):
+    argv = ["compare", str(wells_subset), "--target", "switched", "--cv", "3"]
+    assert main([*argv, "--test-size", "0.3", "--standardize"]) == 2
+    assert (
+        "--cv does not take --test-size, --standardize: each fold holds out its own rows"
+        in capsys.readouterr().err
+    )

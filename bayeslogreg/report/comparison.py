@@ -45,7 +45,7 @@ from bayeslogreg.report._approximations import approximation_table, reference_na
 from bayeslogreg.report._heldout import HeldOutRows, held_out_rows
 from bayeslogreg.report.provenance import provenance
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["Comparison", "compare", "paired_delong_tests"]
 
 _DEFAULT_NAMES = {"mle": "MLE", "map": "MAP"}
 
@@ -218,10 +218,15 @@ def _loo_columns(posterior: Posterior) -> dict:
     }
 
 
-def _tests(names, probs: dict, rows: HeldOutRows) -> pd.DataFrame:
+def paired_delong_tests(probs: dict, y: np.ndarray, weight=None) -> pd.DataFrame:
+    """DeLong's paired test of equal AUC for each pair of ``probs`` (name -> probabilities).
+
+    Columns estimator_a, estimator_b, auc_a, auc_b, difference, se, z, p_value; one row
+    per pair, in the order of ``itertools.combinations``.
+    """
     tests = []
-    for a, b in itertools.combinations(names, 2):
-        test = delong_test(rows.y, probs[a], probs[b], sample_weight=rows.weight)
+    for a, b in itertools.combinations(probs, 2):
+        test = delong_test(y, probs[a], probs[b], sample_weight=weight)
         tests.append(
             {
                 "estimator_a": a,
@@ -686,7 +691,7 @@ def compare(
         estimates=named,
         coefficients=_coefficients(named, level),
         metrics=metrics,
-        tests=_tests(list(named), {n: s.prob for n, s in scores.items()}, rows),
+        tests=paired_delong_tests({n: s.prob for n, s in scores.items()}, rows.y, rows.weight),
         approximations=approximation_table(named),
         interval_kinds={n: _interval_kind(e) for n, e in named.items()},
         descriptions={n: _describe(e) for n, e in named.items()},

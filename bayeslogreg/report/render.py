@@ -22,6 +22,7 @@ __all__ = [
     "REPORT_FILES",
     "check_report_folder",
     "coefficient_table",
+    "figure_blocks",
     "figure_files",
     "findings",
     "html_report",
@@ -46,6 +47,11 @@ REPORT_FILES = (
     "odds_ratios.csv",
     "marginal_effects.csv",
     "fit_statistics.csv",
+    # a cross-validated comparison's own
+    "cv_comparison.json",
+    "folds.csv",
+    "summary.csv",
+    "delong.csv",
 )
 FIGURE_FOLDER = "figures"
 # What a file browser adds to a folder it shows (deleted with the folder, made again).
@@ -691,26 +697,35 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
     return "<div>" + "\n".join(parts) + "</div>"
 
 
+def figure_blocks(figures: dict, captions: dict) -> list[str]:
+    """Each figure as an HTML ``<figure>`` with its PNG inline (base64) and its caption.
+
+    A key's caption is that of its first word in ``captions`` (``"trace posterior"``
+    takes ``"trace"``'s), else the key itself.
+    """
+    from bayeslogreg.report.figures import figure_to_png
+
+    e, blocks = html.escape, []
+    for key, fig in figures.items():
+        data = base64.b64encode(figure_to_png(fig)).decode("ascii")
+        caption = e(captions.get(key.split(" ")[0], key))
+        blocks.append(
+            f'<figure><img alt="{e(key)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    return blocks
+
+
 def html_report(comparison, figures: dict) -> str:
     """Render one self-contained HTML page.
 
     Inline CSS, figures embedded as base64 PNG, no scripts, no external resources.
     """
-    from bayeslogreg.report.figures import figure_to_png
-
     e = html.escape
     estimators = "".join(
         f"<li><b>{e(n)}</b>: {e(comparison.descriptions[n])}</li>" for n in comparison.names
     )
-    blocks = []
-    for key, fig in figures.items():
-        data = base64.b64encode(figure_to_png(fig)).decode("ascii")
-        caption = e(CAPTIONS.get(key.split(" ")[0], key))
-        label = e(key)
-        blocks.append(
-            f'<figure><img alt="{label}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{caption}</figcaption></figure>"
-        )
+    blocks = figure_blocks(figures, CAPTIONS)
     provenance = "".join(f"<li>{line[2:]}</li>" for line in _provenance_lines(comparison, e))
     body = "\n".join(
         [

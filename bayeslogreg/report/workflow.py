@@ -16,7 +16,7 @@ from bayeslogreg.estimators.point import fit_map, fit_mle
 from bayeslogreg.priors import Prior
 from bayeslogreg.report.comparison import Comparison, compare
 
-__all__ = ["ESTIMATORS", "compare_estimators", "fit_one", "standardize"]
+__all__ = ["ESTIMATORS", "compare_estimators", "fit_one", "fit_settings", "standardize"]
 
 #: Estimators :func:`fit_one` knows, in report order.
 ESTIMATORS = ("mle", "map", "nuts")
@@ -35,6 +35,32 @@ def standardize(X_train: np.ndarray, X_test: np.ndarray, feature_names):
             "information and cannot be standardised. Leave them out."
         )
     return (X_train - mean) / sd, (X_test - mean) / sd
+
+
+def fit_settings(
+    *,
+    feature_names=None,
+    prior: Prior | None = None,
+    intercept_prior: Prior | None = None,
+    autoscale: bool | None = None,
+    seed: int = 0,
+    solver=None,
+    num_chains: int = 4,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+) -> dict:
+    """Return the settings :func:`fit_one` takes besides the data and the rows, as a dict."""
+    return {
+        "feature_names": feature_names,
+        "prior": prior,
+        "intercept_prior": intercept_prior,
+        "autoscale": autoscale,
+        "seed": seed,
+        "solver": solver,
+        "num_chains": num_chains,
+        "num_warmup": num_warmup,
+        "num_samples": num_samples,
+    }
 
 
 def fit_one(
@@ -145,17 +171,17 @@ def compare_estimators(
     names = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
     # A formula's fits take (formula, data=frame) and encode the test frame themselves.
     X_fit, y_fit, frame = (X_train, y_train, None) if formula is None else (formula, None, X_train)
-    settings = {
-        "feature_names": feature_names,
-        "prior": prior,
-        "intercept_prior": intercept_prior,
-        "autoscale": autoscale,
-        "seed": seed,
-        "solver": solver,
-        "num_chains": num_chains,
-        "num_warmup": num_warmup,
-        "num_samples": num_samples,
-    }
+    settings = fit_settings(
+        feature_names=feature_names,
+        prior=prior,
+        intercept_prior=intercept_prior,
+        autoscale=autoscale,
+        seed=seed,
+        solver=solver,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+    )
     fits = {}
     for estimator in estimators:
         say(f"fitting {names[estimator]} on {len(y_train)} rows ...")

@@ -28,6 +28,8 @@ from bayeslogreg.priors import Laplace, Prior, centered_parts
 
 #: Rows per block of :func:`parameter_scale`'s sums of squares.
 SCALE_BLOCK_ROWS = 2**16
+#: Rows per block of the weighted sums of squares (squares kept in the CPU's cache).
+WEIGHTED_BLOCK_ROWS = 2**12
 
 
 class Problem(NamedTuple):
@@ -87,16 +89,23 @@ def column_sum_squares(X, row_weights=None) -> np.ndarray:
     shape (k, n), the k weighted sums of squares come from the same pass, shape (k, p).
     """
     X = np.asarray(X)
-    # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
-    starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
-    blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
     if row_weights is None:
+        # In row blocks: einsum's float64 cast of float32 data would otherwise copy X whole.
+        starts = range(0, max(X.shape[0], 1), SCALE_BLOCK_ROWS)
+        blocks = (X[start : start + SCALE_BLOCK_ROWS] for start in starts)
         return sum(np.einsum("ij,ij->j", block, block, dtype=np.float64) for block in blocks)
     row_weights = np.asarray(row_weights, dtype=np.float64)
-    return sum(
-        row_weights[..., start : start + SCALE_BLOCK_ROWS] @ np.square(block, dtype=np.float64)
-        for start, block in zip(starts, blocks, strict=True)
-    )
+    # Squares in a small block reused from the cache: a block of 2**16 rows was a new
+    # array of X's width each time, written to memory and read back (0.07 s at 1M x 47
+    # rows against 0.03 s unweighted).
+    rows = WEIGHTED_BLOCK_ROWS
+    squares = np.empty((min(rows, X.shape[0]), X.shape[1]))
+    total = np.zeros((*row_weights.shape[:-1], X.shape[1]))
+    for start in range(0, X.shape[0], rows):
+        block = squares[: min(rows, X.shape[0] - start)]
+        np.square(X[start : start + rows], out=block, dtype=np.float64)
+        total += row_weights[..., start : start + rows] @ block
+    return total
 
 
 def scale_from_sum_squares(

@@ -1,0 +1,277 @@
+"""Profile-likelihood intervals and likelihood-ratio tests (``conf_int(method="profile")``).
+
+References: a brute-force profile (SciPy's trust-region Newton on a NumPy
+log-likelihood for each constrained fit, Brent's method on the signed root), and
+statsmodels' likelihood-ratio statistic from nested fits (the model without the column).
+Tolerance 1e-9 (absolute on the bounds, relative on the statistics): both sides solve
+each constrained fit by Newton to a gradient of 1e-10 or less, which leaves the profile
+exact to rounding (~1e-13 on these data), and Brent's method runs to 1e-12; measured
+1e-12 on the bounds and 1e-13 relative on the statistics.
+"""
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import optimize, special, stats
+
+from bayeslogreg import fit_map, fit_mle
+from bayeslogreg.estimators import _profile
+from bayeslogreg.exceptions import SeparationWarning
+from bayeslogreg.priors import Flat, Laplace, Normal
+from bayeslogreg.solvers import Newton
+
+EXACT = Newton(tol=1e-12)
+LEVEL = 0.95
+
+
+@pytest.fixture(scope="module")
+def spector():
+    data = sm.datasets.spector.load_pandas()
+    return data.exog.to_numpy(), data.endog.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def counts():
+    """star98 (303 rows of binomial counts), three columns standardised, with an offset."""
+    data = sm.datasets.star98.load_pandas()
+    X = data.exog[["LOWINC", "PERASIAN", "PERBLACK"]].to_numpy()
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    k = data.endog["NABOVE"].to_numpy()
+    n = k + data.endog["NBELOW"].to_numpy()
+    offset = np.random.default_rng(0).normal(0.0, 0.3, len(k))
+    weights = np.random.default_rng(1).integers(1, 4, len(k)).astype(float)
+    return X, k, n, offset, weights
+
+
+class BruteForce:
+    """Minus the log posterior of ``[intercept, coef]`` in NumPy, and its profile by SciPy.
+
+    ``a``, ``b``: successes and failures per row (weights included); ``prior_sd`` (p + 1,)
+    the sd of independent Normal(0, sd) priors, inf for flat.
+    """
+
+    def __init__(self, X, a, b, offset=None, prior_sd=None):
+        self.X1 = np.column_stack([np.ones(len(X)), X])
+        self.a, self.b = np.asarray(a, float), np.asarray(b, float)
+        self.offset = np.zeros(len(X)) if offset is None else offset
+        p1 = self.X1.shape[1]
+        self.precision = np.zeros(p1) if prior_sd is None else 1.0 / np.square(prior_sd)
+        self.hat = self._minimize(np.zeros(p1), None, 0.0)
+        self.f_hat = self.value(self.hat)
+
+    def value(self, theta):
+        eta = self.X1 @ theta + self.offset
+        loglik = self.a @ eta - (self.a + self.b) @ np.logaddexp(0.0, eta)
+        return -loglik + 0.5 * self.precision @ theta**2
+
+    def grad(self, theta):
+        mu = special.expit(self.X1 @ theta + self.offset)
+        return -self.X1.T @ (self.a - (self.a + self.b) * mu) + self.precision * theta
+
+    def hess(self, theta):
+        mu = special.expit(self.X1 @ theta + self.offset)
+        weights = (self.a + self.b) * mu * (1 - mu)
+        return (self.X1.T * weights) @ self.X1 + np.diag(self.precision)
+
+    def _minimize(self, start, index, value):
+        free = np.ones(len(start), bool) if index is None else np.arange(len(start)) != index
+
+        def full(sub):
+            theta = np.array(start, float)
+            theta[free] = sub
+            if index is not None:
+                theta[index] = value
+            return theta
+
+        result = optimize.minimize(
+            lambda sub: self.value(full(sub)),
+            start[free],
+            jac=lambda sub: self.grad(full(sub))[free],
+            hess=lambda sub: self.hess(full(sub))[np.ix_(free, free)],
+            method="trust-exact",
+            options={"gtol": 1e-10},
+        )
+        return full(result.x)
+
+    def deviance(self, index, value):
+        constrained = self._minimize(self.hat, index, value)
+        return max(2.0 * (self.value(constrained) - self.f_hat), 0.0)
+
+    def interval(self, index, stderr, level=LEVEL):
+        q = special.ndtri(0.5 + level / 2)
+        bounds = []
+        for side in (-1.0, 1.0):
+            outer = self.hat[index] + side * 2 * q * stderr
+            while self.deviance(index, outer) < q**2:
+                outer += side * 2 * q * stderr
+            gap = lambda v: np.sqrt(self.deviance(index, v)) - q  # noqa: E731
+            bounds.append(optimize.brentq(gap, self.hat[index], outer, xtol=1e-12))
+        return bounds
+
+
+def test_mle_profile_intervals_equal_a_brute_force_profile(spector):
+    X, y = spector
+    fit = fit_mle(X, y, solver=EXACT)
+    reference = BruteForce(X, y, 1 - y)
+    intervals = fit.conf_int(LEVEL, method="profile", X=X, y=y)
+    expected = [reference.interval(j, fit.stderr[j]) for j in range(len(fit.params))]
+    np.testing.assert_allclose(intervals, expected, rtol=0, atol=1e-9)
+    # On 32 rows the profile interval is not the Wald one (by up to ~0.5 here).
+    assert np.abs(intervals - fit.conf_int(LEVEL)).max() > 0.1
+
+
+def test_map_profile_intervals_equal_a_brute_force_penalised_profile(spector):
+    X, y = spector
+    fit = fit_map(X, y, prior=Normal(0, 1.5), intercept_prior=Normal(0, 5), solver=EXACT)
+    reference = BruteForce(X, y, 1 - y, prior_sd=np.array([5.0, 1.5, 1.5, 1.5]))
+    profile = fit.profile(X, y)
+    np.testing.assert_allclose(profile.params, reference.hat, rtol=0, atol=1e-8)
+    expected = [reference.interval(j, fit.stderr[j], 0.9) for j in range(len(fit.params))]
+    np.testing.assert_allclose(profile.conf_int(0.9), expected, rtol=0, atol=1e-9)
+    chi2 = [reference.deviance(j, 0.0) for j in range(len(fit.params))]
+    np.testing.assert_allclose(profile.lr_test()["chi2"], chi2, rtol=1e-9)
+
+
+def test_weighted_binomial_fits_with_an_offset_are_profiled_with_them(counts):
+    X, k, n, offset, weights = counts
+    fit = fit_mle(X, k, trials=n, offset=offset, sample_weight=weights, solver=EXACT)
+    profile = fit.profile(X, k, trials=n, offset=offset, sample_weight=weights)
+    reference = BruteForce(X, weights * k, weights * (n - k), offset)
+    expected = [reference.interval(j, fit.stderr[j]) for j in (0, 2)]
+    np.testing.assert_allclose(profile.conf_int()[[0, 2]], expected, rtol=0, atol=1e-9)
+    # The LR test of each column equals statsmodels' GLM with and without it.
+    endog = np.column_stack([k, n - k])
+    design = sm.add_constant(X)
+
+    def llf(columns):
+        model = sm.GLM(endog, design[:, columns], sm.families.Binomial(), offset=offset,
+                       freq_weights=weights)  # fmt: skip
+        return model.fit(tol=1e-14, maxiter=100).llf
+
+    full = llf([0, 1, 2, 3])
+    chi2 = [2 * (full - llf([c for c in range(4) if c != j])) for j in range(4)]
+    np.testing.assert_allclose(profile.lr_test()["chi2"], chi2, rtol=1e-9)
+
+
+def test_lr_p_values_equal_statsmodels_nested_fits(spector):
+    X, y = spector
+    fit = fit_mle(X, y, solver=EXACT)
+    design = sm.add_constant(X)
+    full = sm.Logit(y, design).fit(disp=0, tol=1e-14)
+    chi2, p_values = [], []
+    for j in range(design.shape[1]):
+        nested = sm.Logit(y, np.delete(design, j, axis=1)).fit(disp=0, tol=1e-14)
+        chi2.append(2 * (full.llf - nested.llf))
+        p_values.append(stats.chi2.sf(chi2[-1], 1))
+    table = fit.summary(method="profile", X=X, y=y)
+    assert list(table.columns) == ["estimate", "std_err", "chi2", "p_value", "ci_lower", "ci_upper"]
+    np.testing.assert_allclose(table["chi2"], chi2, rtol=1e-9)
+    np.testing.assert_allclose(table["p_value"], p_values, rtol=1e-9)
+    odds = fit.odds_ratios(method="profile", X=X, y=y)
+    np.testing.assert_allclose(odds[["ci_lower", "ci_upper"]], np.exp(table.iloc[1:, 4:]))
+
+
+def _quasi_separated():
+    """60 rows; every row with x1 = 1 is a success, so the MLE of x1 is +inf."""
+    rng = np.random.default_rng(3)
+    x2 = rng.normal(size=60)
+    x1 = (np.arange(60) % 4 == 0).astype(float)
+    y = np.where(x1 == 1, 1.0, (rng.uniform(size=60) < special.expit(0.5 * x2)).astype(float))
+    return np.column_stack([x1, x2]), y
+
+
+@pytest.mark.parametrize("estimator", ["mle", "flat_map"])
+def test_a_separated_direction_gives_an_infinite_bound_and_a_warning(estimator):
+    X, y = _quasi_separated()
+    with pytest.warns(SeparationWarning, match="does not exist"):
+        if estimator == "mle":
+            fit = fit_mle(X, y)
+        else:
+            fit = fit_map(X, y, prior=Flat(), intercept_prior=Normal(0, 5))
+    with pytest.warns(SeparationWarning, match=r"'x1' does not close on the upper side"):
+        intervals = fit.conf_int(method="profile", X=X, y=y)
+    assert intervals[1, 1] == np.inf
+    finite = np.delete(intervals.ravel(), 3)
+    assert np.isfinite(finite).all()
+    # The closing bound of x1 is where the brute-force profile (from far out) crosses.
+    reference = BruteForce(
+        X, y, 1 - y, prior_sd=None if estimator == "mle" else [5, np.inf, np.inf]
+    )
+    q = special.ndtri(0.975)
+    assert (
+        reference.deviance(1, intervals[1, 0] - 1e-3)
+        > q**2
+        > reference.deviance(1, intervals[1, 0] + 1e-3)
+    )
+
+
+def test_wald_stays_the_default(spector):
+    X, y = spector
+    fit = fit_mle(X, y)
+    z = special.ndtri(0.975)
+    wald = np.column_stack([fit.params - z * fit.stderr, fit.params + z * fit.stderr])
+    np.testing.assert_array_equal(fit.conf_int(), wald)
+    np.testing.assert_array_equal(fit.conf_int(method="wald"), wald)
+    assert list(fit.summary().columns) == [
+        "estimate",
+        "std_err",
+        "z",
+        "p_value",
+        "ci_lower",
+        "ci_upper",
+    ]
+    np.testing.assert_array_equal(fit.odds_ratios()[["ci_lower", "ci_upper"]], np.exp(wald[1:]))
+
+
+def test_a_formula_fit_is_profiled_from_its_frame(spector):
+    X, y = spector
+    frame = pd.DataFrame({"grade": y, "gpa": X[:, 0], "tuce": X[:, 1], "psi": X[:, 2]})
+    formula_fit = fit_mle("grade ~ gpa + tuce + psi", data=frame, solver=EXACT)
+    by_formula = formula_fit.conf_int(method="profile", X="grade ~ gpa + tuce + psi", data=frame)
+    by_array = fit_mle(X, y, solver=EXACT).conf_int(method="profile", X=X, y=y)
+    np.testing.assert_allclose(by_formula, by_array, rtol=0, atol=1e-9)
+
+
+def test_the_constrained_fit_compiles_once_for_every_parameter_and_value(spector):
+    X, y = spector
+    profile = fit_mle(X, y).profile(X, y)
+    profile.conf_int(0.9)
+    compiled = _profile._constrained_fit._cache_size()
+    profile.conf_int(0.5)
+    profile.lr_test()
+    assert _profile._constrained_fit._cache_size() == compiled
+
+
+def test_profile_refuses_what_it_cannot_profile(spector):
+    X, y = spector
+    fit = fit_mle(X, y)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fit.conf_int(method="likelihood")
+    with pytest.raises(ValueError, match="refits on the fit's data, which a result does not keep"):
+        fit.conf_int(method="profile")
+    with pytest.raises(ValueError, match=r"\['X', 'y'\] are the fit's data, which only"):
+        fit.summary(X=X, y=y)
+    with pytest.raises(ValueError, match="not those the fit was fitted on"):
+        fit.conf_int(method="profile", X=X[::-1], y=y[::-1])
+    with pytest.raises(ValueError, match="parameter must be one of"):
+        fit.profile(X, y).deviance("x9", 0.0)
+    lasso = fit_map(X, y, prior=Laplace(0, 1.0))
+    with pytest.raises(ValueError, match="needs a smooth objective, but prior is Laplace"):
+        lasso.conf_int(method="profile", X=X, y=y)
+    large = dataclasses.replace(fit, n_rows=2**19)
+    with pytest.raises(ValueError, match="this fit has 524288 rows"):
+        large.profile(X, y)
+
+
+def test_deviance_is_the_likelihood_ratio_statistic_of_a_value(spector):
+    X, y = spector
+    fit = fit_mle(X, y, solver=EXACT)
+    profile = fit.profile(X, y)
+    reference = BruteForce(X, y, 1 - y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert profile.deviance("x2", 0.05) == pytest.approx(reference.deviance(2, 0.05), rel=1e-8)

@@ -113,6 +113,18 @@ class Profile:
     an MLE and the log posterior (penalised log-likelihood) for a MAP fit. The estimate
     ``params`` (p + 1,) is the fit's, polished by Newton to a gradient of 1e-10 per row,
     so that ``F(hat)`` is the maximum to rounding.
+
+    Examples
+    --------
+    >>> from bayeslogreg import fit_mle
+    >>> from bayeslogreg.datasets import load_effort
+    >>> data = load_effort()
+    >>> profile = fit_mle(data.X, data.y).profile(data.X, data.y)
+    >>> profile.conf_int(0.9).round(2)
+    array([[-4.99, -4.06],
+           [ 2.48,  3.02]])
+    >>> round(profile.deviance("x1", 2.5), 2)
+    2.38
     """
 
     def __init__(self, fit, problem):

@@ -10,6 +10,7 @@ exact to rounding (~1e-13 on these data), and Brent's method runs to 1e-12; meas
 """
 
 import dataclasses
+import re
 import warnings
 
 import numpy as np
@@ -20,7 +21,7 @@ from scipy import optimize, special, stats
 
 from bayeslogreg import fit_map, fit_mle
 from bayeslogreg.estimators import _profile
-from bayeslogreg.exceptions import SeparationWarning
+from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Flat, Laplace, Normal
 from bayeslogreg.solvers import Newton
 
@@ -275,3 +276,19 @@ def test_deviance_is_the_likelihood_ratio_statistic_of_a_value(spector):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert profile.deviance("x2", 0.05) == pytest.approx(reference.deviance(2, 0.05), rel=1e-8)
+
+
+def test_a_direction_the_data_do_not_pin_down_gives_infinite_bounds_and_a_warning(spector):
+    X, y = spector
+    repeated = np.column_stack([X, X[:, 0]])  # x4 repeats x1: only x1 + x4 is identified
+    with pytest.warns(ConvergenceWarning, match="information matrix is singular"):
+        fit = fit_mle(repeated, y)
+    with pytest.warns(ConvergenceWarning, match="does not close on the") as caught:
+        intervals = fit.conf_int(method="profile", X=repeated, y=y)
+    assert not any(isinstance(w.message, SeparationWarning) for w in caught)
+    assert all("hardly constrain it that way" in str(w.message) for w in caught)
+    pattern = r"of '(\w+)' does not close on the (\w+) side"
+    opened = {re.search(pattern, str(w.message)).groups() for w in caught}
+    assert opened == {(name, side) for name in ("x1", "x4") for side in ("lower", "upper")}
+    np.testing.assert_array_equal(intervals[[1, 4]], [[-np.inf, np.inf]] * 2)
+    assert np.isfinite(intervals[[0, 2, 3]]).all()

@@ -19,7 +19,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, special, stats
 
-from bayeslogreg import fit_map, fit_mle
+from bayeslogreg import fit_map, fit_mle, priors
 from bayeslogreg.estimators import _profile
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
 from bayeslogreg.priors import Flat, Laplace, Normal
@@ -27,6 +27,29 @@ from bayeslogreg.solvers import Newton
 
 EXACT = Newton(tol=1e-12)
 LEVEL = 0.95
+# R's logistf profile penalised-likelihood 95% intervals (Firth's, the Jeffreys prior),
+# intercept first here, as published with 7-8 significant digits in the tests of the
+# firthlogist package (github.com/jzluo/firthlogist, firthlogist/tests/
+# test_firthlogist.py), the source of tests/estimators/test_firth.py's numbers.
+LOGISTF_PROFILE_CI = {
+    "sex2": [
+        [-0.8185591, 1.07315122],
+        [-1.9737884, -0.30742514],
+        [-0.9414363, 0.78920202],
+        [1.2730216, 3.43543273],
+        [-3.2608611, -1.11773495],
+        [-1.6080879, 0.01518468],
+        [0.7745682, 8.03029352],
+    ],
+    "endometrial": [
+        [1.0825371, 7.20928050],
+        [0.6097244, 7.85463171],
+        [-0.1244587, 0.04045547],
+        [-4.3651832, -1.23272106],
+    ],
+}
+FIRTH_DATA = {"sex2": ("case", ["age", "oc", "vic", "vicl", "vis", "dia"]),
+              "endometrial": ("HG", ["NV", "PI", "EH"])}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -292,3 +315,18 @@ def test_a_direction_the_data_do_not_pin_down_gives_infinite_bounds_and_a_warnin
     assert opened == {(name, side) for name in ("x1", "x4") for side in ("lower", "upper")}
     np.testing.assert_array_equal(intervals[[1, 4]], [[-np.inf, np.inf]] * 2)
     assert np.isfinite(intervals[[0, 2, 3]]).all()
+
+
+@pytest.mark.skipif(
+    not hasattr(priors, "Jeffreys"), reason="priors.Jeffreys comes with Firth's fit (issue 18)"
+)
+@pytest.mark.parametrize("name", ["sex2", "endometrial"])
+def test_jeffreys_profile_intervals_equal_logistf(shared_data, name):
+    # Tolerance 1e-6 relative: the published digits round by up to 4e-7 relative
+    # (-0.1244587); measured 1.7e-7.
+    frame = pd.read_csv(shared_data / "firth" / f"{name}.csv")
+    target, features = FIRTH_DATA[name]
+    X, y = frame[features], frame[target]
+    fit = fit_map(X, y, prior=priors.Jeffreys())
+    intervals = fit.conf_int(method="profile", X=X, y=y)
+    np.testing.assert_allclose(intervals, LOGISTF_PROFILE_CI[name], rtol=1e-6)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayeslogreg import model
-from bayeslogreg.priors import Laplace, Prior, centered_parts
+from bayeslogreg.priors import Laplace, Prior, canonical, centered_parts
 
 #: Rows per block of :func:`parameter_scale`'s sums of squares.
 SCALE_BLOCK_ROWS = 2**16
@@ -63,6 +63,23 @@ class Problem(NamedTuple):
     def has_l1(self) -> bool:
         """Whether any prior is Laplace, so that the objective has an L1 part (static)."""
         return isinstance(self.intercept_prior, Laplace) or isinstance(self.prior, Laplace)
+
+
+def device_problem(X, y, priors: tuple[Prior, Prior], scale, n_obs=None) -> Problem:
+    """Return the :class:`Problem` of a fit on the device: what in-memory optimizers minimise.
+
+    ``X`` (n, p); ``y`` 0/1 labels or :class:`~bayeslogreg.model.Counts` (then ``n_obs``,
+    their Bernoulli trials); ``priors`` (intercept prior, prior), put in
+    :func:`~bayeslogreg.priors.canonical` form so that one program serves them all;
+    ``scale`` (p + 1,) from :func:`parameter_scale`.
+    """
+    # device_put, not jnp.asarray: that compiles a program per shape (~20 ms each to
+    # load in a fresh process).
+    X, y, scale = jax.device_put((X, y, scale))
+    problem = Problem(X, y, *canonical(*priors, X.shape[1]), scale)
+    if isinstance(y, model.Counts):
+        problem = problem._replace(n_obs=jax.device_put(np.float64(n_obs)))
+    return problem
 
 
 def parameter_scale(X, priors: tuple[Prior, Prior] | None = None) -> np.ndarray:

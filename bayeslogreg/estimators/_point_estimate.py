@@ -35,7 +35,7 @@ from bayeslogreg._validation import (
     degenerate_columns,
     generated_names,
 )
-from bayeslogreg.estimators import _effects, _persist
+from bayeslogreg.estimators import _effects, _persist, _profile
 from bayeslogreg.estimators._objective import priors_log_density
 from bayeslogreg.estimators._optimizer import CONVERGED, STATUS_MESSAGES, OptimizeResult
 from bayeslogreg.estimators._prior_choice import summary_frame
@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 _log_prior = jax.jit(priors_log_density)
+#: The intervals of :meth:`PointEstimate.conf_int`.
+CI_METHODS = ("wald", "profile")
 
 
 class Estimate:
@@ -328,8 +330,11 @@ class PointEstimate(Estimate):
                 "Use fit_mle for the test (llnull, prsquared, aic and bic are given for MAP)."
             )
 
-    def odds_ratios(self, level: float = 0.95) -> pd.DataFrame:
+    def odds_ratios(self, level: float = 0.95, method: str = "wald", **fit_data) -> pd.DataFrame:
         """Odds ratios ``exp(coef)`` with ``exp`` of the Wald (MLE) or Laplace (MAP) interval.
+
+        ``method="profile"`` takes ``exp`` of the profile interval instead, and the fit's
+        data as keywords (see :meth:`conf_int`).
 
         Returns
         -------
@@ -338,7 +343,7 @@ class PointEstimate(Estimate):
             ``ci_upper``: the factor by which the odds of y = 1 change per unit of the
             feature.
         """
-        lower, upper = np.exp(self.conf_int(level)[1:]).T
+        lower, upper = np.exp(self.conf_int(level, method, **fit_data)[1:]).T
         columns = {"estimate": np.exp(self.coef), "ci_lower": lower, "ci_upper": upper}
         return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
 
@@ -377,10 +382,78 @@ class PointEstimate(Estimate):
         columns |= {"ci_lower": effects - half, "ci_upper": effects + half}
         return pd.DataFrame(columns, index=pd.Index(self.feature_names, name="parameter"))
 
-    def conf_int(self, level: float = 0.95) -> np.ndarray:
-        """Wald (MLE) or Laplace (MAP) interval, shape (p + 1, 2): estimate +- z * stderr."""
+    def conf_int(self, level: float = 0.95, method: str = "wald", **fit_data) -> np.ndarray:
+        """Interval of each parameter at ``level``, shape (p + 1, 2), intercept first.
+
+        ``method="wald"`` (default): estimate +- z * stderr, the Wald interval (MLE) or
+        that of the Laplace approximation (MAP). ``method="profile"``: the profile
+        likelihood interval (MLE; R's ``confint`` of a ``glm``) or profile penalised
+        likelihood interval (MAP; logistf's for the Jeffreys prior), which needs the
+        fit's data, given as to the fit: ``X``, ``y`` (or the formula and ``data``),
+        ``sample_weight``, ``trials``, ``offset``, ``missing`` (see :meth:`profile`).
+
+        Examples
+        --------
+        >>> from bayeslogreg import fit_mle
+        >>> from bayeslogreg.datasets import load_effort
+        >>> data = load_effort()
+        >>> fit = fit_mle(data.X, data.y)
+        >>> fit.conf_int(method="profile", X=data.X, y=data.y).round(2)
+        array([[-5.08, -3.98],
+               [ 2.44,  3.07]])
+        """
+        if check_choice(method, "method", CI_METHODS) == "profile":
+            return self._profile(fit_data).conf_int(level)
+        self._no_fit_data(fit_data)
         z = special.ndtri(0.5 + check_level(level) / 2)
         return np.column_stack([self.params - z * self.stderr, self.params + z * self.stderr])
+
+    def profile(
+        self,
+        X,
+        y=None,
+        *,
+        data=None,
+        missing: str = "raise",
+        sample_weight=None,
+        trials=None,
+        offset=None,
+    ) -> "_profile.Profile":
+        """Return the profile of the fit's objective over each parameter, on the fit's data.
+
+        Results do not keep their rows, so the data are given again, as to the fit
+        (checked the same way, and refused when they do not hash to ``data_sha256``).
+        The :class:`~bayeslogreg.estimators._profile.Profile` gives ``conf_int(level)``
+        (profile intervals), ``lr_test()`` (likelihood-ratio chi² and p-value of each
+        parameter against 0) and ``deviance(parameter, value)``. ``ValueError`` for
+        Laplace priors (non-smooth) and for fits of 2**19 rows or more.
+        """
+        return _profile.profile(
+            self,
+            X,
+            y,
+            data=data,
+            missing=missing,
+            sample_weight=sample_weight,
+            trials=trials,
+            offset=offset,
+        )
+
+    def _profile(self, fit_data: dict) -> "_profile.Profile":
+        if "X" not in fit_data:
+            raise ValueError(
+                "method='profile' refits on the fit's data, which a result does not keep: "
+                "give them as to the fit, e.g. fit.conf_int(method='profile', X=X, y=y)."
+            )
+        return self.profile(**fit_data)
+
+    @staticmethod
+    def _no_fit_data(fit_data: dict) -> None:
+        if fit_data:
+            raise ValueError(
+                f"{sorted(fit_data)} are the fit's data, which only method='profile' uses; "
+                "drop them or pass method='profile'."
+            )
 
     def predict_proba(self, X, offset=None) -> np.ndarray:
         """Probability that y = 1 for each row of X, shape (n_samples,).
@@ -400,24 +473,28 @@ class PointEstimate(Estimate):
         eta = self.intercept + X @ self.coef
         return special.expit(eta if offset is None else eta + offset)
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Table of estimate, std_err, z, p_value and the interval, one row per parameter.
+    def summary(self, level: float = 0.95, method: str = "wald", **fit_data) -> pd.DataFrame:
+        """Table of estimate, std_err, the test and the interval, one row per parameter.
 
-        ``z`` and ``p_value`` test each parameter against 0 with the normal approximation.
+        ``method="wald"``: columns ``estimate``, ``std_err``, ``z``, ``p_value`` (each
+        parameter against 0 by the normal approximation), ``ci_lower``, ``ci_upper``.
+        ``method="profile"`` (the fit's data as keywords, see :meth:`conf_int`): ``z``
+        gives way to ``chi2``, the likelihood-ratio statistic (penalised for MAP), whose
+        chi²(1) tail is ``p_value``, and the interval is the profile interval, as in
+        logistf's summary.
         """
-        z = self.params / self.stderr
-        lower, upper = self.conf_int(level).T
-        return pd.DataFrame(
-            {
-                "estimate": self.params,
-                "std_err": self.stderr,
-                "z": z,
-                "p_value": 2 * special.ndtr(-np.abs(z)),
-                "ci_lower": lower,
-                "ci_upper": upper,
-            },
-            index=pd.Index(self.param_names, name="parameter"),
-        )
+        columns = {"estimate": self.params, "std_err": self.stderr}
+        if check_choice(method, "method", CI_METHODS) == "profile":
+            profile = self._profile(fit_data)
+            columns |= profile.lr_test().to_dict("list")
+            lower, upper = profile.conf_int(level).T
+        else:
+            self._no_fit_data(fit_data)
+            z = self.params / self.stderr
+            columns |= {"z": z, "p_value": 2 * special.ndtr(-np.abs(z))}
+            lower, upper = self.conf_int(level).T
+        columns |= {"ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(columns, index=pd.Index(self.param_names, name="parameter"))
 
     def _title(self) -> str:
         title = f"PointEstimate({self.estimator.upper()}, method={self.method!r}, "

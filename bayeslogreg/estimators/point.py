@@ -34,6 +34,7 @@ from bayeslogreg.estimators._objective import (
     HostObjective,
     Problem,
     column_sum_squares,
+    device_problem,
     scale_from_sum_squares,
 )
 from bayeslogreg.estimators._observations import Observations, check_fit_data
@@ -328,12 +329,8 @@ def _fit_in_memory(
     (:mod:`bayeslogreg._programs`): tracing it is most of a fresh process's first fit.
     ``y`` is 0/1 labels or :class:`~bayeslogreg.model.Counts` (with ``n_obs`` their total).
     """
-    # device_put, not jnp.asarray: that compiles a program per shape (~20 ms each to
-    # load in a fresh process).
-    X, y, scale, params0, tol = jax.device_put((X, y, scale, params0, np.float64(solver.tol)))
-    problem = Problem(X, y, *canonical(*priors, X.shape[1]), scale)
-    if isinstance(y, model.Counts):
-        problem = problem._replace(n_obs=jax.device_put(np.float64(n_obs)))
+    problem = device_problem(X, y, priors, scale, n_obs)
+    params0, tol = jax.device_put((params0, np.float64(solver.tol)))
     if solver.keeps_program:
         args = (problem, params0, tol)
         fit = _programs.compiled(

@@ -276,7 +276,7 @@ class Jeffreys(Prior):
 
 
 _JEFFREYS_ALONE = (
-    "the Jeffreys prior's density, |I(params)|^(1/2), depends on the data (X, weights, "
+    "the Jeffreys prior's density, det(I(params))^(1/2), depends on the data (X, weights, "
     "trials and offsets), so it cannot be evaluated or sampled alone. Use it through "
     "fit_map or sample_posterior (NUTS), which evaluate it on the fit's data."
 )

@@ -159,7 +159,9 @@ class PointEstimate(Estimate):
     params : ndarray of shape (p + 1,)
         Intercept first, then the coefficients.
     cov : ndarray of shape (p + 1, p + 1)
-        Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
+        Inverse observed information (MLE) or Laplace-approximation covariance (MAP);
+        under the Jeffreys prior (Firth), the inverse Fisher information ``X1' W X1`` at
+        the estimate, as R's logistf reports it.
     feature_names : tuple of str
     log_likelihood : float
         At ``params``, in nats; for binomial counts it includes

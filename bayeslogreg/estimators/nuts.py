@@ -700,7 +700,8 @@ def sample_posterior(
         identified (constant, repeated or collinear columns). Also for an option the
         chosen sampler does not use (``sampler="imh", target_accept=0.9``), an option
         given both as a keyword and in the sampler object, or ``method`` beside
-        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`.
+        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`;
+        for the Jeffreys prior with IMH or with collinear columns.
 
     Examples
     --------

@@ -190,7 +190,9 @@ def fit_map(
 
     Maximises ``log-likelihood + log prior``. With ``prior=Normal(0, s)`` and
     ``intercept_prior=Flat()`` this is scikit-learn's L2 fit with ``C = s**2``; with
-    ``Laplace(0, b)`` the L1 fit with ``C = b`` (coefficients can be exactly 0).
+    ``Laplace(0, b)`` the L1 fit with ``C = b`` (coefficients can be exactly 0); with
+    ``prior=Jeffreys()`` (``intercept_prior`` unset) Firth's penalised likelihood, R's
+    logistf (``docs/priors.md``).
 
     Parameters
     ----------

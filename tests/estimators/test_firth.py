@@ -19,6 +19,7 @@ from bayeslogreg import (
     fit_streaming,
     sample_posterior,
 )
+from bayeslogreg.diagnostics import prior_predictive
 from bayeslogreg.estimators._objective import Problem, smooth_value
 from bayeslogreg.exceptions import SeparationWarning
 from bayeslogreg.priors import (
@@ -243,6 +244,8 @@ def test_the_jeffreys_prior_alone_has_no_density():
         Jeffreys().log_density(np.zeros(3))
     with pytest.raises(ValueError, match="depends on the data"):
         Jeffreys().distribution((3,))
+    with pytest.raises(ValueError, match="depends on the data"):
+        prior_predictive(np.zeros((5, 2)), prior=Jeffreys())
 
 
 def test_solvers_and_samplers_that_cannot_evaluate_the_jeffreys_prior_refuse_it(shared_data):
@@ -271,6 +274,8 @@ def test_collinear_columns_are_named(shared_data):
         fit_map(X, y, prior=Jeffreys())
     with pytest.raises(ValueError, match=r"parameters \['PI', 'EH', 'EH2'\] are not identified"):
         fit_map(X.drop(columns="ones"), y, prior=Jeffreys())
+    with pytest.raises(ValueError, match=r"parameters \['PI', 'EH', 'EH2'\] are not identified"):
+        sample_posterior(X.drop(columns="ones"), y, prior=Jeffreys())
 
 
 @pytest.mark.slow

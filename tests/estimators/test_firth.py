@@ -12,6 +12,7 @@ from scipy import optimize, special
 
 from bayeslogreg import (
     PointEstimate,
+    Posterior,
     _arviz,
     distributed,
     fit_map,
@@ -279,7 +280,7 @@ def test_collinear_columns_are_named(shared_data):
 
 
 @pytest.mark.slow
-def test_jeffreys_posterior_matches_a_long_plain_numpyro_run(shared_data):
+def test_jeffreys_posterior_matches_a_long_plain_numpyro_run(shared_data, tmp_path):
     X, y = load(shared_data, "endometrial")
     post = sample_posterior(X, y, prior=Jeffreys(), num_chains=2, num_samples=1000, seed=4)
     assert post.num_divergences == 0
@@ -296,3 +297,8 @@ def test_jeffreys_posterior_matches_a_long_plain_numpyro_run(shared_data):
     expected = [0.5 * np.linalg.slogdet(information)[1] for information in informations]
     log_prior = _arviz.log_prior_draws(post.idata).reshape(-1)[:5]
     np.testing.assert_allclose(log_prior, expected, rtol=1e-10)
+    # Its file keeps the prior, and prior sensitivity reads the stored log prior.
+    loaded = Posterior.load(post.save(tmp_path / "firth.nc"))
+    assert loaded.prior == Jeffreys() and loaded.intercept_prior == Jeffreys()
+    np.testing.assert_array_equal(loaded.draws, post.draws)
+    assert np.isfinite(loaded.prior_sensitivity()["prior"]).all()

@@ -326,7 +326,6 @@ class HostObjective:
     """
 
     def __init__(self, source, intercept_prior: Prior, prior: Prior, scale):
-        check_in_memory_prior(prior, "a fit over row chunks or sharded rows")
         self.source, self.scale = source, np.asarray(scale, dtype=np.float64)
         self.priors = (intercept_prior, prior)
         #: Log-likelihood at the point of the last evaluation with the Hessian.

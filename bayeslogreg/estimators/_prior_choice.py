@@ -264,9 +264,12 @@ def summary_frame(intercept_prior: Prior, prior: Prior, record: dict | None, fea
     spread = record.get("spread")
     center = getattr(intercept_prior, "center", None)
     coef_given = _given(record.get("prior", prior), record)
+    intercept_given = record.get("intercept_prior", intercept_prior)
+    if isinstance(intercept_prior, Jeffreys):  # one joint prior, given as prior=
+        intercept_given = record.get("prior", prior)
     rows = {
         INTERCEPT_NAME: {
-            "given": _given(record.get("intercept_prior", intercept_prior), record),
+            "given": _given(intercept_given, record),
             "used": _used_intercept(intercept_prior),
             "scale": _scale_of(getattr(intercept_prior, "prior", intercept_prior), 0, 1),
             "spread": np.nan,

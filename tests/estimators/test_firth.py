@@ -224,6 +224,7 @@ def test_a_firth_fit_round_trips_through_a_file(shared_data, tmp_path):
     np.testing.assert_array_equal(loaded.cov, fit.cov)
     assert loaded.log_posterior == fit.log_posterior
     assert loaded.prior_summary().equals(fit.prior_summary())
+    assert (fit.prior_summary()[["given", "used"]] == "Jeffreys()").all(axis=None)
     assert prior_from_dict(Jeffreys().to_dict()) == Jeffreys()
     assert parse_prior("jeffreys") == Jeffreys()
 

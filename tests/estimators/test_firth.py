@@ -18,9 +18,11 @@ from bayeslogreg import (
     fit_map,
     fit_mle,
     fit_streaming,
+    model,
     sample_posterior,
 )
 from bayeslogreg.diagnostics import prior_predictive
+from bayeslogreg.estimators._nuts_program import _log_posterior
 from bayeslogreg.estimators._objective import Problem, smooth_value
 from bayeslogreg.exceptions import SeparationWarning
 from bayeslogreg.priors import (
@@ -171,6 +173,19 @@ def test_weights_trials_and_offsets_enter_the_information_as_row_weights():
     )
     np.testing.assert_allclose(fit.params, params, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(fit.stderr, stderr, rtol=1e-6)
+
+
+def test_the_samplers_target_is_the_penalised_likelihood_with_weights_trials_and_offsets():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 2))
+    successes, failures = rng.integers(0, 4, size=30) * 1.0, rng.integers(0, 4, size=30) * 1.0
+    offset, params = rng.normal(0, 0.3, size=30), np.array([0.2, -0.5, 0.8])
+    counts = model.Counts(successes, failures, offset)
+    with jax.enable_x64(True):
+        target = float(_log_posterior(params, X.T.copy(), counts, Jeffreys(), Jeffreys()))
+    expected = penalised_log_likelihood(params, X, successes, failures, offset)[0]
+    # Both sum the same terms in another order: 1e-12 relative.
+    np.testing.assert_allclose(target, expected, rtol=1e-12)
 
 
 def test_newton_lbfgs_and_gradient_ascent_reach_the_same_firth_estimate(shared_data):

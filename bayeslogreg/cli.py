@@ -203,7 +203,12 @@ def _add_fit(commands) -> None:
         description="Fit one estimator on all rows of a data file and print its summary.",
     )
     _add_data_arguments(fit)
-    fit.add_argument("--estimator", choices=["mle", "map", "nuts"], default="mle")
+    fit.add_argument(
+        "--estimator",
+        choices=["mle", "map", "firth", "nuts"],
+        default="mle",
+        help="firth: MAP under the Jeffreys prior (Firth's penalised likelihood, R's logistf)",
+    )
     fit.add_argument(
         "--weights", metavar="COLUMN", help="with --formula: column of frequency weights"
     )
@@ -386,18 +391,26 @@ def _run_fit(args) -> int:
     _check_columns_need_formula(
         args, ("weights", "trials", "offset"), '--formula "k ~ dose" --trials n'
     )
+    estimator = args.estimator
+    if estimator == "firth":  # MAP under the Jeffreys prior, which takes no other prior
+        if args.prior is not None or args.intercept_prior is not None:
+            raise ValueError(
+                "--estimator firth is MAP under the Jeffreys prior; leave out --prior and "
+                "--intercept-prior (or use --estimator map with another prior)."
+            )
+        args.prior, estimator = "jeffreys", "map"
     data, settings = _load(args)
     _progress(f"fitting {args.estimator.upper()} ...")
     rows = {"sample_weight": args.weights, "trials": args.trials, "offset": args.offset}
     if args.formula is not None:
         result = fit_one(
-            args.estimator, args.formula, None, data=data, feature_names=None, **rows, **settings
+            estimator, args.formula, None, data=data, feature_names=None, **rows, **settings
         )
     else:
         X = data.X
         if args.standardize:
             X = standardize(X, X, data.feature_names)[0]
-        result = fit_one(args.estimator, X, data.y, feature_names=data.feature_names, **settings)
+        result = fit_one(estimator, X, data.y, feature_names=data.feature_names, **settings)
     print(repr(result))
     if args.out is not None:
         path = atomic_write_text(args.out, csv_text(result.summary()))

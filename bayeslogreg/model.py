@@ -33,6 +33,8 @@ from bayeslogreg._validation import check_X, check_y
 __all__ = [
     "Counts",
     "block_sum",
+    "fisher_information",
+    "fisher_information_feature_major",
     "linear_predictor",
     "log_binomial_coefficients",
     "log_likelihood",
@@ -198,6 +200,47 @@ def _counts_feature_major_bwd(grad, cotangent):
 log_likelihood_sum_counts_feature_major.defvjp(
     _counts_feature_major_value_grad, _counts_feature_major_bwd
 )
+
+
+def _information_weights(eta, y):
+    """``n_i p_i (1 - p_i)`` per row (times the weight; ``n_i = 1`` for 0/1 labels), (n,)."""
+    weights = jax.nn.sigmoid(eta) * jax.nn.sigmoid(-eta)
+    if isinstance(y, Counts):
+        weights = (y.successes + y.failures) * weights
+    return weights
+
+
+def _information_rows(params, X, y):
+    eta = linear_predictor(params, X)
+    if isinstance(y, Counts):
+        eta = eta + y.offset
+    X1 = jnp.concatenate([jnp.ones((X.shape[0], 1), dtype=X.dtype), X], axis=1)
+    return X1.T @ (_information_weights(eta, y)[:, None] * X1)
+
+
+def fisher_information(params, X, y, block_rows: int | None = None):
+    """Fisher information ``X1' W X1`` of all parameters, shape (p + 1, p + 1).
+
+    ``X1`` is ``[1, X]``; ``W`` the diagonal of ``w_i n_i p_i (1 - p_i)`` (:class:`Counts`:
+    ``a_i + b_i`` trials, offsets in ``eta``; 1 trial per 0/1 label). For the logistic
+    likelihood it equals minus the Hessian of the log-likelihood, and does not depend on
+    ``y``'s successes. Summed over row blocks, as the log-likelihood.
+    """
+    block_rows = block_rows or default_block_rows(X.shape[1])
+    return block_sum(_information_rows, params, X, y, block_rows)
+
+
+def fisher_information_feature_major(params, X_t, signs):
+    """:func:`fisher_information` from ``X_t = X.T``, shape (p, n), as NUTS holds the data.
+
+    ``signs`` is ``2y - 1`` (n,) or :class:`Counts`, as in
+    :func:`log_likelihood_sum_feature_major`; differentiable (by autodiff).
+    """
+    eta = params[0] + params[1:] @ X_t
+    if isinstance(signs, Counts):
+        eta = eta + signs.offset
+    X1_t = jnp.concatenate([jnp.ones((1, X_t.shape[1]), dtype=X_t.dtype), X_t], axis=0)
+    return (X1_t * _information_weights(eta, signs)) @ X1_t.T
 
 
 def _value_grad_hess(params, X, y):

@@ -21,6 +21,7 @@ __all__ = [
     "Cauchy",
     "Centered",
     "Flat",
+    "Jeffreys",
     "Laplace",
     "Normal",
     "Prior",
@@ -228,6 +229,59 @@ class Flat(Prior):
         return jnp.zeros((), dtype=jnp.result_type(x))
 
 
+class Jeffreys(Prior):
+    """Jeffreys prior ``|I(params)|^(1/2)``: MAP under it is Firth's penalised likelihood.
+
+    ``I(params) = X1' W X1`` is the Fisher information of all parameters (``X1`` is X
+    with a column of ones, ``W`` the diagonal of ``w_i n_i p_i (1 - p_i)`` with the
+    fit's weights ``w``, trials ``n`` and offsets), so the density depends on the data:
+    the fits evaluate it (:func:`~bayeslogreg.model.fisher_information`), never this
+    object alone. The prior is joint over the intercept and the coefficients: pass it
+    as ``prior`` and leave ``intercept_prior`` unset. It is proper, and so is the
+    posterior, when ``[1, X]`` has full column rank (Ibrahim and Laud 1991); the mode
+    is finite under complete and quasi-complete separation (Heinze and Schemper 2002).
+
+    Examples
+    --------
+    >>> Jeffreys()
+    Jeffreys()
+    """
+
+    def __init__(self):
+        pass
+
+    def curvature(self) -> float:
+        """Zero: the prior's curvature depends on the data (the coordinates ignore it)."""
+        return 0.0
+
+    def distribution(self, shape):
+        """Not available: the density depends on the data (raises ``ValueError``)."""
+        raise ValueError(_JEFFREYS_ALONE)
+
+    def log_density(self, x):
+        """Not available: the density depends on the data (raises ``ValueError``)."""
+        raise ValueError(_JEFFREYS_ALONE)
+
+    @staticmethod
+    def log_density_of_information(information):
+        """``0.5 log det information`` (a JAX scalar) of a (p + 1, p + 1) information matrix.
+
+        From the Cholesky factor of the matrix scaled to unit diagonal (Jacobi), so that
+        columns in very different units do not make the factor lose precision.
+        """
+        root_diagonal = jnp.sqrt(jnp.diagonal(information))
+        unit = information / jnp.outer(root_diagonal, root_diagonal)
+        factor = jnp.linalg.cholesky(unit)
+        return jnp.sum(jnp.log(jnp.diagonal(factor))) + jnp.sum(jnp.log(root_diagonal))
+
+
+_JEFFREYS_ALONE = (
+    "the Jeffreys prior's density, det(I(params))^(1/2), depends on the data (X, weights, "
+    "trials and offsets), so it cannot be evaluated or sampled alone. Use it through "
+    "fit_map or sample_posterior (NUTS), which evaluate it on the fit's data."
+)
+
+
 class Centered(Prior):
     """A prior on the intercept at predictor values ``center``, not at x = 0.
 
@@ -253,7 +307,7 @@ class Centered(Prior):
                 f"Centered takes a prior of bayeslogreg.priors (e.g. Normal(0, 2.5)); got "
                 f"{prior!r}."
             )
-        if not prior.is_smooth or not prior.is_proper:
+        if not prior.is_smooth or not prior.is_proper or isinstance(prior, Jeffreys):
             raise ValueError(
                 f"Centered needs a smooth proper prior (Normal, Cauchy, StudentT); got "
                 f"{prior!r}. A flat intercept prior is flat at any centre; a Laplace prior "
@@ -332,6 +386,8 @@ def canonical(intercept_prior: Prior, prior: Prior, n_features: int) -> tuple[Pr
     ``Normal(0, 1)`` with ``Normal(0, 10)`` on the intercept, and the other way round.
     """
     prior = _broadcast(prior, (n_features,))
+    if isinstance(intercept_prior, Jeffreys):  # joint, of the data: nothing to centre
+        return intercept_prior, prior
     if isinstance(intercept_prior, Centered):
         center = 0.0 if intercept_prior.center is None else intercept_prior.center
         inner = intercept_prior.prior
@@ -349,7 +405,9 @@ def _broadcast(prior: Prior, shape: tuple[int, ...]) -> Prior:
     return jax.tree.unflatten(treedef, arrays)
 
 
-_PRIOR_CLASSES = {cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat, Centered)}
+_PRIOR_CLASSES = {
+    cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat, Jeffreys, Centered)
+}
 
 
 def prior_from_dict(spec: dict) -> Prior:
@@ -381,8 +439,8 @@ def prior_from_dict(spec: dict) -> Prior:
 
 _SPEC_KINDS = {"normal": Normal, "laplace": Laplace, "cauchy": Cauchy, "student_t": StudentT}
 _SPEC_HELP = (
-    "Write 'normal:SCALE', 'laplace:SCALE', 'cauchy:SCALE', 'student_t:DF:SCALE' or "
-    "'flat' (location 0), e.g. 'normal:2.5'."
+    "Write 'normal:SCALE', 'laplace:SCALE', 'cauchy:SCALE', 'student_t:DF:SCALE' "
+    "(location 0), 'flat' or 'jeffreys' (Firth), e.g. 'normal:2.5'."
 )
 
 
@@ -390,12 +448,14 @@ def parse_prior(spec: str) -> Prior:
     """Build a prior from a short text form, as the command line takes it.
 
     ``"normal:2.5"`` is ``Normal(0, 2.5)``; likewise ``laplace:SCALE``,
-    ``cauchy:SCALE``, ``student_t:DF:SCALE`` and ``flat``.
+    ``cauchy:SCALE``, ``student_t:DF:SCALE``, ``flat`` and ``jeffreys`` (Firth).
     """
     kind, *numbers = str(spec).strip().lower().split(":")
     kind = kind.replace("-", "_")
     if kind == "flat" and not numbers:
         return Flat()
+    if kind == "jeffreys" and not numbers:
+        return Jeffreys()
     expected = 2 if kind == "student_t" else 1
     if kind not in _SPEC_KINDS or len(numbers) != expected:
         raise ValueError(f"Cannot read the prior {spec!r}. {_SPEC_HELP}")

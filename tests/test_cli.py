@@ -9,7 +9,7 @@ import pytest
 
 import bayeslogreg as blr
 from bayeslogreg.cli import main
-from bayeslogreg.priors import Normal
+from bayeslogreg.priors import Jeffreys, Normal
 
 SMALL = ["--n-samples", "300", "--num-warmup", "300", "--num-samples", "400", "--num-chains", "2"]
 
@@ -138,6 +138,22 @@ def test_fit_uses_the_default_priors_unless_told_otherwise(wells_subset, tmp_pat
         assert main([*args, str(out), *options]) == 0
         table = pd.read_csv(out, index_col=0)
         np.testing.assert_allclose(table["estimate"].to_numpy(), expected.params, rtol=1e-10)
+
+
+def test_fit_firth_is_map_under_the_jeffreys_prior(shared_data, tmp_path, capsys):
+    path = shared_data / "firth" / "endometrial.csv"
+    frame = pd.read_csv(path)
+    expected = blr.fit_map(frame[["NV", "PI", "EH"]], frame["HG"], prior=Jeffreys())
+    out = tmp_path / "firth.csv"
+    assert (
+        main(["fit", str(path), "--target", "HG", "--estimator", "firth", "--out", str(out)]) == 0
+    )
+    table = pd.read_csv(out, index_col=0)
+    np.testing.assert_allclose(table["estimate"].to_numpy(), expected.params, rtol=1e-10)
+    np.testing.assert_allclose(table["std_err"].to_numpy(), expected.stderr, rtol=1e-10)
+    args = ["fit", str(path), "--target", "HG", "--estimator", "firth", "--prior", "normal:1"]
+    assert main(args) == 2
+    assert "--estimator firth is MAP under the Jeffreys prior" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

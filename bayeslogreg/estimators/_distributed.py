@@ -23,6 +23,7 @@ from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import (
     HostObjective,
+    check_in_memory_prior,
     column_sum_squares,
     scale_from_sum_squares,
 )
@@ -181,6 +182,7 @@ def _parameter_scale(data: ShardedRows, X_local: np.ndarray, priors, names) -> n
 def _check_fit_priors(intercept_prior, prior, n_features: int) -> None:
     """:func:`bayeslogreg.fit_map`'s checks, and no Laplace prior (Newton needs smooth ones)."""
     check_priors(intercept_prior, prior, n_features)
+    check_in_memory_prior(prior, "the sharded fit")
     for name, value in (("prior", prior), ("intercept_prior", intercept_prior)):
         if isinstance(value, Laplace):
             raise ValueError(

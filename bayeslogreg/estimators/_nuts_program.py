@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from bayeslogreg import _interrupt, _programs, model
 from bayeslogreg.estimators._objective import priors_log_density
-from bayeslogreg.priors import Prior, canonical
+from bayeslogreg.priors import Jeffreys, Prior, canonical
 
 __all__ = ["FIELDS", "SamplerSettings", "run_chains"]
 
@@ -62,7 +62,11 @@ def _log_posterior(z, X_t, signs, intercept_prior: Prior, prior: Prior):
     ``X_t`` is X transposed, shape (p, n); ``signs`` is 2y - 1, shape (n,), or
     :class:`~bayeslogreg.model.Counts` (weights, binomial counts, offsets).
     """
-    log_prior = priors_log_density(z, intercept_prior, prior)
+    if isinstance(prior, Jeffreys):  # 0.5 log det of the information on these rows
+        information = model.fisher_information_feature_major(z, X_t, signs)
+        log_prior = Jeffreys.log_density_of_information(information)
+    else:
+        log_prior = priors_log_density(z, intercept_prior, prior)
     if isinstance(signs, model.Counts):
         return log_prior + model.log_likelihood_sum_counts_feature_major(z, X_t, signs)
     return log_prior + model.log_likelihood_sum_feature_major(z, X_t, signs)

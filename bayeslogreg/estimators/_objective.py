@@ -3,7 +3,8 @@
 ``F(params) = f(params) + sum_j w_j |params_j - c_j|`` on the *per-row* scale (divided by
 n, so tolerances and step sizes do not depend on the data size), where
 
-* ``f = -(log-likelihood + log-density of the smooth priors) / n``, and
+* ``f = -(log-likelihood + log-density of the smooth priors) / n`` (for the Jeffreys
+  prior, ``0.5 log det`` of the Fisher information of the data: Firth's penalty), and
 * the L1 part holds the Laplace priors (weights ``1 / (n scale)``, centres ``loc``),
   which proximal steps treat exactly.
 
@@ -24,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayeslogreg import model
-from bayeslogreg.priors import Laplace, Prior, canonical, centered_parts
+from bayeslogreg.priors import Jeffreys, Laplace, Prior, canonical, centered_parts
 
 #: Rows per block of :func:`parameter_scale`'s sums of squares.
 SCALE_BLOCK_ROWS = 2**16
@@ -156,8 +157,37 @@ def scale_from_sum_squares(
 
 
 def smooth_log_prior(params, problem: Problem):
-    """Log prior density without the ``|x - loc| / scale`` part of Laplace priors."""
+    """Log prior density without the ``|x - loc| / scale`` part of Laplace priors.
+
+    For the Jeffreys prior, the log density on the problem's data (:func:`jeffreys_log_prior`).
+    """
+    if isinstance(problem.prior, Jeffreys):
+        return jeffreys_log_prior(params, problem.X, problem.y)
     return priors_smooth_log_density(params, problem.intercept_prior, problem.prior)
+
+
+def jeffreys_log_prior(params, X, y):
+    """Jeffreys log prior ``0.5 log det I(params)`` on the rows ``X`` (n, p), ``y``: a scalar.
+
+    ``I`` is :func:`~bayeslogreg.model.fisher_information` (weights, trials and offsets
+    of :class:`~bayeslogreg.model.Counts` included). Differentiable twice by autodiff
+    (Newton's Hessian, in O(n p^3)); NaN where ``I`` is singular.
+    """
+    return Jeffreys.log_density_of_information(model.fisher_information(params, X, y))
+
+
+def check_in_memory_prior(prior: Prior, fit: str) -> None:
+    """Raise ``ValueError`` for the Jeffreys prior in a ``fit`` that passes over row chunks.
+
+    Its log density needs the whole information matrix at every evaluation (one wording
+    for every such path: row chunks, sharded rows, streaming).
+    """
+    if isinstance(prior, Jeffreys):
+        raise ValueError(
+            f"{fit} does not take the Jeffreys prior: its log density, 0.5 log det of the "
+            "Fisher information, needs every row at every evaluation. Fit in memory with "
+            "bayeslogreg.fit_map(X, y, prior=Jeffreys(), solver='lbfgs')."
+        )
 
 
 def priors_log_density(params, intercept_prior: Prior, prior: Prior):

@@ -161,7 +161,9 @@ class PointEstimate(Estimate):
     params : ndarray of shape (p + 1,)
         Intercept first, then the coefficients.
     cov : ndarray of shape (p + 1, p + 1)
-        Inverse observed information (MLE) or Laplace-approximation covariance (MAP).
+        Inverse observed information (MLE) or Laplace-approximation covariance (MAP);
+        under the Jeffreys prior (Firth), the inverse Fisher information ``X1' W X1`` at
+        the estimate, as R's logistf reports it.
     feature_names : tuple of str
     log_likelihood : float
         At ``params``, in nats; for binomial counts it includes
@@ -615,13 +617,17 @@ class Optimum(NamedTuple):
     """What a fit's optimizer leaves: its outcome and the curvature and fit there.
 
     outcome : OptimizeResult, in ``params`` (NumPy or JAX values); hess : (p + 1, p + 1)
-    per-row Hessian of ``f`` (minus the log posterior over n) at ``outcome.params``;
-    log_likelihood : float, there, in nats.
+    per-row Hessian of ``f`` (minus the log posterior over n) at ``outcome.params``, or
+    the per-row Fisher information for the Jeffreys prior (logistf's covariance);
+    log_likelihood : float, there, in nats; log_prior : the log prior density there where
+    the fit computed it (the Jeffreys prior's depends on the data), None for
+    :func:`build` to compute it from the priors.
     """
 
     outcome: OptimizeResult
     hess: np.ndarray
     log_likelihood: float
+    log_prior: float | None = None
 
 
 class FitContext(NamedTuple):
@@ -692,8 +698,10 @@ def build(context: FitContext, solver, optimum: Optimum) -> PointEstimate:
     log_likelihood = float(optimum.log_likelihood)
     if observations is not None:
         log_likelihood += observations.log_binomial
-    shared = canonical(intercept_prior, prior, len(feature_names))  # one program for all
-    log_prior = float(_interrupt.call(_log_prior, params, *shared))
+    log_prior = optimum.log_prior
+    if log_prior is None:
+        shared = canonical(intercept_prior, prior, len(feature_names))  # one program for all
+        log_prior = float(_interrupt.call(_log_prior, params, *shared))
     return PointEstimate(
         estimator=estimator,
         method=solver.name,

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bayeslogreg._validation import INTERCEPT_NAME, check_bool
-from bayeslogreg.priors import Centered, Flat, Normal, Prior
+from bayeslogreg.priors import Centered, Flat, Jeffreys, Normal, Prior
 from bayeslogreg.separation import _column_reduce
 
 __all__ = [
@@ -79,6 +79,8 @@ def resolve(
     prior, intercept_prior = choice.prior, choice.intercept_prior
     if prior is not None and not isinstance(prior, Prior):
         return intercept_prior, prior, choice.as_dict(None)  # refused by check_priors
+    if isinstance(prior, Jeffreys) or isinstance(intercept_prior, Jeffreys):
+        return *_jeffreys(choice, autoscale), choice._replace(autoscale=autoscale).as_dict(None)
     scaled = autoscale is True or (prior is None and autoscale is not False)
     if prior is None:
         prior = Normal(0.0, DEFAULT_SCALE)
@@ -114,6 +116,23 @@ def resolve(
         prior = _rescaled(prior, spread)
     record = choice._replace(autoscale=autoscale).as_dict(spread if scaled else None)
     return intercept_prior, prior, record
+
+
+def _jeffreys(choice: PriorChoice, autoscale: bool | None) -> tuple[Prior, Prior]:
+    """``(Jeffreys(), Jeffreys())``: one joint prior over all parameters, or raise."""
+    if not isinstance(choice.prior, Jeffreys) or choice.intercept_prior is not None:
+        raise ValueError(
+            "the Jeffreys prior is joint over the intercept and the coefficients: pass "
+            "prior=Jeffreys() and leave intercept_prior unset; got "
+            f"prior={choice.prior!r}, intercept_prior={choice.intercept_prior!r}."
+        )
+    if autoscale:
+        raise ValueError(
+            "autoscale=True divides a coefficient prior's scale by each column's spread, "
+            "but the Jeffreys prior has no scale (it is invariant to the columns' units). "
+            "Leave autoscale unset."
+        )
+    return choice.prior, choice.prior
 
 
 def _scale_text(prior: Prior) -> str:
@@ -245,9 +264,12 @@ def summary_frame(intercept_prior: Prior, prior: Prior, record: dict | None, fea
     spread = record.get("spread")
     center = getattr(intercept_prior, "center", None)
     coef_given = _given(record.get("prior", prior), record)
+    intercept_given = record.get("intercept_prior", intercept_prior)
+    if isinstance(intercept_prior, Jeffreys):  # one joint prior, given as prior=
+        intercept_given = record.get("prior", prior)
     rows = {
         INTERCEPT_NAME: {
-            "given": _given(record.get("intercept_prior", intercept_prior), record),
+            "given": _given(intercept_given, record),
             "used": _used_intercept(intercept_prior),
             "scale": _scale_of(getattr(intercept_prior, "prior", intercept_prior), 0, 1),
             "spread": np.nan,

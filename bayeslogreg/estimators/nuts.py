@@ -36,6 +36,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.estimators import _effects, _large_posterior, _persist, _sensitivity
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
+from bayeslogreg.estimators._objective import jeffreys_log_prior
 from bayeslogreg.estimators._observations import Observations, check_fit_data
 from bayeslogreg.estimators._options import from_keywords
 from bayeslogreg.estimators._point_estimate import Estimate, PointEstimate
@@ -44,7 +45,7 @@ from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
 from bayeslogreg.estimators.point import find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
-from bayeslogreg.priors import Prior
+from bayeslogreg.priors import Jeffreys, Prior
 
 __all__ = ["Posterior", "sample_posterior"]
 
@@ -504,6 +505,18 @@ def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num
     return draws, sample_stats
 
 
+@jax.jit
+def _jeffreys_log_prior_rows(flat_draws, X, y):
+    # One draw at a time (lax.map): each draw's information is a pass over the rows.
+    return jax.lax.map(lambda params: jeffreys_log_prior(params, X, y), flat_draws)
+
+
+def _jeffreys_log_prior_draws(draws: np.ndarray, X, y) -> np.ndarray:
+    """Jeffreys log prior of each draw of (chains, draws, p + 1) on the rows X: (chains, draws)."""
+    flat = draws.reshape(-1, draws.shape[-1])
+    return np.asarray(_jeffreys_log_prior_rows(flat, X, y)).reshape(draws.shape[:2])
+
+
 def _assemble(
     draws,
     sample_stats,
@@ -529,9 +542,13 @@ def _assemble(
     posterior_group = {"intercept": draws[..., 0]}
     if names:
         posterior_group["coef"] = draws[..., 1:]
-    log_prior = _interrupt.call(
-        _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, map_fit.prior
-    )
+    if isinstance(map_fit.prior, Jeffreys):  # its density is of the data too
+        target = _target(X, y, observations)
+        log_prior = _interrupt.call(_jeffreys_log_prior_draws, draws, X, target)
+    else:
+        log_prior = _interrupt.call(
+            _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, map_fit.prior
+        )
     groups = {
         "posterior": posterior_group,
         "sample_stats": sample_stats,
@@ -683,7 +700,8 @@ def sample_posterior(
         identified (constant, repeated or collinear columns). Also for an option the
         chosen sampler does not use (``sampler="imh", target_accept=0.9``), an option
         given both as a keyword and in the sampler object, or ``method`` beside
-        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`.
+        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`;
+        for the Jeffreys prior with IMH or with collinear columns.
 
     Examples
     --------
@@ -736,6 +754,12 @@ def sample_posterior(
     row_weights = None if observations is None else observations.weighted_rows()
     choice = PriorChoice(prior, intercept_prior, autoscale)
     intercept_prior, prior, record = resolve_priors(choice, X, row_weights, names)
+    if isinstance(prior, Jeffreys) and isinstance(sampler, IMH):
+        raise ValueError(
+            "sampler IMH does not take the Jeffreys prior: its blocked passes evaluate "
+            "priors without the data, and the Jeffreys density is of the Fisher "
+            "information. Use sampler='nuts'."
+        )
     map_fit = _map_start(X, y, names, prior, intercept_prior, observations)
     map_fit = dataclasses.replace(
         map_fit, feature_names_origin=origin, formula=formula, prior_choice=record
@@ -801,7 +825,8 @@ def _map_start(
             X,
             y,
             prior=prior,
-            intercept_prior=intercept_prior,
+            # The Jeffreys prior is joint: its intercept part is given by leaving this unset.
+            intercept_prior=None if isinstance(prior, Jeffreys) else intercept_prior,
             feature_names=names,
             solver="newton",
             **arguments,

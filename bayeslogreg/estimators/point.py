@@ -24,6 +24,7 @@ from bayeslogreg._validation import (
     INTERCEPT_NAME,
     check_column_magnitudes,
     check_seed,
+    degenerate_columns,
     feature_names_origin,
 )
 from bayeslogreg.estimators import _chunked
@@ -33,8 +34,10 @@ from bayeslogreg.estimators._newton import minimize_on_host
 from bayeslogreg.estimators._objective import (
     HostObjective,
     Problem,
+    check_in_memory_prior,
     column_sum_squares,
     device_problem,
+    jeffreys_log_prior,
     scale_from_sum_squares,
 )
 from bayeslogreg.estimators._observations import Observations, check_fit_data
@@ -49,7 +52,7 @@ from bayeslogreg.estimators._point_estimate import (
 )
 from bayeslogreg.estimators._prior_choice import PriorChoice, flat_choice
 from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
-from bayeslogreg.priors import Laplace, Prior, canonical
+from bayeslogreg.priors import Flat, Jeffreys, Laplace, Prior, canonical
 from bayeslogreg.separation import Separation, detect_separation_validated
 
 __all__ = ["PointEstimate", "fit_map", "fit_mle"]
@@ -188,7 +191,9 @@ def fit_map(
 
     Maximises ``log-likelihood + log prior``. With ``prior=Normal(0, s)`` and
     ``intercept_prior=Flat()`` this is scikit-learn's L2 fit with ``C = s**2``; with
-    ``Laplace(0, b)`` the L1 fit with ``C = b`` (coefficients can be exactly 0).
+    ``Laplace(0, b)`` the L1 fit with ``C = b`` (coefficients can be exactly 0); with
+    ``prior=Jeffreys()`` (``intercept_prior`` unset) Firth's penalised likelihood, R's
+    logistf (``docs/priors.md``).
 
     Parameters
     ----------
@@ -312,12 +317,19 @@ def initial_params(init, mean_y: float, n_params: int) -> np.ndarray:
 
 
 def _fit_function(solver: solvers.Solver, problem: Problem, params0, tol, key=None):
-    """Return the outcome, the per-row Hessian of ``f`` and the log-likelihood at it."""
+    """Return the outcome, the per-row Hessian of ``f`` and the log-likelihood at it.
+
+    Under the Jeffreys prior, the per-row Fisher information ``X1' W X1 / n`` in place of
+    the Hessian: the covariance logistf reports for Firth's estimate is its inverse.
+    """
     outcome, hess = solver.minimize(problem, params0, tol, key)
+    if isinstance(problem.prior, Jeffreys):
+        hess = model.fisher_information(outcome.params, problem.X, problem.y) / problem.size
     return outcome, hess, model.log_likelihood_sum(outcome.params, problem.X, problem.y)
 
 
 _fit_jit = jax.jit(_fit_function, static_argnums=0)
+_jeffreys_log_prior = jax.jit(jeffreys_log_prior)
 
 
 def _fit_in_memory(
@@ -344,7 +356,10 @@ def _fit_in_memory(
         outcome = OptimizeResult(*fields)
     else:
         outcome, hess, loglik = _fit_jit(solver, problem, params0, tol, jax.random.key(seed))
-    return Optimum(outcome, np.asarray(hess), float(loglik))
+    log_prior = None  # the priors' own, computed by build; the Jeffreys prior's needs the data
+    if isinstance(problem.prior, Jeffreys):
+        log_prior = float(_jeffreys_log_prior(outcome.params, problem.X, problem.y))
+    return Optimum(outcome, np.asarray(hess), float(loglik), log_prior)
 
 
 def _fit_chunked(X, y, priors, scale, params0, solver: solvers.Newton, warm_start: bool):
@@ -388,6 +403,8 @@ def _fit(estimator, X, y, rows, choice, solver, init, feature_names, seed, depre
     solver = solvers.from_arguments(
         solver, deprecated, n_features + 1, has_l1, function=f"fit_{estimator}", stacklevel=5
     )
+    if isinstance(prior, Jeffreys):
+        _check_jeffreys_fit(X, row_weights, names, solver)
     if observations is None:
         mean_y, target, n_obs, hashed = float(np.mean(y)), y, n_rows, (X, y)
     else:
@@ -422,6 +439,32 @@ def _fit(estimator, X, y, rows, choice, solver, init, feature_names, seed, depre
         null_log_likelihood=null,
     )
     return build(context, solver, optimum)
+
+
+def _check_jeffreys_fit(X, row_weights, names, solver: solvers.Solver) -> None:
+    """Raise ``ValueError`` where a Jeffreys (Firth) fit cannot run, before any work.
+
+    Collinear columns (or a constant one, beside the intercept) make the information
+    singular at every point, so the prior's density is 0 everywhere; stochastic solvers
+    would pass over every row at each step; Newton fits of large data run over row chunks.
+    """
+    if isinstance(solver, solvers.SGD):
+        raise ValueError(
+            f"solver {solver.name!r} draws a few rows per step, but the Jeffreys prior's "
+            "log density needs every row at each step. Use solver='newton' or 'lbfgs'."
+        )
+    if isinstance(solver, solvers.Newton) and X.shape[0] >= _chunked.MIN_ROWS:
+        check_in_memory_prior(Jeffreys(), f"a Newton fit of {_chunked.MIN_ROWS} rows or more")
+    weighted = None if row_weights is None else row_weights > 0
+    rows = X if weighted is None or weighted.all() else X[weighted]
+    unidentified = find_unidentified(rows, names, Flat(), Flat())
+    if unidentified:
+        causes = "; ".join(degenerate_columns(rows, names)) or "exactly collinear columns"
+        raise ValueError(
+            f"the Jeffreys prior needs a non-singular Fisher information, but parameters "
+            f"{unidentified} are not identified by the data ({causes}): the information "
+            "is singular at every point. Drop the redundant columns."
+        )
 
 
 def _find_separation(X, y, observations: Observations | None, names, priors):

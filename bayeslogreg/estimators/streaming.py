@@ -45,6 +45,7 @@ from bayeslogreg.estimators._chunked import ChunkedData
 from bayeslogreg.estimators._effects import null_log_likelihood
 from bayeslogreg.estimators._objective import (
     HostObjective,
+    check_in_memory_prior,
     priors_smooth_log_density,
     scale_from_sum_squares,
 )
@@ -344,6 +345,7 @@ def fit_streaming(
     )
     if any(isinstance(part, Laplace) for part in priors):
         raise ValueError("fit_streaming needs smooth priors; use fit_map for Laplace priors.")
+    check_in_memory_prior(priors[1], "fit_streaming")
     epochs = check_positive_int(epochs, "epochs")
     seed = check_seed(seed)
     chunk_rows = check_positive_int(chunk_rows, "chunk_rows")

@@ -56,25 +56,6 @@ LOGISTF_PARAMS = {
 # logistf's vcov), as firthlogist's README prints them with six significant digits
 # (trailing zeros dropped, so 0.42366 is 0.423660): rounding is at most 1.2e-6 relative.
 LOGISTF_STDERR_SEX2 = [0.485542, 0.42366, 0.443793, 0.548416, 0.543082, 0.417368, 1.67501]
-# logistf's profile penalised-likelihood 95% intervals (same source; intercept LAST
-# there), for the profile-interval check: sex2 and endometrial.
-LOGISTF_PROFILE_CI = {
-    "sex2": [
-        [-1.9737884, -0.30742514],
-        [-0.9414363, 0.78920202],
-        [1.2730216, 3.43543273],
-        [-3.2608611, -1.11773495],
-        [-1.6080879, 0.01518468],
-        [0.7745682, 8.03029352],
-        [-0.8185591, 1.07315122],
-    ],
-    "endometrial": [
-        [0.6097244, 7.85463171],
-        [-0.1244587, 0.04045547],
-        [-4.3651832, -1.23272106],
-        [1.0825371, 7.20928050],
-    ],
-}
 FIRTH_REFERENCE = json.loads(
     (Path(__file__).parents[1] / "reference" / "firth_posterior_reference.json").read_text()
 )

@@ -331,9 +331,6 @@ def test_a_direction_the_data_do_not_pin_down_gives_infinite_bounds_and_a_warnin
     assert np.isfinite(intervals[[0, 2, 3]]).all()
 
 
-@pytest.mark.skipif(
-    not hasattr(priors, "Jeffreys"), reason="priors.Jeffreys comes with Firth's fit (issue 18)"
-)
 @pytest.mark.parametrize("name", ["sex2", "endometrial"])
 def test_jeffreys_profile_intervals_equal_logistf(shared_data, name):
     # Tolerance 1e-6 relative: the published digits round by up to 4e-7 relative

@@ -15,6 +15,7 @@ from bayeslogreg._validation import (
     check_test_size,
     check_threshold,
 )
+from bayeslogreg.report.workflow import DEFAULT_ESTIMATORS, ESTIMATOR_NAMES, ESTIMATORS
 
 __all__ = ["main"]
 
@@ -51,14 +52,12 @@ def _draws(text: str) -> int:
 
 def _estimator_list(text: str) -> tuple[str, ...]:
     """Parse ``--estimators mle,map,nuts``: known names, each once, at least one."""
-    from bayeslogreg.report.workflow import ESTIMATORS
-
     names = tuple(name.strip().lower() for name in text.split(","))
     unknown = [name for name in names if name not in ESTIMATORS]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown estimator(s) {unknown}; give a comma-separated list of "
-            f"{', '.join(ESTIMATORS)} (e.g. mle,map,nuts)."
+            f"{', '.join(ESTIMATORS)} (e.g. mle,map,nuts, the default)."
         )
     if len(set(names)) < len(names):
         raise argparse.ArgumentTypeError(
@@ -185,7 +184,8 @@ def _add_compare(commands) -> None:
         "--estimators",
         type=_estimator_list,
         default=None,
-        help="comma-separated estimators to fit and compare (default mle,map,nuts)",
+        help="comma-separated estimators to fit and compare, of "
+        f"{','.join(ESTIMATORS)} (default {','.join(DEFAULT_ESTIMATORS)})",
     )
     compare.add_argument("--title", help="report title")
     compare.add_argument(
@@ -205,7 +205,7 @@ def _add_fit(commands) -> None:
     _add_data_arguments(fit)
     fit.add_argument(
         "--estimator",
-        choices=["mle", "map", "firth", "nuts"],
+        choices=list(ESTIMATORS),
         default="mle",
         help="firth: MAP under the Jeffreys prior (Firth's penalised likelihood, R's logistf)",
     )
@@ -356,9 +356,8 @@ def _check_cv_options(args) -> None:
 
 def _cross_validate(args, data, settings: dict):
     from bayeslogreg.report.cross_validation import compare_cv
-    from bayeslogreg.report.workflow import ESTIMATORS
 
-    names = args.estimators or ESTIMATORS
+    names = args.estimators or DEFAULT_ESTIMATORS
     if args.formula is None:
         import pandas as pd
 
@@ -366,7 +365,7 @@ def _cross_validate(args, data, settings: dict):
     else:
         X, y, frame = args.formula, None, data
     return compare_cv(
-        {_CV_NAMES[name]: name for name in names},
+        {ESTIMATOR_NAMES[name]: name for name in names},
         X,
         y,
         data=frame,
@@ -376,9 +375,6 @@ def _cross_validate(args, data, settings: dict):
         **({} if args.title is None else {"title": args.title}),
         **settings,
     )
-
-
-_CV_NAMES = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
 
 
 def _run_fit(args) -> int:
@@ -398,7 +394,6 @@ def _run_fit(args) -> int:
                 "--estimator firth is MAP under the Jeffreys prior; leave out --prior and "
                 "--intercept-prior (or use --estimator map with another prior)."
             )
-        args.prior, estimator = "jeffreys", "map"
     data, settings = _load(args)
     _progress(f"fitting {args.estimator.upper()} ...")
     rows = {"sample_weight": args.weights, "trials": args.trials, "offset": args.offset}

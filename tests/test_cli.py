@@ -257,3 +257,13 @@ def test_compare_cv_refuses_what_only_a_split_takes(wells_subset, capsys):
         "--cv does not take --test-size, --standardize: each fold holds out its own rows"
         in capsys.readouterr().err
     )
+
+
+def test_compare_fits_firth_among_the_estimators(shared_data, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    path = shared_data / "firth" / "endometrial.csv"
+    argv = ["compare", str(path), "--target", "HG", "--out", str(out_dir), "--test-size", "0.4"]
+    assert main([*argv, "--estimators", "map,firth"]) == 0
+    metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)
+    assert list(metrics.index) == ["MAP", "Firth"]
+    assert "Wald (Firth)" in (out_dir / "report.md").read_text()

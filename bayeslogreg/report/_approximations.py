@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslogreg.estimators.nuts import Posterior
+from bayeslogreg.priors import Jeffreys
 
 __all__ = ["APPROXIMATION_COLUMNS", "approximation_table", "reference_name"]
 
@@ -40,6 +41,8 @@ def reference_name(named: dict) -> str | None:
 def _method(estimate) -> str:
     if isinstance(estimate, Posterior):
         return f"{estimate.sampler_name} draws"
+    if isinstance(estimate.prior, Jeffreys):
+        return "normal at the Firth estimate"
     return "Wald at the MLE" if estimate.estimator == "mle" else "Laplace at the MAP"
 
 

@@ -39,7 +39,7 @@ from bayeslogreg.metrics import (
     rates,
     roc_curve,
 )
-from bayeslogreg.priors import Flat
+from bayeslogreg.priors import Flat, Jeffreys
 from bayeslogreg.report import render
 from bayeslogreg.report._approximations import approximation_table, reference_name
 from bayeslogreg.report._heldout import HeldOutRows, held_out_rows
@@ -50,9 +50,16 @@ __all__ = ["Comparison", "compare", "paired_delong_tests"]
 _DEFAULT_NAMES = {"mle": "MLE", "map": "MAP"}
 
 
+def _is_firth(estimate) -> bool:
+    """Whether ``estimate`` is a MAP under the Jeffreys prior (Firth's estimate)."""
+    return isinstance(estimate, PointEstimate) and isinstance(estimate.prior, Jeffreys)
+
+
 def _interval_kind(estimate) -> str:
     if isinstance(estimate, Posterior):
         return "HDI"
+    if _is_firth(estimate):  # logistf's: the inverse Fisher information at the estimate
+        return "Wald (Firth)"
     return "Wald" if estimate.estimator == "mle" else "Laplace"
 
 
@@ -89,11 +96,12 @@ def _named(estimates) -> dict:
     else:
         named, counts = {}, {}
         for est in estimates:
-            base = (
-                "posterior"
-                if isinstance(est, Posterior)
-                else _DEFAULT_NAMES.get(getattr(est, "estimator", None), "estimate")
-            )
+            if isinstance(est, Posterior):
+                base = "posterior"
+            elif _is_firth(est):
+                base = "Firth"
+            else:
+                base = _DEFAULT_NAMES.get(getattr(est, "estimator", None), "estimate")
             counts[base] = counts.get(base, 0) + 1
             named[base if counts[base] == 1 else f"{base} {counts[base]}"] = est
     if not named:
@@ -465,8 +473,10 @@ class Comparison:
 
     def _surface_figure(self, figures):
         X, y = self._train
-        point = {e.estimator: e for e in self.estimates.values() if isinstance(e, PointEstimate)}
-        posterior = next((e for e in self.estimates.values() if isinstance(e, Posterior)), None)
+        # The Jeffreys prior's density depends on the data: no surface of its own is drawn.
+        shown = [e for e in self.estimates.values() if not isinstance(e.prior, Jeffreys)]
+        point = {e.estimator: e for e in shown if isinstance(e, PointEstimate)}
+        posterior = next((e for e in shown if isinstance(e, Posterior)), None)
         map_fit = point.get("map", posterior.map_estimate if posterior else None)
         priors_from = map_fit or posterior
         prior, intercept_prior = (

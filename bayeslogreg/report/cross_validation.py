@@ -44,7 +44,7 @@ from bayeslogreg.report import _cv_render, render
 from bayeslogreg.report._folds import corrected_t_test, folds_of
 from bayeslogreg.report.comparison import paired_delong_tests
 from bayeslogreg.report.provenance import data_hash, versions
-from bayeslogreg.report.workflow import ESTIMATORS, fit_one, fit_settings
+from bayeslogreg.report.workflow import ESTIMATOR_NAMES, ESTIMATORS, fit_one, fit_settings
 
 __all__ = ["CV_METRICS", "CVComparison", "TESTED_METRICS", "compare_cv"]
 
@@ -63,7 +63,6 @@ CV_METRICS = (
 )
 #: Metrics compared between estimators by the corrected resampled t-test.
 TESTED_METRICS = ("auc", "log_loss", "brier", "lpd")
-_BUILTIN_NAMES = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def _specs(estimators) -> list[_Spec]:
         specs, counts = [], {}
         for value in estimators:
             if isinstance(value, str):
-                base = _BUILTIN_NAMES.get(value.lower(), value)
+                base = ESTIMATOR_NAMES.get(value.lower(), value)
             else:
                 base = getattr(value, "__name__", type(value).__name__)
             counts[base] = counts.get(base, 0) + 1
@@ -443,10 +442,11 @@ def compare_cv(
     Parameters
     ----------
     estimators : sequence or dict of name to estimator
-        Each a built-in name (``"mle"``, ``"map"``, ``"nuts"``, fitted with the settings
-        below), a scikit-learn style estimator (``fit``, ``predict_proba``; cloned for
-        each fold, e.g. :class:`bayeslogreg.sklearn.BayesianLogisticRegression` or
-        scikit-learn's own), or a function ``(X_train, y_train) -> result`` returning a
+        Each a built-in name (``"mle"``, ``"map"``, ``"firth"``: MAP under the Jeffreys
+        prior, ``"nuts"``; fitted with the settings below), a scikit-learn style
+        estimator (``fit``, ``predict_proba``; cloned for each fold, e.g.
+        :class:`bayeslogreg.sklearn.BayesianLogisticRegression` or scikit-learn's own),
+        or a function ``(X_train, y_train) -> result`` returning a
         PointEstimate or Posterior (with a formula: ``(formula, data=train_frame)``).
     X : array-like of shape (n_samples, p), DataFrame, or a formula
         The features; or a formula such as ``"y ~ C(g) + x"`` with ``data=frame``.

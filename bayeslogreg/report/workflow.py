@@ -13,13 +13,25 @@ from bayeslogreg._validation import check_both_classes, check_choice, check_text
 from bayeslogreg.datasets import train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
-from bayeslogreg.priors import Prior
+from bayeslogreg.priors import Jeffreys, Prior
 from bayeslogreg.report.comparison import Comparison, compare
 
-__all__ = ["ESTIMATORS", "compare_estimators", "fit_one", "fit_settings", "standardize"]
+__all__ = [
+    "DEFAULT_ESTIMATORS",
+    "ESTIMATORS",
+    "ESTIMATOR_NAMES",
+    "compare_estimators",
+    "fit_one",
+    "fit_settings",
+    "standardize",
+]
 
 #: Estimators :func:`fit_one` knows, in report order.
-ESTIMATORS = ("mle", "map", "nuts")
+ESTIMATORS = ("mle", "map", "firth", "nuts")
+#: What compare_estimators fits unless told otherwise.
+DEFAULT_ESTIMATORS = ("mle", "map", "nuts")
+#: The name of each estimator in tables and reports.
+ESTIMATOR_NAMES = {"mle": "MLE", "map": "MAP", "firth": "Firth", "nuts": "posterior"}
 
 
 def standardize(X_train: np.ndarray, X_test: np.ndarray, feature_names):
@@ -82,7 +94,10 @@ def fit_one(
     trials=None,
     offset=None,
 ):
-    """Fit one estimator ("mle", "map" or "nuts") with the report's settings.
+    """Fit one estimator of :data:`ESTIMATORS` with the report's settings.
+
+    ``"firth"`` is MAP under the Jeffreys prior (Firth's penalised likelihood): the prior
+    settings, which are those of MAP and NUTS, do not apply to it.
 
     ``X, y`` as the estimators take them: arrays, or a formula and ``data=frame``;
     ``sample_weight``, ``trials`` and ``offset`` too (arrays, or with a formula columns).
@@ -100,7 +115,9 @@ def fit_one(
         "data": data,
         **rows,
     }
-    if estimator == "map":
+    if estimator == "firth":
+        model.update(prior=Jeffreys(), intercept_prior=None, autoscale=None)
+    if estimator in ("map", "firth"):
         return fit_map(X, y, solver=solver, seed=seed, **model)
     chains = {"num_chains": num_chains, "num_warmup": num_warmup, "num_samples": num_samples}
     return sample_posterior(X, y, seed=seed, **model, **chains)
@@ -110,7 +127,7 @@ def compare_estimators(
     data,
     *,
     formula: str | None = None,
-    estimators=ESTIMATORS,
+    estimators=DEFAULT_ESTIMATORS,
     prior: Prior | None = None,
     intercept_prior: Prior | None = None,
     autoscale: bool | None = None,
@@ -168,7 +185,7 @@ def compare_estimators(
         check_both_classes(np.asarray(labels), f"the {part} part of the split")
     if standardize_features:
         X_train, X_test = standardize(X_train, X_test, feature_names)
-    names = {"mle": "MLE", "map": "MAP", "nuts": "posterior"}
+    names = ESTIMATOR_NAMES
     # A formula's fits take (formula, data=frame) and encode the test frame themselves.
     X_fit, y_fit, frame = (X_train, y_train, None) if formula is None else (formula, None, X_train)
     settings = fit_settings(

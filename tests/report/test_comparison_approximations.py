@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayeslogreg as blr
@@ -92,3 +93,26 @@ def test_without_a_nuts_posterior_there_is_no_table(fits):
     assert list(comparison.approximations.columns)[:2] == ["method", "same_model"]
     assert "Distance to the NUTS posterior" not in comparison.to_markdown()
     assert json.loads(comparison.to_json())["approximations"] == []
+
+
+def test_a_firth_fit_is_named_and_its_interval_is_logistfs(shared_data):
+    frame = pd.read_csv(shared_data / "firth" / "endometrial.csv")
+    X, y = frame[["NV", "PI", "EH"]], frame["HG"]
+    firth = blr.fit_map(X, y, prior=priors.Jeffreys())
+    comparison = blr.compare([blr.fit_map(X, y), firth], X, y, train=(X, y))
+    assert comparison.names == ("MAP", "Firth")
+    assert comparison.interval_kinds["Firth"] == "Wald (Firth)"
+    np.testing.assert_array_equal(comparison.coefficients["Firth"]["sd"], firth.stderr)
+    assert "Jeffreys()" in comparison.descriptions["Firth"]
+    assert "surface" not in comparison.figure_names()  # three features: no surface anyway
+
+
+def test_workflow_fits_firth_as_map_under_the_jeffreys_prior(shared_data):
+    from bayeslogreg.report.workflow import fit_one
+
+    frame = pd.read_csv(shared_data / "firth" / "sex2.csv")
+    X, y = frame.drop(columns="case"), frame["case"]
+    given = {"prior": priors.Normal(0, 1), "intercept_prior": priors.Normal(0, 5)}
+    fit = fit_one("firth", X, y, feature_names=None, **given)  # MAP's priors do not apply
+    expected = blr.fit_map(X, y, prior=priors.Jeffreys())
+    np.testing.assert_allclose(fit.params, expected.params, rtol=1e-12)

@@ -61,18 +61,22 @@ class SeparationWarning(exceptions.SeparationWarning, ConvergenceWarning):
 def _as_sklearn_warnings():
     """Issue bayeslogreg's convergence warnings of the block as the classes above.
 
-    Every other warning is issued again unchanged, through the caller's filters.
+    Every other warning is issued again unchanged, through the caller's filters; so are
+    the warnings of a block that raised, before its exception goes on.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for record in caught:
-        category = record.category
-        if issubclass(category, exceptions.SeparationWarning):
-            category = SeparationWarning
-        elif issubclass(category, exceptions.ConvergenceWarning):
-            category = ConvergenceWarning
-        warnings.warn_explicit(str(record.message), category, record.filename, record.lineno)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for record in caught:
+            category = record.category
+            if issubclass(category, exceptions.SeparationWarning):
+                category = SeparationWarning
+            elif issubclass(category, exceptions.ConvergenceWarning):
+                category = ConvergenceWarning
+            warnings.warn_explicit(str(record.message), category, record.filename, record.lineno)
 
 
 class _BinaryLogisticRegression(ClassifierMixin, BaseEstimator):

@@ -206,6 +206,9 @@ def test_the_results_go_into_compare(simulated, fitted):
         # brute-force pair count and the log-loss scikit-learn's, to rounding.
         assert table.loc[name, "auc"] == pytest.approx(_pair_count_auc(scores, y_test), 1e-12)
         assert table.loc[name, "log_loss"] == pytest.approx(log_loss(y_test, scores), 1e-10)
+    # The fitted estimators themselves stand for their results.
+    direct = compare(fitted, X_test, y_test).metrics
+    pd.testing.assert_frame_equal(direct.drop(columns="fit_time"), table.drop(columns="fit_time"))
 
 
 def test_bayesian_predict_proba_is_the_mean_of_the_draws_and_the_seed_fixes_it(simulated, fitted):

@@ -81,12 +81,18 @@ def _describe(estimate) -> str:
     return text if estimate.formula is None else f"{text}; {estimate.formula.describe()}"
 
 
+def _result_of(estimate):
+    """Return the result of a fitted scikit-learn estimator (its ``result_``), else itself."""
+    result = getattr(estimate, "result_", None)
+    return result if isinstance(result, PointEstimate | Posterior) else estimate
+
+
 def _named(estimates) -> dict:
     """``{name: estimate}`` from a mapping or a sequence (names made from the kind)."""
-    if isinstance(estimates, PointEstimate | Posterior):
+    if isinstance(estimates, PointEstimate | Posterior) or hasattr(estimates, "result_"):
         estimates = [estimates]
     if isinstance(estimates, Mapping):
-        named = {str(name): est for name, est in estimates.items()}
+        named = {str(name): _result_of(est) for name, est in estimates.items()}
         if len(named) < len(estimates):
             keys = [name for name in estimates if list(map(str, estimates)).count(str(name)) > 1]
             raise ValueError(
@@ -95,7 +101,7 @@ def _named(estimates) -> dict:
             )
     else:
         named, counts = {}, {}
-        for est in estimates:
+        for est in map(_result_of, estimates):
             if isinstance(est, Posterior):
                 base = "posterior"
             elif _is_firth(est):
@@ -644,8 +650,9 @@ def compare(
     Parameters
     ----------
     estimates : PointEstimate, Posterior, sequence of them, or dict of name to them
-        Fits of the same model (same features). Unnamed results are called MLE, MAP
-        and posterior.
+        Fits of the same model (same features); fitted estimators of
+        :mod:`bayeslogreg.sklearn` stand for their ``result_``. Unnamed results are
+        called MLE, MAP, Firth and posterior.
     X_test : array-like of shape (n_test, p)
         For fits of a formula, a data frame that the formula encodes.
     y_test : array-like of shape (n_test,)

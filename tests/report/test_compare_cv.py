@@ -232,3 +232,20 @@ def test_folds_with_one_class_are_refused(data):
     folds = [(np.flatnonzero(y == 0), ones), (ones, np.flatnonzero(y == 0))]
     with pytest.raises(ValueError, match=re.escape("fold 0 of cv has a part with one class")):
         blr.compare_cv(["mle"], X, y, cv=folds)
+
+
+def test_compare_cv_equals_cross_val_score_of_the_package_estimators(data):
+    """The MLE's mean AUC over the same folds equals cross_val_score's (1e-6: both run the
+    same fit; unequal folds are padded with rows of weight 0 in compare_cv only)."""
+    from bayeslogreg.sklearn import MAPLogisticRegression, MLELogisticRegression
+
+    X, y = data
+    folds = stratified_folds(y, 5, seed=0)
+    cv = blr.compare_cv(["mle"], X, y, cv=folds)
+    expected = cross_val_score(MLELogisticRegression(), X, y, cv=folds, scoring="roc_auc")
+    np.testing.assert_allclose(cv.summary.loc["MLE", ("auc", "mean")], expected.mean(), rtol=1e-6)
+    estimator = MAPLogisticRegression(prior=blr.priors.Normal(0, 1.0))
+    by_object = blr.compare_cv({"MAP": estimator}, X, y, cv=folds)
+    expected = cross_val_score(estimator, X, y, cv=folds, scoring="neg_log_loss")
+    np.testing.assert_allclose(by_object.folds.loc["MAP", "log_loss"], -expected, rtol=1e-6)
+    assert isinstance(by_object.results["MAP"][0], blr.PointEstimate)

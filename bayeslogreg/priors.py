@@ -130,6 +130,10 @@ class Prior:
         x = jnp.asarray(x)
         return self.distribution(x.shape).log_prob(x)
 
+    def sample_coef(self, key, num_draws: int, n_features: int):
+        """Draws of the coefficients from the prior, shape (num_draws, n_features)."""
+        return self.distribution((n_features,)).sample(key, (num_draws,))
+
     def _base(self) -> dist.Distribution:
         raise NotImplementedError
 
@@ -395,6 +399,17 @@ class RegularizedHorseshoe(Prior):
         # log(tau lambda~) = log(tau lambda) + (log c^2 - log(c^2 + tau^2 lambda^2)) / 2
         log_scale = log_tau_lambda + 0.5 * (log_c2 - jnp.logaddexp(log_c2, 2 * log_tau_lambda))
         return z * jnp.exp(log_scale)
+
+    def sample_coef(self, key, num_draws: int, n_features: int):
+        """Draws of the coefficients (num_draws, n_features) through the hierarchy."""
+        keys = jax.random.split(key, 4)
+        z = jax.random.normal(keys[0], (num_draws, n_features))
+        lam = jnp.abs(jax.random.t(keys[1], self.local_df, (num_draws, n_features)))
+        tau = self.global_scale * jnp.abs(jax.random.t(keys[2], self.global_df, (num_draws, 1)))
+        c2 = dist.InverseGamma(self.slab_df / 2, self.slab_df * self.slab_scale**2 / 2).sample(
+            keys[3], (num_draws, 1)
+        )
+        return z * tau * jnp.sqrt(c2 * lam**2 / (c2 + tau**2 * lam**2))
 
     def hyperparameters(self, latent) -> dict:
         """``{"tau": (), "lambda": (p,), "c2": ()}`` of the latents (n_latent,)."""

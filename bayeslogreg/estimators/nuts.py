@@ -606,6 +606,14 @@ def _assemble(
     )
 
 
+def _higher_target_accept(sampler: NUTS | None) -> str:
+    """``sampler=NUTS(target_accept=...)`` one step above the sampler's, its mass kept."""
+    current = 0.8 if sampler is None else sampler.target_accept
+    higher = next((value for value in (0.95, 0.99, 0.999) if value > current), 0.9999)
+    diagonal = ", dense_mass=False" if sampler is not None and not sampler.dense_mass else ""
+    return f"sampler=bayeslogreg.samplers.NUTS(target_accept={higher}{diagonal})"
+
+
 def _warn_if_unreliable(posterior: Posterior) -> None:
     table = posterior.summary()
     problems = []
@@ -628,7 +636,7 @@ def _warn_if_unreliable(posterior: Posterior) -> None:
         remedy = (
             "sample with NUTS (sampler='nuts'), which does not rely on the Laplace approximation"
             if isinstance(posterior.sampler, IMH)
-            else "raise target_accept (sampler=bayeslogreg.samplers.NUTS(target_accept=0.95))"
+            else f"raise target_accept ({_higher_target_accept(posterior.sampler)})"
         )
         warnings.warn(
             "the posterior draws may be unreliable: "

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayeslogreg import Posterior, fit_map, sample_posterior
+from bayeslogreg import ConvergenceWarning, Posterior, fit_map, sample_posterior
 from bayeslogreg.diagnostics import prior_predictive
 from bayeslogreg.priors import (
     Centered,
@@ -208,3 +208,12 @@ def test_the_prior_posterior_figure_of_a_horseshoe_posterior_shows_the_draws_onl
     fig = prior_posterior_figure(horseshoe_posterior)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 50 and not any(ax.lines for ax in visible)
+
+
+def test_unreliable_horseshoe_draws_suggest_a_target_accept_above_the_default():
+    X, y = sparse_problem()
+    remedy = r"NUTS\(target_accept=0.999, dense_mass=False\)"
+    with pytest.warns(ConvergenceWarning, match=remedy):
+        sample_posterior(
+            X[:80, :4], y[:80], prior=RegularizedHorseshoe(0.1), num_warmup=5, num_samples=10
+        )

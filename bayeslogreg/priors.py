@@ -44,6 +44,8 @@ class Prior:
     per_coefficient = True
     #: Whether the log posterior has a useful maximum (MAP, the Laplace approximation).
     has_mode = True
+    #: Whether NUTS samples the coefficients themselves (else the latents of a hierarchy).
+    latents_are_coef = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -356,6 +358,7 @@ class RegularizedHorseshoe(Prior):
     _param_names = ("global_scale", "slab_scale", "slab_df", "local_df", "global_df")
     per_coefficient = False
     has_mode = False
+    latents_are_coef = False
 
     def __init__(self, global_scale, slab_scale=2.5, slab_df=4.0, local_df=1.0, global_df=1.0):
         values = dict(

@@ -151,6 +151,8 @@ def priors_latent_log_density(position, intercept_prior: Prior, prior: Prior):
     Jacobians included. For priors whose latents are the coefficients it is
     :func:`priors_log_density` of ``params = position``.
     """
+    if prior.latents_are_coef:  # the same operations as the MAP objective's, bit for bit
+        return position, priors_log_density(position, intercept_prior, prior)
     latent = position[1:]
     params = jnp.concatenate([position[:1], prior.coef_from_latent(latent)])
     intercept, _ = centered_parts(params, intercept_prior)

@@ -522,7 +522,7 @@ def _nuts_posterior(
         "n_steps": stats["num_steps"],
         "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
     }
-    if prior.has_mode:
+    if prior.latents_are_coef:
         return draws, sample_stats, None
     draws, *hierarchy = _interrupt.call(
         _hierarchical.draws_of_positions, draws, map_fit.intercept_prior, prior

@@ -9,6 +9,12 @@ Penalty equivalents (with a flat intercept prior): ``Normal(0, s)`` is the L2 pe
 ``sum(coef**2) / (2 s**2)``, i.e. scikit-learn's ``LogisticRegression(C=s**2)``;
 ``Laplace(0, b)`` is the L1 penalty ``sum(|coef|) / b``, i.e. ``penalty="l1", C=b``.
 Scales may be scalars or one value per coefficient.
+
+:class:`RegularizedHorseshoe` is the exception: a hierarchy with no closed-form density
+of the coefficients and no useful mode. NUTS samples it in its unconstrained latents,
+which every prior describes (:meth:`Prior.latent_size`, :meth:`Prior.latent_log_density`,
+:meth:`Prior.coef_from_latent`; for the others the latents are the coefficients), and
+MAP fits refuse it.
 """
 
 import jax

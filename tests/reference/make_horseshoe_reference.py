@@ -7,7 +7,7 @@ InvGamma(slab_df / 2, slab_df / 2)``, NumPyro's own transforms to the unconstrai
 space, and the intercept prior put on the log-odds at the column means (``alpha_c ~
 Normal(0, 2.5)``, ``intercept = alpha_c - mean(X) @ coef``, a shift of unit Jacobian).
 The data: a sparse problem of 300 rows, 50 standard-normal features, 4 true effects.
-Run from the repository root (about 10 minutes on 2 cores):
+Run from the repository root (about 25 minutes on the shared 2-core machine):
 
     python tests/reference/make_horseshoe_reference.py
 """

@@ -9,6 +9,12 @@ Penalty equivalents (with a flat intercept prior): ``Normal(0, s)`` is the L2 pe
 ``sum(coef**2) / (2 s**2)``, i.e. scikit-learn's ``LogisticRegression(C=s**2)``;
 ``Laplace(0, b)`` is the L1 penalty ``sum(|coef|) / b``, i.e. ``penalty="l1", C=b``.
 Scales may be scalars or one value per coefficient.
+
+:class:`RegularizedHorseshoe` is the exception: a hierarchy with no closed-form density
+of the coefficients and no useful mode. NUTS samples it in its unconstrained latents,
+which every prior describes (:meth:`Prior.latent_size`, :meth:`Prior.latent_log_density`,
+:meth:`Prior.coef_from_latent`; for the others the latents are the coefficients), and
+MAP fits refuse it.
 """
 
 import jax
@@ -16,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
+from scipy import stats
 
 __all__ = [
     "Cauchy",
@@ -25,6 +32,7 @@ __all__ = [
     "Laplace",
     "Normal",
     "Prior",
+    "RegularizedHorseshoe",
     "StudentT",
     "parse_prior",
     "prior_from_dict",
@@ -39,6 +47,12 @@ class Prior:
     is_smooth = True
     #: Whether the density integrates to one (a flat prior does not).
     is_proper = True
+    #: Whether parameters may take one value per coefficient (else scalars only).
+    per_coefficient = True
+    #: Whether the log posterior has a useful maximum (MAP, the Laplace approximation).
+    has_mode = True
+    #: Whether NUTS samples the coefficients themselves (else the latents of a hierarchy).
+    latents_are_coef = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -125,8 +139,30 @@ class Prior:
         x = jnp.asarray(x)
         return self.distribution(x.shape).log_prob(x)
 
+    def sample_coef(self, key, num_draws: int, n_features: int):
+        """Draws of the coefficients from the prior, shape (num_draws, n_features)."""
+        return self.distribution((n_features,)).sample(key, (num_draws,))
+
     def _base(self) -> dist.Distribution:
         raise NotImplementedError
+
+    # NUTS samples a prior's latent parameters, unconstrained: for the priors above they
+    # are the coefficients themselves; a hierarchical prior adds its hyperparameters.
+    def latent_size(self, n_features: int) -> int:
+        """Return how many unconstrained latents NUTS samples for ``n_features`` coefficients."""
+        return n_features
+
+    def latent_log_density(self, latent):
+        """Log density of the latents (n_latent,), Jacobians included (a JAX scalar)."""
+        return self.log_density(latent)
+
+    def coef_from_latent(self, latent):
+        """Coefficients (p,) that the latents (n_latent,) stand for."""
+        return latent
+
+    def hyperparameters(self, latent) -> dict:
+        """Named hyperparameters of the latents (n_latent,), reported beside the draws."""
+        return {}
 
 
 def _format(value) -> str:
@@ -307,7 +343,12 @@ class Centered(Prior):
                 f"Centered takes a prior of bayeslogreg.priors (e.g. Normal(0, 2.5)); got "
                 f"{prior!r}."
             )
-        if not prior.is_smooth or not prior.is_proper or isinstance(prior, Jeffreys):
+        if (
+            not prior.is_smooth
+            or not prior.is_proper
+            or not prior.has_mode
+            or isinstance(prior, Jeffreys)
+        ):
             raise ValueError(
                 f"Centered needs a smooth proper prior (Normal, Cauchy, StudentT); got "
                 f"{prior!r}. A flat intercept prior is flat at any centre; a Laplace prior "
@@ -364,6 +405,125 @@ class Centered(Prior):
         return hash((Centered, self.prior, center))
 
 
+class RegularizedHorseshoe(Prior):
+    """Regularized horseshoe (Piironen and Vehtari 2017), with rstanarm's ``hs()`` meaning.
+
+    ``beta_j = z_j tau lambda~_j`` with ``z_j ~ N(0, 1)``, ``lambda_j ~ half-t(local_df,
+    0, 1)``, ``tau ~ half-t(global_df, 0, global_scale)``, ``c^2 ~ InvGamma(slab_df / 2,
+    slab_df slab_scale**2 / 2)`` and ``lambda~_j**2 = c^2 lambda_j**2 / (c^2 + tau**2
+    lambda_j**2)``: coefficients far from 0 see a Student-t(slab_df, 0, slab_scale) slab
+    instead of the horseshoe's Cauchy tails. rstanarm multiplies ``global_scale`` by the
+    residual sd in Gaussian models only; for logistic regression it is used as given.
+    Piironen and Vehtari suggest ``global_scale = p0 / (p - p0) / sqrt(n)`` for ``p0``
+    expected non-zero coefficients of ``p`` (``docs/priors.md``). All five parameters are
+    positive finite scalars. Only :func:`~bayeslogreg.sample_posterior` (NUTS) takes it:
+    the density has no useful mode, so ``fit_map`` and IMH refuse it.
+    """
+
+    _param_names = ("global_scale", "slab_scale", "slab_df", "local_df", "global_df")
+    per_coefficient = False
+    has_mode = False
+    latents_are_coef = False
+
+    def __init__(self, global_scale, slab_scale=2.5, slab_df=4.0, local_df=1.0, global_df=1.0):
+        values = dict(
+            zip(
+                self._param_names,
+                (global_scale, slab_scale, slab_df, local_df, global_df),
+                strict=True,
+            )
+        )
+        for name, value in values.items():
+            values[name] = _checked(value, name, positive=True)
+            if np.ndim(values[name]):
+                raise ValueError(
+                    f"{name} must be a scalar (the horseshoe's hyperparameters are shared by "
+                    f"all coefficients); got {value!r}."
+                )
+        self._set(**values)
+
+    def log_density(self, x):
+        """Refused: the coefficients' marginal density has no closed form (and no mode)."""
+        raise ValueError(NO_MODE_MESSAGE)
+
+    def latent_size(self, n_features: int) -> int:
+        """``2 p + 2``: z (p), log lambda (p), log tau, log c^2."""
+        return 2 * n_features + 2
+
+    def latent_log_density(self, latent):
+        """Log density of (z, log lambda, log tau, log c^2), the log-Jacobians included."""
+        z, log_lambda, log_tau, log_c2 = self._split(latent)
+        return (
+            jnp.sum(dist.Normal().log_prob(z))
+            + jnp.sum(_log_half_t(log_lambda, self.local_df, 1.0))
+            + _log_half_t(log_tau, self.global_df, self.global_scale)
+            + _log_inverse_gamma(log_c2, self.slab_df / 2, self.slab_df * self.slab_scale**2 / 2)
+        )
+
+    def coef_from_latent(self, latent):
+        """``z tau lambda~``, shape (p,), computed on the log scale (no overflow)."""
+        z, log_lambda, log_tau, log_c2 = self._split(latent)
+        log_tau_lambda = log_tau + log_lambda
+        # log(tau lambda~) = log(tau lambda) + (log c^2 - log(c^2 + tau^2 lambda^2)) / 2
+        log_scale = log_tau_lambda + 0.5 * (log_c2 - jnp.logaddexp(log_c2, 2 * log_tau_lambda))
+        return z * jnp.exp(log_scale)
+
+    def sample_coef(self, key, num_draws: int, n_features: int):
+        """Draws of the coefficients (num_draws, n_features) through the hierarchy."""
+        keys = jax.random.split(key, 4)
+        z = jax.random.normal(keys[0], (num_draws, n_features))
+        lam = jnp.abs(jax.random.t(keys[1], self.local_df, (num_draws, n_features)))
+        tau = self.global_scale * jnp.abs(jax.random.t(keys[2], self.global_df, (num_draws, 1)))
+        c2 = dist.InverseGamma(self.slab_df / 2, self.slab_df * self.slab_scale**2 / 2).sample(
+            keys[3], (num_draws, 1)
+        )
+        return z * tau * jnp.sqrt(c2 * lam**2 / (c2 + tau**2 * lam**2))
+
+    def hyperparameters(self, latent) -> dict:
+        """``{"tau": (), "lambda": (p,), "c2": ()}`` of the latents (n_latent,)."""
+        _, log_lambda, log_tau, log_c2 = self._split(latent)
+        return {"tau": jnp.exp(log_tau), "lambda": jnp.exp(log_lambda), "c2": jnp.exp(log_c2)}
+
+    def start_latent(self, n_latent: int) -> np.ndarray:
+        """Latents (n_latent,) at z = 0 and each scale at its prior median."""
+        n_features = (n_latent - 2) // 2
+        medians = [
+            np.full(n_features, stats.t.ppf(0.75, float(self.local_df))),
+            [self.global_scale * stats.t.ppf(0.75, float(self.global_df))],
+            [self.slab_df * self.slab_scale**2 / 2 / stats.gamma.ppf(0.5, self.slab_df / 2)],
+        ]
+        return np.concatenate([np.zeros(n_features), *map(np.log, medians)])
+
+    @staticmethod
+    def _split(latent):
+        p = (latent.shape[-1] - 2) // 2
+        return latent[..., :p], latent[..., p : 2 * p], latent[..., 2 * p], latent[..., 2 * p + 1]
+
+
+#: Why fit_map (and IMH, which starts from the MAP) refuse a RegularizedHorseshoe.
+NO_MODE_MESSAGE = (
+    "the regularized horseshoe has no useful mode: its density is unbounded at coef = 0, "
+    "so a MAP fit would shrink every coefficient to 0 and its Laplace approximation is "
+    "meaningless. Use sample_posterior(..., prior=RegularizedHorseshoe(...)) with NUTS, or "
+    "fit_map with a Laplace prior for a sparse point estimate."
+)
+
+
+def _log_half_t(log_x, df, scale):
+    """Log density of a half-Student-t(df, 0, scale) in ``u = log x``, Jacobian included."""
+    return jnp.log(2.0) + dist.StudentT(df, 0.0, scale).log_prob(jnp.exp(log_x)) + log_x
+
+
+def _log_inverse_gamma(log_x, concentration, rate):
+    """Log density of InvGamma(concentration, rate) in ``u = log x``, Jacobian included."""
+    return (
+        concentration * jnp.log(rate)
+        - jax.scipy.special.gammaln(concentration)
+        - concentration * log_x
+        - rate * jnp.exp(-log_x)
+    )
+
+
 def centered_parts(params, intercept_prior: Prior):
     """``(intercept value, coef)`` that ``intercept_prior`` and the coefficients' prior see.
 
@@ -385,7 +545,7 @@ def canonical(intercept_prior: Prior, prior: Prior, n_features: int) -> tuple[Pr
     default priors (per-column scales, a centred intercept) also serves
     ``Normal(0, 1)`` with ``Normal(0, 10)`` on the intercept, and the other way round.
     """
-    prior = _broadcast(prior, (n_features,))
+    prior = _broadcast(prior, (n_features,) if prior.per_coefficient else ())
     if isinstance(intercept_prior, Jeffreys):  # joint, of the data: nothing to centre
         return intercept_prior, prior
     if isinstance(intercept_prior, Centered):
@@ -406,7 +566,8 @@ def _broadcast(prior: Prior, shape: tuple[int, ...]) -> Prior:
 
 
 _PRIOR_CLASSES = {
-    cls.__name__: cls for cls in (Normal, Laplace, Cauchy, StudentT, Flat, Jeffreys, Centered)
+    cls.__name__: cls
+    for cls in (Normal, Laplace, Cauchy, StudentT, Flat, Jeffreys, Centered, RegularizedHorseshoe)
 }
 
 
@@ -440,7 +601,9 @@ def prior_from_dict(spec: dict) -> Prior:
 _SPEC_KINDS = {"normal": Normal, "laplace": Laplace, "cauchy": Cauchy, "student_t": StudentT}
 _SPEC_HELP = (
     "Write 'normal:SCALE', 'laplace:SCALE', 'cauchy:SCALE', 'student_t:DF:SCALE' "
-    "(location 0), 'flat' or 'jeffreys' (Firth), e.g. 'normal:2.5'."
+    "(location 0), 'flat', 'jeffreys' (Firth), e.g. 'normal:2.5', or "
+    "'horseshoe:GLOBAL_SCALE' followed by up to four more of RegularizedHorseshoe's "
+    "parameters in order, e.g. 'horseshoe:0.01:2.5'."
 )
 
 
@@ -448,7 +611,9 @@ def parse_prior(spec: str) -> Prior:
     """Build a prior from a short text form, as the command line takes it.
 
     ``"normal:2.5"`` is ``Normal(0, 2.5)``; likewise ``laplace:SCALE``,
-    ``cauchy:SCALE``, ``student_t:DF:SCALE``, ``flat`` and ``jeffreys`` (Firth).
+    ``cauchy:SCALE``, ``student_t:DF:SCALE``, ``flat`` and ``jeffreys`` (Firth);
+    ``horseshoe:0.01`` is ``RegularizedHorseshoe(0.01)``, and ``horseshoe:0.01:2.5:4:1:1``
+    gives all of ``global_scale, slab_scale, slab_df, local_df, global_df``.
     """
     kind, *numbers = str(spec).strip().lower().split(":")
     kind = kind.replace("-", "_")
@@ -456,13 +621,16 @@ def parse_prior(spec: str) -> Prior:
         return Flat()
     if kind == "jeffreys" and not numbers:
         return Jeffreys()
-    expected = 2 if kind == "student_t" else 1
-    if kind not in _SPEC_KINDS or len(numbers) != expected:
+    expected = {"student_t": (2,), "horseshoe": (1, 2, 3, 4, 5)}.get(kind, (1,))
+    known = kind in _SPEC_KINDS or kind == "horseshoe"
+    if not known or len(numbers) not in expected:
         raise ValueError(f"Cannot read the prior {spec!r}. {_SPEC_HELP}")
     try:
         values = [float(v) for v in numbers]
     except ValueError:
         raise ValueError(f"Cannot read the numbers in the prior {spec!r}. {_SPEC_HELP}") from None
+    if kind == "horseshoe":
+        return RegularizedHorseshoe(*values)
     if kind == "student_t":
         return StudentT(values[0], 0.0, values[1])
     return _SPEC_KINDS[kind](0.0, values[0])

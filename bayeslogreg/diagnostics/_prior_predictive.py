@@ -131,7 +131,7 @@ def prior_predictive(
 def _draw(intercept_prior: Prior, prior: Prior, n_features: int, num_draws: int, seed: int):
     """Parameters (num_draws, p + 1) drawn from the priors, intercept at x = 0 first."""
     key_coef, key_intercept = jax.random.split(jax.random.key(seed))
-    coef = np.asarray(prior.distribution((n_features,)).sample(key_coef, (num_draws,)))
+    coef = np.asarray(prior.sample_coef(key_coef, num_draws, n_features))
     base = intercept_prior.prior if isinstance(intercept_prior, Centered) else intercept_prior
     intercept = np.asarray(base.distribution(()).sample(key_intercept, (num_draws,)))
     if isinstance(intercept_prior, Centered) and intercept_prior.center is not None:

@@ -32,7 +32,7 @@ from numpyro.infer.hmc import hmc
 from tqdm.auto import tqdm
 
 from bayeslogreg import _interrupt, _programs, model
-from bayeslogreg.estimators._objective import priors_log_density
+from bayeslogreg.estimators._objective import priors_latent_log_density
 from bayeslogreg.priors import Jeffreys, Prior, canonical
 
 __all__ = ["FIELDS", "SamplerSettings", "run_chains"]
@@ -57,25 +57,28 @@ class SamplerSettings:
 
 
 def _log_posterior(z, X_t, signs, intercept_prior: Prior, prior: Prior):
-    """Log prior + log-likelihood of params ``z`` = (intercept, coef...): the MAP objective.
+    """Log prior + log-likelihood at position ``z`` = (intercept, the prior's latents...).
 
-    ``X_t`` is X transposed, shape (p, n); ``signs`` is 2y - 1, shape (n,), or
-    :class:`~bayeslogreg.model.Counts` (weights, binomial counts, offsets).
+    The latents are the coefficients (the MAP objective) except for hierarchical priors
+    (:meth:`~bayeslogreg.priors.Prior.coef_from_latent`). ``X_t`` is X transposed,
+    shape (p, n); ``signs`` is 2y - 1, shape (n,), or :class:`~bayeslogreg.model.Counts`
+    (weights, binomial counts, offsets).
     """
     if isinstance(prior, Jeffreys):  # 0.5 log det of the information on these rows
+        params = z
         information = model.fisher_information_feature_major(z, X_t, signs)
         log_prior = Jeffreys.log_density_of_information(information)
     else:
-        log_prior = priors_log_density(z, intercept_prior, prior)
+        params, log_prior = priors_latent_log_density(z, intercept_prior, prior)
     if isinstance(signs, model.Counts):
-        return log_prior + model.log_likelihood_sum_counts_feature_major(z, X_t, signs)
-    return log_prior + model.log_likelihood_sum_feature_major(z, X_t, signs)
+        return log_prior + model.log_likelihood_sum_counts_feature_major(params, X_t, signs)
+    return log_prior + model.log_likelihood_sum_feature_major(params, X_t, signs)
 
 
 def _kernels(settings: SamplerSettings, priors_treedef, X_t, signs, inverse_mass, prior_leaves):
     """NumPyro's NUTS ``(init, step)`` for this target, vectorised over chains.
 
-    ``init(key_data, starts)`` takes raw keys (chains, 2) and starts (chains, p + 1).
+    ``init(key_data, starts)`` takes raw keys (chains, 2) and starts (chains, d).
     NumPyro's step reads settings that its init stores: init must be traced first.
     """
     intercept_prior, prior = jax.tree.unflatten(priors_treedef, prior_leaves)
@@ -154,13 +157,14 @@ def run_chains(
     cache_dir: Path | None = None,
     progress_bar: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Run ``len(starts)`` NUTS chains; return draws (chains, draws, p + 1) and FIELDS.
+    """Run ``len(starts)`` NUTS chains; return positions (chains, draws, d) and FIELDS.
 
-    ``starts`` has shape (chains, p + 1), ``inverse_mass`` (p + 1, p + 1) when
-    ``settings.dense_mass`` else (p + 1,). ``key_data`` (chains, 2) holds each chain's
-    raw key (``jax.random.key_data``): chain ``i`` uses row ``i``, whatever the
-    grouping. ``cache_dir``: where exported programs are kept (None: traced in every
-    process). ``y`` is 0/1 labels (n,) or :class:`~bayeslogreg.model.Counts`.
+    A position is the intercept and the prior's d - 1 latents (the coefficients, d =
+    p + 1, except for hierarchical priors). ``starts`` has shape (chains, d),
+    ``inverse_mass`` (d, d) when ``settings.dense_mass`` else (d,). ``key_data``
+    (chains, 2) holds each chain's raw key (``jax.random.key_data``): chain ``i`` uses
+    row ``i``, whatever the grouping. ``cache_dir``: where exported programs are kept
+    (None: traced in every process). ``y`` is 0/1 labels (n,) or :class:`~bayeslogreg.model.Counts`.
     """
     num_chains = len(starts)
     # One program for every prior of the same kinds, whatever their values' shapes.

@@ -199,6 +199,22 @@ def priors_log_density(params, intercept_prior: Prior, prior: Prior):
     return intercept_prior.log_density(intercept) + prior.log_density(coef)
 
 
+def priors_latent_log_density(position, intercept_prior: Prior, prior: Prior):
+    """``(params, log prior)`` of a NUTS position (intercept, the prior's latents...).
+
+    ``params`` (p + 1,) is the intercept and ``prior.coef_from_latent`` of the rest; the
+    log prior is that of the intercept (at its centre) plus ``prior.latent_log_density``,
+    Jacobians included. For priors whose latents are the coefficients it is
+    :func:`priors_log_density` of ``params = position``.
+    """
+    if prior.latents_are_coef:  # the same operations as the MAP objective's, bit for bit
+        return position, priors_log_density(position, intercept_prior, prior)
+    latent = position[1:]
+    params = jnp.concatenate([position[:1], prior.coef_from_latent(latent)])
+    intercept, _ = centered_parts(params, intercept_prior)
+    return params, intercept_prior.log_density(intercept) + prior.latent_log_density(latent)
+
+
 def priors_smooth_log_density(params, intercept_prior: Prior, prior: Prior):
     """:func:`smooth_log_prior` from the two priors themselves (no data needed)."""
     total = 0.0

@@ -86,6 +86,13 @@ def resolve(
         prior = Normal(0.0, DEFAULT_SCALE)
     if intercept_prior is None:
         intercept_prior = Centered(Normal(0.0, DEFAULT_SCALE))
+    if scaled and not prior.per_coefficient:
+        raise ValueError(
+            f"autoscale=True divides a coefficient prior's scale by each column's spread, "
+            f"but {prior!r} has one global_scale for all coefficients. Standardise the "
+            "columns of X yourself (the horseshoe assumes comparable scales) and leave "
+            "autoscale unset."
+        )
     if scaled and not hasattr(prior, "scale"):
         raise ValueError(
             f"autoscale=True divides a coefficient prior's scale by each column's spread, "

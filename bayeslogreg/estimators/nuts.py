@@ -34,7 +34,13 @@ from bayeslogreg._validation import (
     degenerate_columns,
     feature_names_origin,
 )
-from bayeslogreg.estimators import _effects, _large_posterior, _persist, _sensitivity
+from bayeslogreg.estimators import (
+    _effects,
+    _hierarchical,
+    _large_posterior,
+    _persist,
+    _sensitivity,
+)
 from bayeslogreg.estimators._nuts_program import SamplerSettings, run_chains
 from bayeslogreg.estimators._objective import jeffreys_log_prior
 from bayeslogreg.estimators._observations import Observations, check_fit_data
@@ -45,7 +51,7 @@ from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._samplers import IMH, NUTS, Sampler, as_sampler
 from bayeslogreg.estimators.point import find_unidentified, fit_map
 from bayeslogreg.exceptions import ConvergenceWarning, SeparationWarning
-from bayeslogreg.priors import Jeffreys, Prior
+from bayeslogreg.priors import NO_MODE_MESSAGE, Jeffreys, Prior
 
 __all__ = ["Posterior", "sample_posterior"]
 
@@ -79,7 +85,9 @@ class Posterior(Estimate):
     Attributes
     ----------
     idata : arviz.InferenceData (ArviZ 0.23) or xarray.DataTree (ArviZ 1.x)
-        Groups ``posterior`` (``intercept`` and ``coef`` over dimension ``feature``),
+        Groups ``posterior`` (``intercept`` and ``coef`` over dimension ``feature``;
+        under a :class:`~bayeslogreg.priors.RegularizedHorseshoe` also its ``tau``,
+        ``lambda`` (over ``feature``) and ``c2``),
         ``sample_stats``, ``log_likelihood`` (when stored), ``log_prior`` (variable
         ``log_prior``: each draw's log prior density as used, nats; absent from files
         saved before it was stored) and ``observed_data``.
@@ -87,7 +95,9 @@ class Posterior(Estimate):
         Posterior draws, intercept first.
     feature_names : tuple of str
     map_estimate : PointEstimate
-        The MAP fit the chains started from; it records the weights, counts and offsets
+        The MAP fit the chains started from (under a regularized horseshoe, which has no
+        useful mode, the MAP under ``Normal(0, slab_scale)``, whose intercept starts
+        the chains); it records the weights, counts and offsets
         of the data (``n_obs``, ``weighted``, ``binomial``, ``has_offset``).
     prior, intercept_prior : Prior
     num_warmup : int
@@ -464,13 +474,24 @@ def _imh_posterior(X, y, map_fit, sampler: IMH, *, num_chains, num_warmup, num_s
     return result.draws, stats
 
 
-def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num_samples, seed):
-    """Draws and sample stats of NUTS chains started from the Laplace approximation."""
+def _nuts_posterior(
+    X, y, map_fit, sampler: NUTS, *, prior, num_chains, num_warmup, num_samples, seed
+):
+    """Draws, sample stats and the hierarchy (None, or log prior and hyperparameters).
+
+    Chains start from the Laplace approximation at the MAP; under a prior without a
+    mode (:mod:`._hierarchical`), from the prior, with a unit mass matrix to adapt.
+    """
+    n_position = 1 + prior.latent_size(X.shape[1])
     # Off the main thread, as every compile (:mod:`bayeslogreg._interrupt`).
-    normals, key_data = _interrupt.call(_chain_randomness, seed, num_chains, len(map_fit.params))
-    starts = _initial_points(np.asarray(normals), map_fit)
-    laplace = bool(np.isfinite(map_fit.cov).all())
-    laplace_cov = map_fit.cov if laplace else np.eye(len(starts[0]))
+    normals, key_data = _interrupt.call(_chain_randomness, seed, num_chains, n_position)
+    laplace = prior.has_mode and bool(np.isfinite(map_fit.cov).all())
+    if prior.has_mode:
+        starts = _initial_points(np.asarray(normals), map_fit)
+    else:
+        intercept_sd = np.sqrt(map_fit.cov[0, 0]) if np.isfinite(map_fit.cov[0, 0]) else 0.1
+        starts = _hierarchical.starts(np.asarray(normals), map_fit.params[0], intercept_sd, prior)
+    laplace_cov = map_fit.cov if laplace else np.eye(n_position)
     adapt = sampler.adapt_mass_matrix
     settings = SamplerSettings(
         num_warmup=num_warmup,
@@ -487,7 +508,7 @@ def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num
         y,
         laplace_cov if sampler.dense_mass else np.diag(laplace_cov),
         map_fit.intercept_prior,
-        map_fit.prior,
+        prior,
         settings,
         chain_method=sampler.chain_method,
         cache_dir=use_compilation_cache(),
@@ -502,7 +523,12 @@ def _nuts_posterior(X, y, map_fit, sampler: NUTS, *, num_chains, num_warmup, num
         "n_steps": stats["num_steps"],
         "tree_depth": np.ceil(np.log2(stats["num_steps"] + 1)).astype(np.int64),
     }
-    return draws, sample_stats
+    if prior.latents_are_coef:
+        return draws, sample_stats, None
+    draws, *hierarchy = _interrupt.call(
+        _hierarchical.draws_of_positions, draws, map_fit.intercept_prior, prior
+    )
+    return draws, sample_stats, hierarchy
 
 
 @jax.jit
@@ -526,6 +552,8 @@ def _assemble(
     map_fit,
     sampler,
     *,
+    prior: Prior,
+    hierarchy=None,
     num_warmup,
     seed,
     store_log_likelihood,
@@ -535,20 +563,26 @@ def _assemble(
     """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
 
     ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; each
-    draw's log prior density is added, and the per-row log-likelihood when
-    ``store_log_likelihood`` (weighted, and with its row's ``w log C(n, k)``, for weights
-    and counts: they sum to the log-likelihood).
+    draw's log prior density is added (``hierarchy``'s, with its hyperparameters, for a
+    prior sampled in latents: see :func:`_nuts_posterior`), and the per-row
+    log-likelihood when ``store_log_likelihood`` (weighted, and with its row's ``w log
+    C(n, k)``, for weights and counts: they sum to the log-likelihood).
     """
     posterior_group = {"intercept": draws[..., 0]}
     if names:
         posterior_group["coef"] = draws[..., 1:]
-    if isinstance(map_fit.prior, Jeffreys):  # its density is of the data too
+    dims = {"coef": ["feature"], "y": ["obs_id"]}
+    if isinstance(prior, Jeffreys):  # its density is of the data too
         target = _target(X, y, observations)
         log_prior = _interrupt.call(_jeffreys_log_prior_draws, draws, X, target)
-    else:
+    elif hierarchy is None:
         log_prior = _interrupt.call(
-            _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, map_fit.prior
+            _sensitivity.log_prior_draws, draws, map_fit.intercept_prior, prior
         )
+    else:
+        log_prior, hyperparameters = hierarchy
+        posterior_group |= hyperparameters
+        dims |= {name: ["feature"] for name, v in hyperparameters.items() if v.ndim == 3}
     groups = {
         "posterior": posterior_group,
         "sample_stats": sample_stats,
@@ -566,14 +600,14 @@ def _assemble(
     idata = _arviz.from_samples(
         groups,
         coords={"feature": list(names), "obs_id": np.arange(len(y))},
-        dims={"coef": ["feature"], "y": ["obs_id"]},
+        dims=dims,
     )
     return Posterior(
         idata=idata,
         draws=draws,
         feature_names=names,
         map_estimate=map_fit,
-        prior=map_fit.prior,
+        prior=prior,
         intercept_prior=map_fit.intercept_prior,
         num_warmup=num_warmup,
         num_divergences=int(sample_stats["diverging"].sum()),
@@ -586,6 +620,14 @@ def _assemble(
         feature_names_origin=map_fit.feature_names_origin,
         formula=map_fit.formula,
     )
+
+
+def _higher_target_accept(sampler: NUTS | None) -> str:
+    """``sampler=NUTS(target_accept=...)`` one step above the sampler's, its mass kept."""
+    current = 0.8 if sampler is None else sampler.target_accept
+    higher = next((value for value in (0.95, 0.99, 0.999) if value > current), 0.9999)
+    diagonal = ", dense_mass=False" if sampler is not None and not sampler.dense_mass else ""
+    return f"sampler=bayeslogreg.samplers.NUTS(target_accept={higher}{diagonal})"
 
 
 def _warn_if_unreliable(posterior: Posterior) -> None:
@@ -610,7 +652,7 @@ def _warn_if_unreliable(posterior: Posterior) -> None:
         remedy = (
             "sample with NUTS (sampler='nuts'), which does not rely on the Laplace approximation"
             if isinstance(posterior.sampler, IMH)
-            else "raise target_accept (sampler=bayeslogreg.samplers.NUTS(target_accept=0.95))"
+            else f"raise target_accept ({_higher_target_accept(posterior.sampler)})"
         )
         warnings.warn(
             "the posterior draws may be unreliable: "
@@ -658,10 +700,13 @@ def sample_posterior(
     prior, intercept_prior, autoscale
         As in :func:`~bayeslogreg.fit_map`: by default ``Normal(0, 2.5 / s_j)`` on the
         coefficients (``s_j`` the spread of column j) and ``Centered(Normal(0, 2.5))``
-        on the intercept, rstanarm's defaults.
+        on the intercept, rstanarm's defaults. A
+        :class:`~bayeslogreg.priors.RegularizedHorseshoe` is sampled in its latents,
+        the chains starting from the prior (``docs/priors.md``).
     sampler : NUTS, IMH, "nuts" or "imh", optional
         The sampler and its options, an object of :mod:`bayeslogreg.samplers`; the
-        strings stand for ``NUTS()`` and ``IMH()``. Default: ``NUTS()``.
+        strings stand for ``NUTS()`` and ``IMH()``. Default: ``NUTS()``, and
+        ``NUTS(target_accept=0.99, dense_mass=False)`` under a regularized horseshoe.
     num_chains, num_warmup, num_samples : int
         Chains, warm-up iterations per chain (discarded) and kept draws per chain.
         Warm-up is half the usual 1000 because the chains start at the MAP with the
@@ -700,7 +745,8 @@ def sample_posterior(
         identified (constant, repeated or collinear columns). Also for an option the
         chosen sampler does not use (``sampler="imh", target_accept=0.9``), an option
         given both as a keyword and in the sampler object, or ``method`` beside
-        ``sampler``. And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`;
+        ``sampler``; for IMH under a regularized horseshoe (it has no mode to propose
+        around). And for bad weights, counts or offsets, as :func:`~bayeslogreg.fit_mle`;
         for the Jeffreys prior with IMH or with collinear columns.
 
     Examples
@@ -742,12 +788,15 @@ def sample_posterior(
             f"({num_chains} chains x {num_samples} draws x {X.shape[0]} rows); pass "
             "store_log_likelihood=False (LOO and WAIC then need a subsample of the rows)."
         )
+    # A prior without a mode (the horseshoe) has NUTS defaults of its own.
+    has_mode = getattr(prior, "has_mode", True)  # not a prior: refused by the MAP fit
+    default = "nuts" if has_mode else _hierarchical.DEFAULT_SAMPLER
     sampler = from_keywords(
         sampler,
         deprecated,
         kind="sampler",
         classes=(NUTS, IMH),
-        resolve=lambda choice, name: as_sampler("nuts" if choice is None else choice, name),
+        resolve=lambda choice, name: as_sampler(default if choice is None else choice, name),
         function="sample_posterior",
         stacklevel=4,  # from_keywords, sample_posterior, its entry_point wrapper, the caller
     )
@@ -760,21 +809,27 @@ def sample_posterior(
             "priors without the data, and the Jeffreys density is of the Fisher "
             "information. Use sampler='nuts'."
         )
-    map_fit = _map_start(X, y, names, prior, intercept_prior, observations)
+    if isinstance(sampler, IMH) and not has_mode:
+        raise ValueError(
+            f"sampler=IMH proposes around the MAP, but prior={prior!r} has none: "
+            f"{NO_MODE_MESSAGE} Use sampler='nuts'."
+        )
+    start_prior = prior if has_mode else _hierarchical.start_prior(prior)
+    map_fit = _map_start(X, y, names, start_prior, intercept_prior, observations)
     map_fit = dataclasses.replace(
         map_fit, feature_names_origin=origin, formula=formula, prior_choice=record
     )
-    run = _imh_posterior if isinstance(sampler, IMH) else _nuts_posterior
-    draws, sample_stats = run(
-        X,
-        _target(X, y, observations),
-        map_fit,
-        sampler,
-        num_chains=num_chains,
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        seed=seed,
-    )
+    run_arguments = dict(num_chains=num_chains, num_warmup=num_warmup, num_samples=num_samples)
+    target = _target(X, y, observations)
+    if isinstance(sampler, IMH):
+        draws, sample_stats = _imh_posterior(
+            X, target, map_fit, sampler, seed=seed, **run_arguments
+        )
+        hierarchy = None
+    else:
+        draws, sample_stats, hierarchy = _nuts_posterior(
+            X, target, map_fit, sampler, prior=prior, seed=seed, **run_arguments
+        )
     posterior = _assemble(
         draws,
         sample_stats,
@@ -783,6 +838,8 @@ def sample_posterior(
         names,
         map_fit,
         sampler,
+        prior=prior,
+        hierarchy=hierarchy,
         num_warmup=num_warmup,
         seed=seed,
         store_log_likelihood=store_log_likelihood,

@@ -52,7 +52,7 @@ from bayeslogreg.estimators._point_estimate import (
 )
 from bayeslogreg.estimators._prior_choice import PriorChoice, flat_choice
 from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
-from bayeslogreg.priors import Flat, Jeffreys, Laplace, Prior, canonical
+from bayeslogreg.priors import NO_MODE_MESSAGE, Flat, Jeffreys, Laplace, Prior, canonical
 from bayeslogreg.separation import Separation, detect_separation_validated
 
 __all__ = ["PointEstimate", "fit_map", "fit_mle"]
@@ -251,6 +251,13 @@ def check_priors(intercept_prior, prior, n_features: int) -> None:
                 f"{name} must be a prior from bayeslogreg.priors (e.g. Normal(0, 2.5)); "
                 f"got {value!r}."
             )
+    if not intercept_prior.has_mode:
+        raise ValueError(
+            f"intercept_prior={intercept_prior!r} is a prior of the coefficients only; give "
+            "the intercept a Normal, Cauchy, StudentT, Laplace or Flat prior."
+        )
+    if not prior.has_mode:
+        raise ValueError(f"prior={prior!r}: {NO_MODE_MESSAGE}")
     prior.check_size(n_features, "coef")
     intercept_prior.check_size(1, "the intercept")
     center = getattr(intercept_prior, "center", None)

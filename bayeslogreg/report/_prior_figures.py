@@ -46,7 +46,7 @@ def prior_posterior_figure(posterior) -> Figure:
     The coefficients' priors are independent, so each panel's curve is that
     coefficient's own prior (as used: autoscaled where it was); the intercept is left
     out, since a centred intercept prior is a prior on a sum of parameters. A flat prior
-    has no curve.
+    has no curve, nor has a regularized horseshoe (no closed-form marginal).
 
     Parameters
     ----------
@@ -91,8 +91,12 @@ def _grid(values: np.ndarray, prior, j: int, n_features: int) -> np.ndarray:
 
 
 def _prior_density(prior, grid: np.ndarray, j: int, n_features: int) -> np.ndarray | None:
-    """Coefficient ``j``'s prior density on ``grid``; None for a flat prior."""
-    if not prior.is_proper:
+    """Coefficient ``j``'s prior density on ``grid``; None for a flat prior.
+
+    None too for a prior without a mode (the regularized horseshoe), whose marginal
+    density of a coefficient has no closed form.
+    """
+    if not prior.is_proper or not prior.has_mode:
         return None
     with float64():
         batch = prior.distribution((n_features,)).base_dist

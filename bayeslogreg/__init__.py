@@ -3,6 +3,7 @@
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
 :class:`Posterior` holding ArviZ data, drawn by a sampler of :mod:`bayeslogreg.samplers`;
+:func:`fit_vi` a :class:`VariationalPosterior`, the draws of ADVI or Pathfinder;
 :func:`compare` puts any of them side by side on held-out data and writes the report.
 Priors live in :mod:`bayeslogreg.priors`, data in :mod:`bayeslogreg.datasets`,
 classification metrics in :mod:`bayeslogreg.metrics`.
@@ -17,7 +18,9 @@ from bayeslogreg import datasets, distributed, priors, samplers, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
+from bayeslogreg.estimators.vi import VariationalPosterior, fit_vi
 from bayeslogreg.exceptions import (
+    ApproximationWarning,
     CacheWarning,
     ConvergenceWarning,
     PriorWarning,
@@ -32,6 +35,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "ApproximationWarning",
     "CacheWarning",
     "Comparison",
     "ConvergenceWarning",
@@ -39,6 +43,7 @@ __all__ = [
     "PointEstimate",
     "Posterior",
     "SeparationWarning",
+    "VariationalPosterior",
     "__version__",
     "compare",
     "datasets",
@@ -46,6 +51,7 @@ __all__ = [
     "fit_map",
     "fit_mle",
     "fit_streaming",
+    "fit_vi",
     "log_likelihood",
     "priors",
     "sample_posterior",

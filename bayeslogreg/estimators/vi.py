@@ -69,8 +69,9 @@ class VariationalPosterior(Posterior):
     Its draws are one "chain" of independent draws from the fitted normal;
     ``num_warmup`` and ``num_divergences`` are 0, ``sampler`` None.
 
-    Attributes (beside those of Posterior)
+    Attributes
     ----------
+    (beside those of :class:`~bayeslogreg.Posterior`)
     method : {"meanfield", "fullrank", "pathfinder"}
     options : dict
         The options the method used (``num_steps``, ``step_size``, ``num_elbo_draws``;

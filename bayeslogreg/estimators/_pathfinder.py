@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-__all__ = ["PathfinderOptions", "PathfinderResult", "pathfinder"]
+__all__ = ["PathfinderOptions", "PathfinderResult", "map_points", "normal_draws", "pathfinder"]
 
 # A pair (s, y) enters the inverse Hessian only if s.y > _CURVATURE * |y|^2 (blackjax's).
 _CURVATURE = 1e-12
@@ -27,6 +27,9 @@ _CURVATURE = 1e-12
 # tol_rel_obj, 1e4 machine epsilons) or the gradient's largest entry is below _GRAD_TOL.
 _REL_OBJ_TOL = 1e4 * 2.2e-16
 _GRAD_TOL = 1e-8
+# Log densities of many points are evaluated this many point-rows at a time (lax.map's
+# batches), so that large data never hold a (points, rows) array at once.
+_BATCH_ELEMENTS = 2**22
 
 
 class PathfinderOptions(NamedTuple):
@@ -58,7 +61,11 @@ class PathfinderResult(NamedTuple):
 
 
 def _lbfgs_path(log_density, start, options: PathfinderOptions):
-    """Run L-BFGS on -log_density from ``start``; the iterates (L + 1, d) and their count."""
+    """Run L-BFGS on -log_density from ``start``.
+
+    Returns the iterates (L + 1, d), the gradients of -log_density there (L + 1, d) and
+    the number of iterations; rows past it repeat the last iterate.
+    """
 
     def loss(z):
         return -log_density(z)
@@ -67,12 +74,13 @@ def _lbfgs_path(log_density, start, options: PathfinderOptions):
     value_and_grad = optax.value_and_grad_from_state(loss)
 
     def cond(carry):
-        i, _, _, _, done = carry
+        i, *_, done = carry
         return (i < options.max_iterations) & ~done
 
     def body(carry):
-        i, z, state, path, _ = carry
+        i, z, state, path, grads, _ = carry
         value, grad = value_and_grad(z, state=state)
+        grads = grads.at[i].set(grad)
         updates, state = optimizer.update(grad, state, z, value=value, grad=grad, value_fn=loss)
         new = optax.apply_updates(z, updates)
         new_value = loss(new)
@@ -82,14 +90,15 @@ def _lbfgs_path(log_density, start, options: PathfinderOptions):
         flat = jnp.max(jnp.abs(grad)) < _GRAD_TOL
         z = jnp.where(finite, new, z)
         path = path.at[i + 1].set(z)
-        return i + finite.astype(i.dtype), z, state, path, ~finite | small | flat
+        return i + finite.astype(i.dtype), z, state, path, grads, ~finite | small | flat
 
     path = jnp.broadcast_to(start, (options.max_iterations + 1, start.shape[0]))
-    init = (jnp.asarray(0), start, optimizer.init(start), path, jnp.asarray(False))
-    count, last, _, path, _ = lax.while_loop(cond, body, init)
+    init = (jnp.asarray(0), start, optimizer.init(start), path, path, jnp.asarray(False))
+    count, last, _, path, grads, _ = lax.while_loop(cond, body, init)
     # Rows past the last iterate repeat it (their ELBO is not estimated).
     rows = jnp.arange(options.max_iterations + 1)[:, None]
-    return jnp.where(rows <= count, path, last), count
+    last_grad = jax.grad(loss)(last)
+    return jnp.where(rows <= count, path, last), jnp.where(rows < count, grads, last_grad), count
 
 
 def _next_alpha(alpha, s, y):
@@ -141,8 +150,18 @@ def _normal(theta, grad, history):
     return theta - H @ grad, jnp.linalg.cholesky(H)
 
 
-def _draw(key, mean, chol, num: int, log_density):
-    """``num`` draws (num, d) of N(mean, chol chol^T), with log p and log q of each."""
+def map_points(function, points, n_rows: int):
+    """Apply ``function`` to each row of ``points`` (m, d), in batches of bounded size."""
+    batch = max(1, min(points.shape[0], _BATCH_ELEMENTS // max(1, n_rows)))
+    return lax.map(function, points, batch_size=batch)
+
+
+def normal_draws(key, mean, chol, num: int, log_density, n_rows: int):
+    """``num`` draws (num, d) of N(mean, chol chol^T), with log p and log q of each.
+
+    ``n_rows``: rows of data behind ``log_density`` (bounds the batches of
+    :func:`map_points`).
+    """
     u = jax.random.normal(key, (num, mean.shape[0]))
     draws = mean + u @ chol.T
     log_q = (
@@ -150,16 +169,19 @@ def _draw(key, mean, chol, num: int, log_density):
         - jnp.sum(jnp.log(jnp.diag(chol)))
         - 0.5 * mean.shape[0] * jnp.log(2 * jnp.pi)
     )
-    return draws, jax.vmap(log_density)(draws), log_q
+    return draws, map_points(log_density, draws, n_rows), log_q
 
 
-def pathfinder(key, log_density, start, options: PathfinderOptions) -> PathfinderResult:
+def pathfinder(
+    key, log_density, start, options: PathfinderOptions, n_rows: int = 1
+) -> PathfinderResult:
     """Pathfinder's draws from ``log_density`` (a JAX function of a (d,) vector), from ``start``.
 
-    Jit it whole; ``options`` must be static.
+    Jit it whole; ``options`` must be static. ``n_rows``: rows of data behind
+    ``log_density``, which bounds how many points are evaluated at once.
     """
-    path, count = _lbfgs_path(log_density, start, options)
-    grads = jax.vmap(jax.grad(lambda z: -log_density(z)))(path)
+    path, grads, count = _lbfgs_path(log_density, start, options)
+    indices = jnp.arange(options.max_iterations + 1)
     histories = _histories(path, grads, options.history_size)
     # One key for every iterate's ELBO draws: the same standard normals (common random
     # numbers), so that the choice of iterate is not decided by the noise of the estimates.
@@ -170,16 +192,16 @@ def pathfinder(key, log_density, start, options: PathfinderOptions) -> Pathfinde
 
         def estimate():
             mean, chol = _normal(path[index], grads[index], history)
-            _, log_p, log_q = _draw(elbo_key, mean, chol, options.num_elbo_draws, log_density)
+            draws = normal_draws(elbo_key, mean, chol, options.num_elbo_draws, log_density, n_rows)
+            log_p, log_q = draws[1], draws[2]
             value = jnp.mean(log_p - log_q)
             return jnp.where(jnp.isfinite(value), value, -jnp.inf)
 
         return lax.cond((index >= 1) & (index <= count), estimate, lambda: -jnp.inf)
 
-    indices = jnp.arange(options.max_iterations + 1)
     elbos = lax.map(elbo, indices)
     best = jnp.argmax(elbos)
     history = jax.tree.map(lambda h: h[jnp.maximum(best, 1) - 1], histories)
     mean, chol = _normal(path[best], grads[best], history)
-    draws, log_p, log_q = _draw(draw_key, mean, chol, options.num_draws, log_density)
+    draws, log_p, log_q = normal_draws(draw_key, mean, chol, options.num_draws, log_density, n_rows)
     return PathfinderResult(draws, log_p, log_q, path, elbos, best, count)

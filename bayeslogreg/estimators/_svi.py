@@ -20,6 +20,8 @@ from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 from numpyro.infer.initialization import init_to_value
 from numpyro.optim import optax_to_numpyro
 
+from bayeslogreg.estimators._pathfinder import normal_draws
+
 __all__ = ["SVIOptions", "SVIResult", "svi"]
 
 
@@ -60,10 +62,11 @@ def _schedule(step_size, num_steps: int):
     )
 
 
-def svi(key, log_density, start, step_size, options: SVIOptions) -> SVIResult:
+def svi(key, log_density, start, step_size, options: SVIOptions, n_rows: int = 1) -> SVIResult:
     """Fit the guide to ``log_density`` (a JAX function of a (d,) vector) from ``start``.
 
     Jit it whole; ``options`` must be static, ``step_size`` (Adam's) may be traced.
+    ``n_rows``: rows of data behind ``log_density`` (bounds the draws evaluated at once).
     """
     d = start.shape[0]
 
@@ -83,11 +86,5 @@ def svi(key, log_density, start, step_size, options: SVIOptions) -> SVIResult:
         mean, chol = params["auto_loc"], params["auto_scale_tril"]
     else:
         mean, chol = params["z_auto_loc"], jnp.diag(params["z_auto_scale"])
-    u = jax.random.normal(draw_key, (options.num_draws, d))
-    draws = mean + u @ chol.T
-    log_q = (
-        -0.5 * jnp.sum(u**2, axis=1)
-        - jnp.sum(jnp.log(jnp.diag(chol)))
-        - 0.5 * d * jnp.log(2 * jnp.pi)
-    )
-    return SVIResult(draws, jax.vmap(log_density)(draws), log_q, -losses, mean, chol)
+    draws, log_p, log_q = normal_draws(draw_key, mean, chol, options.num_draws, log_density, n_rows)
+    return SVIResult(draws, log_p, log_q, -losses, mean, chol)

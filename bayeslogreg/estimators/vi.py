@@ -145,10 +145,10 @@ def _program(method: str, options: dict, num_draws: int, treedef):
         def log_density(z):
             return _log_posterior(z, X_t, signs, intercept_prior, prior)
 
-        key = jax.random.wrap_key_data(key_data)
+        key, n_rows = jax.random.wrap_key_data(key_data), X_t.shape[1]
         if method == "pathfinder":
-            return pathfinder(key, log_density, start, settings)._asdict()
-        return svi(key, log_density, start, step_size, settings)._asdict()
+            return pathfinder(key, log_density, start, settings, n_rows)._asdict()
+        return svi(key, log_density, start, step_size, settings, n_rows)._asdict()
 
     return run, settings
 

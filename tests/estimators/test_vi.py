@@ -26,7 +26,13 @@ GERMAN_CREDIT = (
 )
 UNIT = {"prior": Normal(0, 1), "intercept_prior": Normal(0, 1)}
 # Every small fit draws this many: one compiled program per method serves them all.
-DRAWS = 200
+DRAWS = 1000
+# The k-hat warning is tested on its own below. Elsewhere it is not the subject, and it
+# does fire for good fits: full-rank ADVI's k-hat on the 3-parameter posterior of
+# ``small`` was 0.41-0.79 over seeds 0-3 (log ratios within 2 nats of each other; the
+# posterior's skewed tail is heavier than any normal's, as Yao et al. 2018 found for
+# ADVI on logistic regressions).
+pytestmark = pytest.mark.filterwarnings("ignore::bayeslogreg.ApproximationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +54,11 @@ def reference():
 
 @pytest.fixture(scope="module")
 def german_fits(german_credit):
-    """4000 draws of each method (without the k-hat warning: k-hat is checked apart)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", blr.ApproximationWarning)
-        return {
-            method: blr.fit_vi(*german_credit, **UNIT, method=method, num_draws=4000)
-            for method in vi.METHODS
-        }
+    """4000 draws of each method."""
+    return {
+        method: blr.fit_vi(*german_credit, **UNIT, method=method, num_draws=4000)
+        for method in vi.METHODS
+    }
 
 
 @pytest.mark.slow
@@ -74,10 +78,9 @@ def test_german_credit_posterior_mean_is_far_from_its_mode_in_the_intercept(
 def test_full_rank_advi_matches_the_long_reference(german_fits, reference):
     mean, sd = reference
     fit = german_fits["fullrank"]
-    # Measured 0.146 sd (at a16, where the mode is 0.21 sd from the mean: the optimum of
-    # KL(q || p) lies between mode and mean): within 0.2 sd, not the 0.1 asked for.
-    assert np.max(np.abs(fit.params - mean) / sd) < 0.2
-    # Measured 0.96-1.04; the sd of 4000 draws is itself uncertain by 1.1%.
+    # Measured 0.063 sd (0.06-0.10 over seeds 0-3; MCSE of 4000 draws 0.016 sd).
+    assert np.max(np.abs(fit.params - mean) / sd) < 0.1
+    # Measured 0.957-1.056; the sd of 4000 draws is itself uncertain by 1.1%.
     np.testing.assert_allclose(fit.stderr / sd, 1.0, atol=0.1)
     assert fit.pareto_k < 0.7
 
@@ -86,10 +89,10 @@ def test_full_rank_advi_matches_the_long_reference(german_fits, reference):
 def test_mean_field_advi_has_the_means_but_too_small_sds(german_fits, reference):
     mean, sd = reference
     fit = german_fits["meanfield"]
-    assert np.max(np.abs(fit.params - mean) / sd) < 0.15  # measured 0.129
+    assert np.max(np.abs(fit.params - mean) / sd) < 0.15  # measured 0.065
     ratio = fit.stderr / sd
     # Known: independent normals fit the conditional, not the marginal, spread of
-    # correlated parameters, so the sds are too small (measured 0.54-1.00).
+    # correlated parameters, so the sds are too small (measured 0.55-0.99).
     assert ratio.max() < 1.1
     assert ratio.min() < 0.7
 
@@ -209,13 +212,13 @@ def test_the_k_hat_warning_fires_for_mean_field_on_correlated_features():
     x = rng.standard_normal(300)
     X = np.column_stack([x, x + 0.05 * rng.standard_normal(300)])  # correlation 0.999
     y = (rng.random(300) < special.expit(0.5 + X @ [1.0, 1.0])).astype(int)
-    # k-hat of 200 draws is rough, but here far on each side: measured 1.15 and 0.58.
     with pytest.warns(blr.ApproximationWarning, match=r"Pareto k-hat .* > 0.7"):
         bad = blr.fit_vi(X, y, method="meanfield", num_draws=DRAWS)
     with warnings.catch_warnings():
         warnings.simplefilter("error", blr.ApproximationWarning)
         good = blr.fit_vi(X, y, method="fullrank", num_draws=DRAWS)
-    assert bad.pareto_k > 1.0 and good.pareto_k < 0.7
+    # Measured 0.87-0.98 and 0.19-0.37 over seeds 0-3.
+    assert bad.pareto_k > 0.8 and good.pareto_k < 0.5
 
 
 def test_a_diverging_optimisation_says_so_and_suggests_a_smaller_step(small):

@@ -23,6 +23,7 @@ from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     check_bool,
     check_choice,
+    check_int,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -36,6 +37,7 @@ from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._svi import SVIOptions, SVIResult, svi
 from bayeslogreg.estimators.nuts import (
     MAX_POINTWISE_ELEMENTS,
+    MIN_DRAWS_PER_CHAIN,
     Posterior,
     _assemble,
     _map_start,
@@ -265,7 +267,7 @@ def fit_vi(
     seed : int
         The same seed gives the same draws.
     num_draws : int
-        Draws from the fitted normal (one "chain").
+        Draws from the fitted normal (one "chain"; at least 4, ArviZ's minimum).
     num_steps, step_size : int, float, optional
         ADVI only: Adam's steps (default 2000) and step size (default 0.02, decayed
         linearly to 0 over the second half of the steps).
@@ -316,7 +318,7 @@ def fit_vi(
         X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
     )
     method = check_choice(method, "method", tuple(METHODS))
-    num_draws = check_positive_int(num_draws, "num_draws")
+    num_draws = check_int(num_draws, "num_draws", minimum=MIN_DRAWS_PER_CHAIN)
     store_log_likelihood = check_bool(store_log_likelihood, "store_log_likelihood")
     if store_log_likelihood and num_draws * X.shape[0] > MAX_POINTWISE_ELEMENTS:
         raise ValueError(

@@ -239,7 +239,7 @@ def test_pathfinder_without_a_finite_elbo_is_refused():
         ({"method": "pathfinder", "step_size": 0.1}, r"does not use \['step_size'\]"),
         ({"method": "fullrank", "history_size": 4}, r"does not use \['history_size'\]"),
         ({"step_size": -1.0}, "step_size must be a positive finite number"),
-        ({"num_draws": 0}, "num_draws must be"),
+        ({"num_draws": 3}, r"num_draws must be an integer >= 4; got 3\."),
     ],
 )
 def test_bad_options_are_refused_naming_them(small, kwargs, message):

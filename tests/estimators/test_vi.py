@@ -103,7 +103,8 @@ def test_pathfinder_is_a_rough_approximation_near_the_mode(german_fits, referenc
     fit = german_fits["pathfinder"]
     # Pathfinder's normal is centred near the mode (0.42 sd from the mean, above), and
     # its covariance is the L-BFGS inverse Hessian of 6 pairs in 25 dimensions: measured
-    # mean shifts up to 0.43 sd (the intercept) and sd ratios 0.76-1.10.
+    # mean shifts up to 0.43 sd (the intercept) and sd ratios 0.76-1.10 (0.64-1.10 over
+    # seeds 0-3; blackjax's Pathfinder, tried once on this target: 0.41-1.25).
     assert np.max(np.abs(fit.params - mean) / sd) < 0.5
     np.testing.assert_allclose(fit.stderr / sd, 1.0, atol=0.35)
     # The path climbs from the origin to the mode; the normal with the best ELBO is used.

@@ -3,6 +3,7 @@
 The model is ``y ~ Bernoulli(sigmoid(intercept + X @ coef))``. :func:`fit_mle` and
 :func:`fit_map` return a :class:`PointEstimate`; :func:`sample_posterior` returns a
 :class:`Posterior` holding ArviZ data, drawn by a sampler of :mod:`bayeslogreg.samplers`;
+:func:`fit_vi` a :class:`VariationalPosterior`, the draws of ADVI or Pathfinder;
 :func:`compare` puts any of them side by side on held-out data and writes the report;
 :func:`compare_cv` compares them by k-fold cross-validation.
 Priors live in :mod:`bayeslogreg.priors`, data in :mod:`bayeslogreg.datasets`,
@@ -18,7 +19,9 @@ from bayeslogreg import datasets, distributed, priors, samplers, solvers
 from bayeslogreg.estimators.nuts import Posterior, sample_posterior
 from bayeslogreg.estimators.point import PointEstimate, fit_map, fit_mle
 from bayeslogreg.estimators.streaming import fit_streaming
+from bayeslogreg.estimators.vi import VariationalPosterior, fit_vi
 from bayeslogreg.exceptions import (
+    ApproximationWarning,
     CacheWarning,
     ConvergenceWarning,
     PriorWarning,
@@ -34,6 +37,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "ApproximationWarning",
     "CVComparison",
     "CacheWarning",
     "Comparison",
@@ -42,6 +46,7 @@ __all__ = [
     "PointEstimate",
     "Posterior",
     "SeparationWarning",
+    "VariationalPosterior",
     "__version__",
     "compare",
     "compare_cv",
@@ -50,6 +55,7 @@ __all__ = [
     "fit_map",
     "fit_mle",
     "fit_streaming",
+    "fit_vi",
     "log_likelihood",
     "priors",
     "sample_posterior",

@@ -7,8 +7,10 @@ summary columns and raw numbers from either generation. ArviZ is imported on fir
 it takes about two seconds, which the command line should not pay for ``--help``.
 """
 
+import contextlib
 import functools
 import io
+import logging
 import os
 import sys
 import tempfile
@@ -34,6 +36,7 @@ __all__ = [
     "log_prior_draws",
     "loo",
     "netcdf_bytes",
+    "pareto_khat",
     "plot_rank",
     "plot_trace",
     "posterior_draws",
@@ -363,7 +366,8 @@ def summary(data, var_names: list[str], *, level: float, ci_kind: str = "hdi") -
         )
         table = pd.DataFrame(table)
     else:
-        table = az.summary(data, var_names=var_names, hdi_prob=level, round_to="none")
+        with _one_chain_quietly():
+            table = az.summary(data, var_names=var_names, hdi_prob=level, round_to="none")
     interval = [c for c in table.columns if c not in SUMMARY_COLUMNS]
     table = table.rename(columns=dict(zip(interval, ["ci_lower", "ci_upper"], strict=True)))
     table = table[SUMMARY_COLUMNS].astype(float)
@@ -385,7 +389,28 @@ def hdi(draws: np.ndarray, level: float) -> np.ndarray:
         from arviz_stats.base import array_stats
 
         return np.asarray(array_stats.hdi(draws, level, axis=(0, 1)))
-    return np.asarray(arviz().hdi(draws, hdi_prob=level))
+    with _one_chain_quietly():
+        return np.asarray(arviz().hdi(draws, hdi_prob=level))
+
+
+class _OneChainFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Shape validation failed")
+
+
+@contextlib.contextmanager
+def _one_chain_quietly():
+    """Silence ArviZ 0.23's log line about one chain (fit_vi's draws).
+
+    R-hat is then NaN, as in ArviZ 1.x, which says nothing. 0.23 logs through its own
+    ``Logger`` object (``arviz._log``), not one that ``logging.getLogger`` returns.
+    """
+    logger, quiet = arviz()._log, _OneChainFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,6 +498,25 @@ def power_scaling_sensitivity(data, var_names: list[str], component: str, delta:
         if len(var_names) == 1 and not hasattr(result, "data_vars"):
             return np.ravel(np.asarray(result.values))  # 0.23 returns one variable bare
     return np.concatenate([np.ravel(np.asarray(result[name].values)) for name in var_names])
+
+
+def pareto_khat(log_ratios: np.ndarray) -> float:
+    """Pareto k-hat of importance ratios given as logs, shape (n_draws,): PSIS's shape.
+
+    ArviZ 0.23's ``psislw``, 1.x's ``arviz_stats`` ``psislw`` (relative efficiency 1:
+    independent draws). Below 0.5 the ratios have a finite variance; above 0.7 importance
+    sampling, and the proposal as an approximation, are unreliable (Vehtari et al. 2024).
+    """
+    log_ratios = np.asarray(log_ratios, dtype=np.float64)
+    shifted = log_ratios - log_ratios.max()  # exp of the largest is 1: no overflow
+    if is_arviz_1():
+        from arviz_stats.base import array_stats
+
+        # 1.x's psislw takes log-likelihoods, whose negatives are LOO's log ratios.
+        _, khat = array_stats.psislw(-shifted, r_eff=1.0)
+    else:
+        _, khat = _quietly(arviz().psislw, shifted)
+    return float(np.asarray(khat))
 
 
 def _quietly(function, *args, **kwargs):

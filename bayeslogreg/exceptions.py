@@ -1,6 +1,12 @@
 """Warnings raised by bayeslogreg."""
 
-__all__ = ["CacheWarning", "ConvergenceWarning", "PriorWarning", "SeparationWarning"]
+__all__ = [
+    "ApproximationWarning",
+    "CacheWarning",
+    "ConvergenceWarning",
+    "PriorWarning",
+    "SeparationWarning",
+]
 
 
 class ConvergenceWarning(UserWarning):
@@ -30,4 +36,12 @@ class PriorWarning(UserWarning):
 
     Raised by :func:`~bayeslogreg.diagnostics.prior_predictive` when the priors put most
     predicted probabilities near 0 or 1 before seeing the labels.
+    """
+
+
+class ApproximationWarning(UserWarning):
+    """A variational approximation is far from the posterior it approximates.
+
+    Raised by :func:`~bayeslogreg.fit_vi` when the Pareto k-hat of its draws' importance
+    ratios, p(theta, y) / q(theta), exceeds 0.7 (Yao, Vehtari, Simpson and Gelman 2018).
     """

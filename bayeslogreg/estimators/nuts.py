@@ -562,7 +562,8 @@ def _assemble(
 ) -> Posterior:
     """Build the Posterior of ``draws`` (chains, draws, p + 1), whichever sampler drew them.
 
-    ``sample_stats`` (arrays of shape (chains, draws)) must hold ``diverging``; each
+    ``sample_stats`` (arrays of shape (chains, draws)) holds ``diverging`` for a sampler
+    (none for the independent draws of :func:`~bayeslogreg.fit_vi`: no divergences); each
     draw's log prior density is added (``hierarchy``'s, with its hyperparameters, for a
     prior sampled in latents: see :func:`_nuts_posterior`), and the per-row
     log-likelihood when ``store_log_likelihood`` (weighted, and with its row's ``w log
@@ -610,7 +611,7 @@ def _assemble(
         prior=prior,
         intercept_prior=map_fit.intercept_prior,
         num_warmup=num_warmup,
-        num_divergences=int(sample_stats["diverging"].sum()),
+        num_divergences=int(sample_stats["diverging"].sum()) if "diverging" in sample_stats else 0,
         n_rows=len(y),
         fit_time=time.perf_counter() - start,
         seed=seed,

@@ -44,7 +44,7 @@ from bayeslogreg.estimators.nuts import (
     _target,
 )
 from bayeslogreg.exceptions import ApproximationWarning
-from bayeslogreg.priors import Prior, canonical
+from bayeslogreg.priors import NO_MODE_MESSAGE, Prior, canonical
 
 __all__ = ["METHODS", "VariationalPosterior", "fit_vi"]
 
@@ -336,6 +336,10 @@ def fit_vi(
     row_weights = None if observations is None else observations.weighted_rows()
     choice = PriorChoice(prior, intercept_prior, autoscale)
     intercept_prior, prior, record = resolve_priors(choice, X, row_weights, names)
+    if not prior.has_mode:
+        raise ValueError(
+            f"fit_vi starts from the MAP, but prior={prior!r} has none: {NO_MODE_MESSAGE}"
+        )
     map_fit = _map_start(X, y, names, prior, intercept_prior, observations)
     map_fit = dataclasses.replace(
         map_fit, feature_names_origin=origin, formula=formula, prior_choice=record
@@ -355,6 +359,7 @@ def fit_vi(
         names,
         map_fit,
         None,
+        prior=prior,
         num_warmup=0,
         seed=seed,
         store_log_likelihood=store_log_likelihood,

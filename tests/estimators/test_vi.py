@@ -241,6 +241,11 @@ def test_pathfinder_without_a_finite_elbo_is_refused():
         ({"method": "fullrank", "history_size": 4}, r"does not use \['history_size'\]"),
         ({"step_size": -1.0}, "step_size must be a positive finite number"),
         ({"num_draws": 3}, r"num_draws must be an integer >= 4; got 3\."),
+        (
+            {"prior": blr.priors.RegularizedHorseshoe(0.1)},
+            r"fit_vi starts from the MAP, but prior=RegularizedHorseshoe\(.*\) has none: the "
+            "regularized horseshoe has no useful mode",
+        ),
     ],
 )
 def test_bad_options_are_refused_naming_them(small, kwargs, message):

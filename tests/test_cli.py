@@ -259,11 +259,15 @@ def test_compare_cv_refuses_what_only_a_split_takes(wells_subset, capsys):
     )
 
 
-def test_compare_fits_firth_among_the_estimators(shared_data, tmp_path, capsys):
+@pytest.mark.filterwarnings("ignore::bayeslogreg.ApproximationWarning")  # 47 separated rows
+def test_compare_fits_firth_and_the_variational_estimators(shared_data, tmp_path, capsys):
     out_dir = tmp_path / "report"
     path = shared_data / "firth" / "endometrial.csv"
     argv = ["compare", str(path), "--target", "HG", "--out", str(out_dir), "--test-size", "0.4"]
-    assert main([*argv, "--estimators", "map,firth"]) == 0
+    assert main([*argv, "--estimators", "map,firth,vi,pathfinder,nuts", *FAST_NUTS]) == 0
     metrics = pd.read_csv(out_dir / "metrics.csv", index_col=0)
-    assert list(metrics.index) == ["MAP", "Firth"]
-    assert "Wald (Firth)" in (out_dir / "report.md").read_text()
+    assert list(metrics.index) == ["MAP", "Firth", "VI", "Pathfinder", "posterior"]
+    report = (out_dir / "report.md").read_text()
+    assert "Wald (Firth)" in report and "Distance to the NUTS posterior" in report
+    approximations = pd.read_csv(out_dir / "approximations.csv", index_col=0)
+    assert approximations.loc["VI", "method"] == "ADVI (full-rank) draws"

@@ -29,6 +29,7 @@ from bayeslogreg._validation import (
 from bayeslogreg.diagnostics import loo, predictive_metrics, roc_band
 from bayeslogreg.estimators.nuts import Posterior
 from bayeslogreg.estimators.point import PointEstimate
+from bayeslogreg.estimators.vi import KHAT_THRESHOLD, VariationalPosterior
 from bayeslogreg.metrics import (
     auc_ci,
     brier_score,
@@ -68,7 +69,13 @@ def _describe(estimate) -> str:
 
     A fit of a formula adds it and the reference levels of its categorical factors.
     """
-    if isinstance(estimate, Posterior):
+    if isinstance(estimate, VariationalPosterior):
+        text = (
+            f"variational approximation ({estimate.sampler_name}, {estimate.num_samples} "
+            f"draws, Pareto k-hat {estimate.pareto_k:.2f}), "
+            f"coef ~ {estimate.prior!r}, intercept ~ {estimate.intercept_prior!r}"
+        )
+    elif isinstance(estimate, Posterior):
         text = (
             f"posterior ({estimate.sampler_name}, {estimate.num_chains} chains x "
             f"{estimate.num_samples} draws), "
@@ -193,7 +200,16 @@ def _metrics_row(estimate, scores: _Scores, rows: HeldOutRows, threshold, level,
         "p_loo": np.nan,
         "max_pareto_k": np.nan,
     }
-    if isinstance(estimate, Posterior):
+    if isinstance(estimate, VariationalPosterior):  # independent draws: no chains to mix
+        tail = (1 - level) / 2
+        row["auc_post_lower"], row["auc_post_upper"] = np.quantile(
+            scores.per_draw["auc"], [tail, 1 - tail]
+        )
+        row["ess_bulk_min"] = float(estimate.summary()["ess_bulk"].min())
+        row["ess_per_second"] = row["ess_bulk_min"] / estimate.fit_time
+        row["converged"] = bool(estimate.pareto_k <= KHAT_THRESHOLD)
+        row.update(_loo_columns(estimate))
+    elif isinstance(estimate, Posterior):
         tail = (1 - level) / 2
         row["auc_post_lower"], row["auc_post_upper"] = np.quantile(
             scores.per_draw["auc"], [tail, 1 - tail]
@@ -425,7 +441,9 @@ class Comparison:
         posteriors = [n for n, e in self.estimates.items() if isinstance(e, Posterior)]
         for name in posteriors:
             suffix = "" if len(posteriors) == 1 else f" {name}"
-            names += ["trace" + suffix, "rank" + suffix, "prior" + suffix]
+            if _has_chains(self.estimates[name]):
+                names += ["trace" + suffix, "rank" + suffix]
+            names.append("prior" + suffix)
         return names
 
     def figures(self) -> dict:
@@ -462,8 +480,9 @@ class Comparison:
         posteriors = {n: e for n, e in self.estimates.items() if isinstance(e, Posterior)}
         for name, est in posteriors.items():
             suffix = "" if len(posteriors) == 1 else f" {name}"
-            out["trace" + suffix] = figures.trace_figure(est)
-            out["rank" + suffix] = figures.rank_figure(est)
+            if _has_chains(est):
+                out["trace" + suffix] = figures.trace_figure(est)
+                out["rank" + suffix] = figures.rank_figure(est)
             out["prior" + suffix] = figures.prior_posterior_figure(est)
         return out
 
@@ -592,6 +611,11 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         return render.html_tables(self)
+
+
+def _has_chains(estimate) -> bool:
+    """Whether a posterior's draws come from Markov chains (trace and rank plots apply)."""
+    return not isinstance(estimate, VariationalPosterior)
 
 
 def _has_history(estimate) -> bool:

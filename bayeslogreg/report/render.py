@@ -439,6 +439,8 @@ def findings(comparison) -> list[str]:
         if not row["converged"]:
             est = comparison.estimates[name]
             detail = getattr(est, "message", "")
+            if hasattr(est, "pareto_k"):
+                detail = f"Pareto k-hat {est.pareto_k:.2f} > 0.7: the approximation is far off"
             if not detail:
                 detail = f"max R-hat {row['r_hat_max']:.3f}, {int(row['divergences'])} divergences"
             lines.append(f"WARNING: {name} did not converge ({detail}); do not rely on it.")

@@ -13,6 +13,7 @@ from bayeslogreg._validation import check_both_classes, check_choice, check_text
 from bayeslogreg.datasets import train_test_split
 from bayeslogreg.estimators.nuts import sample_posterior
 from bayeslogreg.estimators.point import fit_map, fit_mle
+from bayeslogreg.estimators.vi import fit_vi
 from bayeslogreg.priors import Jeffreys, Prior
 from bayeslogreg.report.comparison import Comparison, compare
 
@@ -27,11 +28,21 @@ __all__ = [
 ]
 
 #: Estimators :func:`fit_one` knows, in report order.
-ESTIMATORS = ("mle", "map", "firth", "nuts")
+ESTIMATORS = ("mle", "map", "firth", "vi", "vi-meanfield", "pathfinder", "nuts")
 #: What compare_estimators fits unless told otherwise.
 DEFAULT_ESTIMATORS = ("mle", "map", "nuts")
 #: The name of each estimator in tables and reports.
-ESTIMATOR_NAMES = {"mle": "MLE", "map": "MAP", "firth": "Firth", "nuts": "posterior"}
+ESTIMATOR_NAMES = {
+    "mle": "MLE",
+    "map": "MAP",
+    "firth": "Firth",
+    "vi": "VI",
+    "vi-meanfield": "VI mean-field",
+    "pathfinder": "Pathfinder",
+    "nuts": "posterior",
+}
+# fit_vi's method of each variational estimator.
+_VI_METHODS = {"vi": "fullrank", "vi-meanfield": "meanfield", "pathfinder": "pathfinder"}
 
 
 def standardize(X_train: np.ndarray, X_test: np.ndarray, feature_names):
@@ -97,7 +108,9 @@ def fit_one(
     """Fit one estimator of :data:`ESTIMATORS` with the report's settings.
 
     ``"firth"`` is MAP under the Jeffreys prior (Firth's penalised likelihood): the prior
-    settings, which are those of MAP and NUTS, do not apply to it.
+    settings, which are those of MAP and NUTS, do not apply to it. ``"vi"``,
+    ``"vi-meanfield"`` and ``"pathfinder"`` are :func:`~bayeslogreg.fit_vi` (full-rank
+    ADVI, mean-field ADVI, Pathfinder) under the same priors as MAP and NUTS.
 
     ``X, y`` as the estimators take them: arrays, or a formula and ``data=frame``;
     ``sample_weight``, ``trials`` and ``offset`` too (arrays, or with a formula columns).
@@ -119,6 +132,8 @@ def fit_one(
         model.update(prior=Jeffreys(), intercept_prior=None, autoscale=None)
     if estimator in ("map", "firth"):
         return fit_map(X, y, solver=solver, seed=seed, **model)
+    if estimator in _VI_METHODS:
+        return fit_vi(X, y, method=_VI_METHODS[estimator], seed=seed, **model)
     chains = {"num_chains": num_chains, "num_warmup": num_warmup, "num_samples": num_samples}
     return sample_posterior(X, y, seed=seed, **model, **chains)
 

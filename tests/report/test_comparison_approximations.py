@@ -12,10 +12,14 @@ from bayeslogreg.datasets import simulate, train_test_split
 from bayeslogreg.samplers import IMH
 
 
+def _split():
+    data = simulate(300, [0.8, -0.5], intercept=0.3, seed=11)
+    return train_test_split(data.X, data.y, seed=1)
+
+
 @pytest.fixture(scope="module")
 def fits():
-    data = simulate(300, [0.8, -0.5], intercept=0.3, seed=11)
-    X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, seed=1)
+    X_train, X_test, y_train, y_test = _split()
     prior, intercept_prior = priors.Normal(0, 1.0), priors.Normal(0, 2.5)
     same = {"prior": prior, "intercept_prior": intercept_prior}
     short = {"num_chains": 2, "num_warmup": 500, "num_samples": 1000, "seed": 4}
@@ -116,3 +120,18 @@ def test_workflow_fits_firth_as_map_under_the_jeffreys_prior(shared_data):
     fit = fit_one("firth", X, y, feature_names=None, **given)  # MAP's priors do not apply
     expected = blr.fit_map(X, y, prior=priors.Jeffreys())
     np.testing.assert_allclose(fit.params, expected.params, rtol=1e-12)
+
+
+def test_variational_fits_are_approximations_without_chains(fits):
+    estimates, (X_test, y_test) = fits
+    nuts = estimates["NUTS"]
+    X_train, _, y_train, _ = _split()
+    same = {"prior": priors.Normal(0, 1.0), "intercept_prior": priors.Normal(0, 2.5)}
+    vi = blr.fit_vi(X_train, y_train, method="fullrank", num_draws=1000, seed=1, **same)
+    comparison = blr.compare({"VI": vi, "NUTS": nuts}, X_test, y_test)
+    row = comparison.approximations.loc["VI"]
+    assert row["method"] == "ADVI (full-rank) draws" and row["same_model"]
+    assert row["max_abs_shift_sd"] < 0.2 and 0.8 < row["sd_ratio_min"] <= row["sd_ratio_max"] < 1.2
+    assert comparison.metrics.loc["VI", "converged"] == (vi.pareto_k <= 0.7)
+    assert "trace VI" not in comparison.figure_names() and "trace NUTS" in comparison.figure_names()
+    assert comparison.descriptions["VI"].startswith("variational approximation (ADVI (full-rank)")

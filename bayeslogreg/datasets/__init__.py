@@ -5,6 +5,7 @@ Every random path takes a ``seed`` and the same seed gives the same numbers.
 
 from bayeslogreg.datasets._builtin import (
     load_effort,
+    load_endometrial,
     read_frame,
     read_table,
     simulate,
@@ -29,6 +30,7 @@ __all__ = [
     "HiggsLikeFile",
     "HiggsSplit",
     "load_effort",
+    "load_endometrial",
     "load_higgs",
     "read_frame",
     "read_table",

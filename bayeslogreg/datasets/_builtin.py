@@ -1,6 +1,7 @@
 """Simulated and tabular data: a known logistic model, the "effort" lesson, files, splits."""
 
 import zlib
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.datasets._dataset import Dataset
 
-__all__ = ["load_effort", "read_table", "simulate", "train_test_split"]
+__all__ = ["load_effort", "load_endometrial", "read_table", "simulate", "train_test_split"]
 
 
 def simulate(
@@ -105,6 +106,32 @@ def load_effort(n_samples: int = 1000, seed: int = 0) -> Dataset:
         "true intercept -5, true slope 3."
     )
     return Dataset(data.X, data.y, data.feature_names, data.intercept, data.coef, description)
+
+
+def load_endometrial() -> Dataset:
+    """Load the endometrial cancer data of Heinze and Schemper (2002), shipped with the package.
+
+    79 patients; ``y`` is ``HG`` (1 = high histology grade), the features ``NV``
+    (neovasculation, 0/1), ``PI`` (pulsatility index) and ``EH`` (endometrium height).
+    ``NV`` separates the data quasi-completely (no patient with NV = 1 has HG = 0), so the
+    MLE does not exist: the standard example of Firth's penalised likelihood (R's
+    ``logistf``). Source: ``bayeslogreg/datasets/data/README.md``.
+
+    Returns
+    -------
+    Dataset
+        X of shape (79, 3) float64, y of shape (79,) int64; no true parameters.
+    """
+    path = resources.files("bayeslogreg.datasets") / "data" / "endometrial.csv"
+    with path.open() as lines:
+        table = np.loadtxt(lines, delimiter=",", skiprows=1)
+    description = (
+        "Endometrial cancer grading (Heinze and Schemper 2002): high grade against "
+        "neovasculation, pulsatility index and endometrium height; NV separates."
+    )
+    return Dataset(
+        table[:, :3], table[:, 3].astype(np.int64), ("NV", "PI", "EH"), None, None, description
+    )
 
 
 def train_test_split(X, y, *, test_size: float = 0.25, seed: int = 0, stratify: bool = True):

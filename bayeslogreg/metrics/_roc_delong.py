@@ -45,6 +45,7 @@ from bayeslogreg.metrics._classification import (
     _positive_weight_rows,
     _to_output,
 )
+from bayeslogreg.metrics._placements import delong_placements_1d
 from bayeslogreg.metrics._roc import _auc, _check_ranking, _outscored
 
 __all__ = ["AucInterval", "DelongTest", "auc_ci", "delong_test"]
@@ -103,6 +104,20 @@ def _delong_placements(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | N
     unsorted = np.empty_like(placement)
     np.put_along_axis(unsorted, counts.order, placement, axis=-1)
     return counts.auc, unsorted[..., y], unsorted[..., ~y]
+
+
+def _placements(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None, *, per_row: bool):
+    """``(auc, v10, v01, case_weight, control_weight)`` for 1-D or 2-D ``scores``.
+
+    1-D scores take the sorted-classes path of :mod:`._placements` (``per_row=False``
+    gives one placement per distinct score, weighted by its rows, which is all a
+    variance needs); 2-D scores, one vectorised pooled sort. The weights are those that
+    go with ``v10`` and ``v01`` in :func:`_covariance` (None: every entry counts once).
+    """
+    if scores.ndim == 1:
+        return delong_placements_1d(y, scores, weight, per_row=per_row)
+    auc, v10, v01 = _delong_placements(y, scores, weight)
+    return auc, v10, v01, *((None, None) if weight is None else (weight[y], weight[~y]))
 
 
 def _covariance(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
@@ -226,8 +241,7 @@ def auc_ci(
     method = check_choice(method, "method", CI_METHODS)
     if method == "delong":
         _check_delong_sizes(n_positive, n_negative)
-        auc, v10, v01 = _delong_placements(y, scores, weight)
-        case_weight, control_weight = (None, None) if weight is None else (weight[y], weight[~y])
+        auc, v10, v01, case_weight, control_weight = _placements(y, scores, weight, per_row=False)
         se = np.sqrt(
             _covariance(v10, v10, case_weight) / n_positive
             + _covariance(v01, v01, control_weight) / n_negative
@@ -305,8 +319,8 @@ def delong_test(
         case_weight, control_weight = weight[y], weight[~y]
         n_positive, n_negative = case_weight.sum().item(), control_weight.sum().item()
     _check_delong_sizes(n_positive, n_negative)
-    auc_a, v10_a, v01_a = _delong_placements(y, score_a, weight)
-    auc_b, v10_b, v01_b = _delong_placements(y, score_b, weight)
+    auc_a, v10_a, v01_a, _, _ = _placements(y, score_a, weight, per_row=True)
+    auc_b, v10_b, v01_b, _, _ = _placements(y, score_b, weight, per_row=True)
 
     def auc_covariance(u10, u01, w10, w01):
         return (

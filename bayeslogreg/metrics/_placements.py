@@ -16,72 +16,85 @@ equal those of :func:`bayeslogreg.metrics._roc._outscored` bit for bit (sums bel
 For 1-D scores; (n_draws, n_samples) scores keep ``_outscored``'s vectorised sort.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
+# Classes of at least this many rows are sorted in two threads (NumPy's sorts release the
+# GIL); below it a thread's start costs more than it saves.
+THREAD_MIN_ROWS = 2**18
 
-class _SortedClass(NamedTuple):
-    """One class's scores in ascending order, and its runs of equal scores."""
 
-    scores: np.ndarray  # (m,) ascending
-    order: np.ndarray | None  # (m,) argsort of the class's scores, where it was needed
-    cumulative: np.ndarray | None  # (m + 1,) weight of the first k sorted rows; None: k
-    run_starts: np.ndarray  # (r,) sorted index where each distinct score begins
+class _Runs(NamedTuple):
+    """One class's distinct scores, ascending, and the weight of its runs of equal scores."""
+
+    keys: np.ndarray  # (r,) distinct scores, ascending
+    cumulative: np.ndarray  # (r + 1,) int64 weight (row count) of the rows in the first k runs
+    row_runs: np.ndarray | None  # (m,) run of each row, in the class's original order
 
 
 class Placements(NamedTuple):
-    """AUC and placements of one score; see :func:`delong_placements_1d`."""
+    """AUC and DeLong placements of one score, per run of equal scores or per row.
 
-    auc: float
+    ``v10`` (cases) and ``v01`` (controls) weigh as ``case_weight`` and
+    ``control_weight`` say (None: each entry once). Where ``case_rows`` is given, ``v10``
+    holds one entry per run and ``v10[case_rows]`` is each case's, in the order of
+    ``y`` (likewise ``control_rows``); where it is None, ``v10`` is already per row.
+    """
+
+    auc: float | np.ndarray
     v10: np.ndarray
     v01: np.ndarray
     case_weight: np.ndarray | None
     control_weight: np.ndarray | None
+    case_rows: np.ndarray | None = None
+    control_rows: np.ndarray | None = None
 
 
-def _sort_class(scores: np.ndarray, weight: np.ndarray | None, keep_order: bool) -> _SortedClass:
-    if weight is None and not keep_order:
-        return _with_runs(np.sort(scores), None, None)
-    order = np.argsort(scores)
-    cumulative = None
-    if weight is not None:
-        cumulative = np.zeros(scores.shape[0] + 1, dtype=weight.dtype)
-        np.cumsum(weight[order], out=cumulative[1:])
-    return _with_runs(scores[order], order, cumulative)
-
-
-def _with_runs(sorted_scores: np.ndarray, order, cumulative) -> _SortedClass:
+def _runs(scores: np.ndarray, weight: np.ndarray | None, per_row: bool) -> _Runs:
+    """Sort one class's scores (shape (m,)) into runs of equal scores."""
+    # np.sort's SIMD sort is several times faster than argsort and than gathering
+    # scores[order], so the sorted scores always come from it; the argsort, where one is
+    # needed, only orders the weights and the rows' runs.
+    sorted_scores = np.sort(scores)
+    order = None if weight is None and not per_row else np.argsort(scores)
     starts = np.empty(sorted_scores.shape, dtype=bool)
     starts[:1] = True
     np.not_equal(sorted_scores[1:], sorted_scores[:-1], out=starts[1:])
-    return _SortedClass(sorted_scores, order, cumulative, np.flatnonzero(starts))
+    bounds = np.append(np.flatnonzero(starts), scores.shape[0])
+    if weight is None:
+        cumulative = bounds
+    else:
+        so_far = np.zeros(scores.shape[0] + 1, dtype=np.int64)
+        np.cumsum(weight[order], out=so_far[1:])
+        cumulative = so_far[bounds]
+    row_runs = None
+    if per_row:
+        # The smallest integer type holding the run numbers keeps this scatter in cache.
+        run_of_sorted = np.cumsum(starts, dtype=np.min_scalar_type(bounds.shape[0])) - 1
+        row_runs = np.empty_like(run_of_sorted)
+        row_runs[order] = run_of_sorted
+    return _Runs(sorted_scores[bounds[:-1]], cumulative, row_runs)
 
 
-def _run_weights(sorted_class: _SortedClass) -> np.ndarray:
-    """Weight (or row count) of each run of equal scores, shape (r,)."""
-    bounds = np.append(sorted_class.run_starts, sorted_class.scores.shape[0])
-    if sorted_class.cumulative is None:
-        return np.diff(bounds)
-    return np.diff(sorted_class.cumulative[bounds])
-
-
-def _below_plus_half_tied(keys: np.ndarray, other: _SortedClass) -> np.ndarray:
-    """Weight of ``other``'s scores below each key plus half of those equal to it."""
-    low = np.searchsorted(other.scores, keys, side="left")
-    high = np.searchsorted(other.scores, keys, side="right")
-    if other.cumulative is not None:
-        low, high = other.cumulative[low], other.cumulative[high]
+def _weight_below_plus_half_tied(keys: np.ndarray, other: _Runs) -> np.ndarray:
+    """Weight of ``other``'s rows scored below each key plus half of those equal to it."""
+    below = other.cumulative[np.searchsorted(other.keys, keys, side="left")]
+    up_to = other.cumulative[np.searchsorted(other.keys, keys, side="right")]
     # An integer sum halved once: exact, as the pooled midranks' half-integers are.
-    return (low + high) / 2
+    return (below + up_to) / 2
 
 
-def _per_row(per_run: np.ndarray, sorted_class: _SortedClass) -> np.ndarray:
-    """Spread each run's value over its rows, back in the class's original order."""
-    counts = np.diff(np.append(sorted_class.run_starts, sorted_class.scores.shape[0]))
-    values = np.empty(sorted_class.scores.shape[0])
-    values[sorted_class.order] = np.repeat(per_run, counts)
-    return values
+def _both_classes(y: np.ndarray, scores: np.ndarray, weight, per_row: bool):
+    """Return the runs of the cases and of the controls, in two threads for large classes."""
+    case_args = (scores[y], None if weight is None else weight[y], per_row)
+    control_args = (scores[~y], None if weight is None else weight[~y], per_row)
+    if min(case_args[0].shape[0], control_args[0].shape[0]) < THREAD_MIN_ROWS:
+        return _runs(*case_args), _runs(*control_args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        controls = pool.submit(_runs, *control_args)
+        return _runs(*case_args), controls.result()
 
 
 def delong_placements_1d(
@@ -90,26 +103,17 @@ def delong_placements_1d(
     """AUC and DeLong placements of a 1-D score, from cases and controls sorted apart.
 
     ``y`` (bool, shape (n,)), ``scores`` (shape (n,)) and whole-number ``weight``
-    (int64, > 0, or None) are validated. With ``per_row=True``, ``v10`` has shape (n1,)
-    and ``v01`` shape (n0,), in the order of ``y`` as in ``_delong_placements``, and the
-    weights are ``weight[y]`` and ``weight[~y]``. With ``per_row=False`` they hold one
-    entry per distinct score of each class, in ascending order, and the weights are the
-    runs' row counts (or summed weights): the same weighted means and covariances.
+    (int64, > 0, or None) are validated. ``v10`` and ``v01`` hold one entry per distinct
+    score of the cases and of the controls, ascending, weighted by the runs' row counts
+    (or summed weights): the weighted means and variances are those of the rows. With
+    ``per_row=True`` the rows' runs come too (an argsort of each class), to pair the
+    rows of two scores.
     """
-    keep_order = per_row
-    case_weight = None if weight is None else weight[y]
-    control_weight = None if weight is None else weight[~y]
-    cases = _sort_class(scores[y], case_weight, keep_order)
-    controls = _sort_class(scores[~y], control_weight, keep_order)
-    n_positive = cases.scores.shape[0] if weight is None else case_weight.sum().item()
-    n_negative = controls.scores.shape[0] if weight is None else control_weight.sum().item()
-    case_runs, control_runs = _run_weights(cases), _run_weights(controls)
-    controls_outscored = _below_plus_half_tied(cases.scores[cases.run_starts], controls)
-    cases_above = n_positive - _below_plus_half_tied(controls.scores[controls.run_starts], cases)
+    cases, controls = _both_classes(y, scores, weight, per_row)
+    n_positive, n_negative = cases.cumulative[-1].item(), controls.cumulative[-1].item()
+    case_runs, control_runs = np.diff(cases.cumulative), np.diff(controls.cumulative)
+    controls_outscored = _weight_below_plus_half_tied(cases.keys, controls)
+    cases_above = n_positive - _weight_below_plus_half_tied(controls.keys, cases)
     auc = np.sum(case_runs * controls_outscored).item() / (n_positive * n_negative)
     v10, v01 = controls_outscored / n_negative, cases_above / n_positive
-    if per_row:
-        return Placements(
-            auc, _per_row(v10, cases), _per_row(v01, controls), case_weight, control_weight
-        )
-    return Placements(auc, v10, v01, case_runs, control_runs)
+    return Placements(auc, v10, v01, case_runs, control_runs, cases.row_runs, controls.row_runs)

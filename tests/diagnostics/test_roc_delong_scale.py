@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from bayeslogreg.metrics import auc_ci, delong_test
+from bayeslogreg.metrics import _placements, auc_ci, delong_test, roc_auc
 
 # Both paths count with exact integers and half-integers, so AUCs are equal bit for bit.
 # The variances sum the same terms in another order (per distinct score, weighted by
@@ -144,3 +144,25 @@ def test_a_score_with_one_value_has_auc_one_half_and_zero_se():
     y, _, _, _ = tied_scores(2, n=50)
     result = auc_ci(y, np.full(50, 0.3))
     assert (result.auc, result.se, result.lower, result.upper) == (0.5, 0.0, 0.5, 0.5)
+
+
+def test_classes_sorted_in_two_threads_give_the_same_numbers(monkeypatch):
+    y, a, b, weight = tied_scores(3, n=600)
+    weight = weight.astype(np.uint8)
+    monkeypatch.setattr(_placements, "THREAD_MIN_ROWS", 1)
+    y_kept, w_kept, a_kept, b_kept = positive_rows(y, weight, a, b)
+    interval = auc_ci(y, a, sample_weight=weight)
+    np.testing.assert_allclose(
+        interval[:4], frozen_auc_ci(y_kept, a_kept, w_kept, 0.95), rtol=REL_TOL, atol=0
+    )
+    test = delong_test(y, a, b)
+    expected = frozen_delong_test(y, a, b, None)
+    np.testing.assert_allclose(
+        [test.auc_a, test.auc_b, test.se, test.z], expected[:4], rtol=REL_TOL, atol=0
+    )
+
+
+@pytest.mark.parametrize("decimals", [1, 3, 12])
+def test_roc_auc_of_one_score_equals_the_pooled_midrank_auc(decimals):
+    y, a, _, _ = tied_scores(4, decimals=decimals)
+    assert roc_auc(y, a) == frozen_delong_placements(y, a, None)[0]

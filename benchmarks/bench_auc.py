@@ -3,19 +3,22 @@
 Usage::
 
     flock /tmp/bayeslogreg-bench.lock python benchmarks/bench_auc.py [--rows 11000000]
-        [--repeats 3] [--before]
+        [--repeats 3] [--decimals 4] [--before]
+
+(A script's folder, not the current one, heads ``sys.path``: to time a checkout other
+than the installed one, set ``PYTHONPATH`` to it; the output names the one timed.)
 
 Data (issue 20's goal 3): ``--rows`` labels, about 53% positives as in HIGGS, drawn from
 a logistic model, and two correlated probability scores rounded to 1e-4, so there are
-many ties. In each of ``--repeats`` rounds the calls run back to back in this process:
-scikit-learn's ``roc_auc_score`` (the reference), then ``roc_auc``, ``auc_ci(...,
-method="delong")`` and ``delong_test`` of the second score against the first. The table
-gives the fastest round of each and its ratio to ``roc_auc_score`` (goals: at most 0.3
-for the interval, 0.5 for the test). ``--before`` also times the pooled-midrank formulas
-that the 1-D DeLong path used until issue 20 (the frozen copy in
-``tests/diagnostics/test_roc_delong_scale.py``, after the same input checks) and checks
-that they give the same numbers. The load average is printed before and after: timings
-on a loaded machine are indicative only.
+many ties (``--decimals``; -1 leaves them unrounded). In each of ``--repeats`` rounds
+the calls run back to back in this process: scikit-learn's ``roc_auc_score`` (the
+reference), then ``roc_auc``, ``auc_ci(..., method="delong")`` and ``delong_test`` of
+the second score against the first. The table gives the fastest round of each and its
+ratio to ``roc_auc_score`` (goals: at most 0.3 for the interval, 0.5 for the test).
+``--before`` also times the pooled-midrank formulas that the 1-D DeLong path used until
+issue 20 (the frozen copy in ``tests/diagnostics/test_roc_delong_scale.py``, after the
+same input checks) and checks that they give the same numbers. The load average is
+printed before and after: timings on a loaded machine are indicative only.
 """
 
 import argparse
@@ -30,14 +33,20 @@ import numpy as np
 FROZEN = Path(__file__).resolve().parents[1] / "tests" / "diagnostics" / "test_roc_delong_scale.py"
 
 
-def make_scores(rows: int, seed: int = 0):
-    """Labels (int8) and two correlated scores in [0, 1] rounded to 1e-4, shape (rows,)."""
+def make_scores(rows: int, seed: int = 0, decimals: int = 4):
+    """Labels (int8) and two correlated scores in [0, 1], shape (rows,).
+
+    Scores are rounded to ``decimals`` places (many ties); a negative ``decimals`` keeps
+    them as computed (almost no ties).
+    """
     rng = np.random.default_rng(seed)
     eta = 0.12 + rng.normal(size=rows)
     y = (rng.random(rows) < 1 / (1 + np.exp(-eta))).astype(np.int8)
-    score = np.round(1 / (1 + np.exp(-(eta + rng.normal(scale=0.5, size=rows)))), 4)
-    other = np.round(1 / (1 + np.exp(-(eta + rng.normal(scale=0.8, size=rows)))), 4)
-    return y, score, other
+    score = 1 / (1 + np.exp(-(eta + rng.normal(scale=0.5, size=rows))))
+    other = 1 / (1 + np.exp(-(eta + rng.normal(scale=0.8, size=rows))))
+    if decimals < 0:
+        return y, score, other
+    return y, np.round(score, decimals), np.round(other, decimals)
 
 
 def _frozen_module():
@@ -67,14 +76,16 @@ def main(argv=None) -> None:
     """Run the benchmark and print one table row per call."""
     from sklearn.metrics import roc_auc_score
 
+    import bayeslogreg
     from bayeslogreg.metrics import auc_ci, delong_test, roc_auc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=11_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--decimals", type=int, default=4, help="-1: no rounding, few ties")
     parser.add_argument("--before", action="store_true", help="also time the earlier formulas")
     args = parser.parse_args(argv)
-    y, score, other = make_scores(args.rows)
+    y, score, other = make_scores(args.rows, decimals=args.decimals)
     calls = {
         "sklearn roc_auc_score": lambda: roc_auc_score(y, score),
         "roc_auc": lambda: roc_auc(y, score),
@@ -106,7 +117,8 @@ def main(argv=None) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, NumPy {np.__version__}; load average (1, 5, 15 min) "
         f"before {', '.join(f'{v:.1f}' for v in load_before)}, "
-        f"after {', '.join(f'{v:.1f}' for v in load_after)}"
+        f"after {', '.join(f'{v:.1f}' for v in load_after)}; bayeslogreg from "
+        f"{Path(bayeslogreg.__file__).parent}"
     )
     n_positive = int(np.count_nonzero(y))
     print(

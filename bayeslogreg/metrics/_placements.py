@@ -59,10 +59,11 @@ def _runs(scores: np.ndarray, weight: np.ndarray | None, per_row: bool) -> _Runs
     # needed, only orders the weights and the rows' runs.
     sorted_scores = np.sort(scores)
     order = None if weight is None and not per_row else np.argsort(scores)
-    starts = np.empty(sorted_scores.shape, dtype=bool)
-    starts[:1] = True
-    np.not_equal(sorted_scores[1:], sorted_scores[:-1], out=starts[1:])
-    bounds = np.append(np.flatnonzero(starts), scores.shape[0])
+    # starts[k]: a run begins at sorted index k; the extra last entry closes the last run.
+    starts = np.empty(scores.shape[0] + 1, dtype=bool)
+    starts[0] = starts[-1] = True
+    np.not_equal(sorted_scores[1:], sorted_scores[:-1], out=starts[1:-1])
+    bounds = np.flatnonzero(starts)
     if weight is None:
         cumulative = bounds
     else:
@@ -72,18 +73,31 @@ def _runs(scores: np.ndarray, weight: np.ndarray | None, per_row: bool) -> _Runs
     row_runs = None
     if per_row:
         # The smallest integer type holding the run numbers keeps this scatter in cache.
-        run_of_sorted = np.cumsum(starts, dtype=np.min_scalar_type(bounds.shape[0])) - 1
+        run_of_sorted = np.cumsum(starts[:-1], dtype=np.min_scalar_type(bounds.shape[0])) - 1
         row_runs = np.empty_like(run_of_sorted)
         row_runs[order] = run_of_sorted
     return _Runs(sorted_scores[bounds[:-1]], cumulative, row_runs)
 
 
-def _weight_below_plus_half_tied(keys: np.ndarray, other: _Runs) -> np.ndarray:
-    """Weight of ``other``'s rows scored below each key plus half of those equal to it."""
-    below = other.cumulative[np.searchsorted(other.keys, keys, side="left")]
-    up_to = other.cumulative[np.searchsorted(other.keys, keys, side="right")]
+def _outscored(cases: _Runs, controls: _Runs) -> tuple[np.ndarray, np.ndarray]:
+    """Return the weight of the other class below each run, plus half of that tied with it.
+
+    Shapes (r1,): controls per case run, and (r0,): cases per control run. One search
+    places the case runs among the control runs; the control runs' counts follow from
+    those positions (a merge of two sorted lists), without a second search.
+    """
+    n_control_runs = controls.keys.shape[0]
+    below = np.searchsorted(controls.keys, cases.keys, side="left")
+    at_or_above = controls.keys[np.minimum(below, n_control_runs - 1)]
+    tied = (below < n_control_runs) & (at_or_above == cases.keys)
     # An integer sum halved once: exact, as the pooled midranks' half-integers are.
-    return (below + up_to) / 2
+    controls_outscored = (controls.cumulative[below] + controls.cumulative[below + tied]) / 2
+    # Case runs scored at most each control run: those placed at or before it.
+    up_to = np.cumsum(np.bincount(below, minlength=n_control_runs + 1)[:n_control_runs])
+    tied_control = np.zeros(n_control_runs, dtype=up_to.dtype)
+    tied_control[below[tied]] = 1
+    cases_below = (cases.cumulative[up_to - tied_control] + cases.cumulative[up_to]) / 2
+    return controls_outscored, cases_below
 
 
 def _both_classes(y: np.ndarray, scores: np.ndarray, weight, per_row: bool):
@@ -112,8 +126,8 @@ def delong_placements_1d(
     cases, controls = _both_classes(y, scores, weight, per_row)
     n_positive, n_negative = cases.cumulative[-1].item(), controls.cumulative[-1].item()
     case_runs, control_runs = np.diff(cases.cumulative), np.diff(controls.cumulative)
-    controls_outscored = _weight_below_plus_half_tied(cases.keys, controls)
-    cases_above = n_positive - _weight_below_plus_half_tied(controls.keys, cases)
+    controls_outscored, cases_below = _outscored(cases, controls)
+    cases_above = n_positive - cases_below
     auc = np.sum(case_runs * controls_outscored).item() / (n_positive * n_negative)
     v10, v01 = controls_outscored / n_negative, cases_above / n_positive
     return Placements(auc, v10, v01, case_runs, control_runs, cases.row_runs, controls.row_runs)

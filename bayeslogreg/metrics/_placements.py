@@ -100,15 +100,21 @@ def _outscored(cases: _Runs, controls: _Runs) -> tuple[np.ndarray, np.ndarray]:
     return controls_outscored, cases_below
 
 
+def _class_runs(scores: np.ndarray, weight, rows: np.ndarray, per_row: bool) -> _Runs:
+    # take() with row numbers is about 3x faster than indexing with a boolean mask.
+    return _runs(scores.take(rows), None if weight is None else weight.take(rows), per_row)
+
+
 def _both_classes(y: np.ndarray, scores: np.ndarray, weight, per_row: bool):
     """Return the runs of the cases and of the controls, in two threads for large classes."""
-    case_args = (scores[y], None if weight is None else weight[y], per_row)
-    control_args = (scores[~y], None if weight is None else weight[~y], per_row)
-    if min(case_args[0].shape[0], control_args[0].shape[0]) < THREAD_MIN_ROWS:
-        return _runs(*case_args), _runs(*control_args)
+    cases, controls = np.flatnonzero(y), np.flatnonzero(~y)
+    if min(cases.shape[0], controls.shape[0]) < THREAD_MIN_ROWS:
+        return _class_runs(scores, weight, cases, per_row), _class_runs(
+            scores, weight, controls, per_row
+        )
     with ThreadPoolExecutor(max_workers=1) as pool:
-        controls = pool.submit(_runs, *control_args)
-        return _runs(*case_args), controls.result()
+        later = pool.submit(_class_runs, scores, weight, controls, per_row)
+        return _class_runs(scores, weight, cases, per_row), later.result()
 
 
 def delong_placements_1d(

@@ -112,7 +112,9 @@ def positive_rows(y, weight, *scores):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize(("decimals", "n_draws"), [(1, None), (2, None), (12, None), (1, 5)])
+@pytest.mark.parametrize(
+    ("decimals", "n_draws"), [(0, None), (1, None), (2, None), (12, None), (1, 5)]
+)
 def test_auc_ci_equals_the_pooled_midrank_formulas(weighted, decimals, n_draws):
     y, a, _, weight = tied_scores(0, n_draws=n_draws, decimals=decimals)
     weight = weight if weighted else None
@@ -125,7 +127,9 @@ def test_auc_ci_equals_the_pooled_midrank_formulas(weighted, decimals, n_draws):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize(("decimals", "n_draws"), [(1, None), (2, None), (12, None), (1, 4)])
+@pytest.mark.parametrize(
+    ("decimals", "n_draws"), [(0, None), (1, None), (2, None), (12, None), (1, 4)]
+)
 def test_delong_test_equals_the_pooled_midrank_formulas(weighted, decimals, n_draws):
     y, a, b, weight = tied_scores(1, n_draws=n_draws, decimals=decimals)
     weight = weight if weighted else None

@@ -3,11 +3,11 @@
 A case's placement is the weight of the controls it outscores, ties counting 1/2; a
 control's is the weight of the cases that outscore it (Sun & Xu's midrank differences,
 DeLong's V10 and V01 before the division by n0 and n1). Sorting the cases and the
-controls apart and counting with ``np.searchsorted`` (sides "left" and "right" bound a
-run of tied scores) gives them directly: two sorts of n1 and n0 scores instead of one
-argsort of all n, and no pass over pooled midranks. Equal scores have equal placements,
-so each side searches once per distinct score: with many ties (scores rounded to 1e-4,
-say) the searches cost next to nothing. ``np.sort`` suffices where the rows' order is not
+controls apart gives them directly: two sorts of n1 and n0 scores instead of one argsort
+of all n, and no pass over pooled midranks. Equal scores have equal placements, so each
+class is reduced to its runs of tied scores, and one ``np.searchsorted`` of the case
+runs among the control runs counts both ways: with many ties (scores rounded to 1e-4,
+say) it costs next to nothing. ``np.sort`` suffices where the rows' order is not
 needed (``auc_ci``: the variance needs only each distinct score's placement and weight);
 the paired test needs every row's placement, in the order of ``y``, and so an argsort.
 
@@ -122,8 +122,8 @@ def delong_placements_1d(
 ) -> Placements:
     """AUC and DeLong placements of a 1-D score, from cases and controls sorted apart.
 
-    ``y`` (bool, shape (n,)), ``scores`` (shape (n,)) and whole-number ``weight``
-    (int64, > 0, or None) are validated. ``v10`` and ``v01`` hold one entry per distinct
+    ``y`` (bool, shape (n,)), ``scores`` (shape (n,)) and ``weight`` (integers > 0,
+    shape (n,), or None) are validated. ``v10`` and ``v01`` hold one entry per distinct
     score of the cases and of the controls, ascending, weighted by the runs' row counts
     (or summed weights): the weighted means and variances are those of the rows. With
     ``per_row=True`` the rows' runs come too (an argsort of each class), to pair the

@@ -1,9 +1,10 @@
 """Uncertainty of the AUC: DeLong standard errors, bootstrap intervals, paired tests.
 
 DeLong's variance uses the placement values of each case and control. They come from
-the fast algorithm of Sun & Xu (2014): midranks of the pooled scores, of the cases
-alone and of the controls alone, all read off one sort of the pooled scores, so the
-cost is O(n log n) instead of the O(n1 * n0) comparison matrix.
+the fast algorithm of Sun & Xu (2014), O(n log n) instead of the O(n1 * n0) comparison
+matrix: for 2-D scores, midranks of the pooled scores, of the cases alone and of the
+controls alone, all read off one sort of the pooled scores; for 1-D scores, the same
+counts from the cases and the controls sorted apart (:mod:`._placements`).
 
 ``sample_weight`` must hold whole numbers here: a weight is a frequency, and both the
 variance and the bootstrap count rows. DeLong's sums are then weighted (a case of

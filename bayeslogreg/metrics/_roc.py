@@ -27,6 +27,7 @@ from bayeslogreg._validation import (
     check_unit_interval,
 )
 from bayeslogreg.metrics._classification import _positive_weight_rows, _to_output
+from bayeslogreg.metrics._placements import delong_placements_1d
 
 __all__ = [
     "CostThreshold",
@@ -137,6 +138,8 @@ def _auc(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None = None) ->
     """
     if weight is not None:
         return _outscored(y, scores, weight).auc
+    if scores.ndim == 1:  # two smaller sorts, no pooled ranks; the same exact sums
+        return np.float64(delong_placements_1d(y, scores, None, per_row=False).auc)
     _, y_sorted, first, last = _ascending_ranks(y, scores)
     n_positive = np.count_nonzero(y)
     n_negative = y.shape[0] - n_positive

@@ -1,9 +1,10 @@
 """Uncertainty of the AUC: DeLong standard errors, bootstrap intervals, paired tests.
 
 DeLong's variance uses the placement values of each case and control. They come from
-the fast algorithm of Sun & Xu (2014): midranks of the pooled scores, of the cases
-alone and of the controls alone, all read off one sort of the pooled scores, so the
-cost is O(n log n) instead of the O(n1 * n0) comparison matrix.
+the fast algorithm of Sun & Xu (2014), O(n log n) instead of the O(n1 * n0) comparison
+matrix: for 2-D scores, midranks of the pooled scores, of the cases alone and of the
+controls alone, all read off one sort of the pooled scores; for 1-D scores, the same
+counts from the cases and the controls sorted apart (:mod:`._placements`).
 
 ``sample_weight`` must hold whole numbers here: a weight is a frequency, and both the
 variance and the bootstrap count rows. DeLong's sums are then weighted (a case of
@@ -45,6 +46,7 @@ from bayeslogreg.metrics._classification import (
     _positive_weight_rows,
     _to_output,
 )
+from bayeslogreg.metrics._placements import Placements, delong_placements_1d
 from bayeslogreg.metrics._roc import _auc, _check_ranking, _outscored
 
 __all__ = ["AucInterval", "DelongTest", "auc_ci", "delong_test"]
@@ -105,20 +107,47 @@ def _delong_placements(y: np.ndarray, scores: np.ndarray, weight: np.ndarray | N
     return counts.auc, unsorted[..., y], unsorted[..., ~y]
 
 
-def _covariance(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
-    """Sample covariance (ddof 1) along the last axis.
+def _placements(
+    y: np.ndarray, scores: np.ndarray, weight: np.ndarray | None, *, per_row: bool
+) -> Placements:
+    """AUC and DeLong placements of 1-D or 2-D ``scores`` (see :class:`Placements`).
+
+    1-D scores take the sorted-classes path of :mod:`._placements`: one placement per
+    distinct score, which is all a variance needs, and with ``per_row=True`` each row's
+    run, to pair two scores. 2-D scores take one vectorised pooled sort, per row.
+    """
+    if scores.ndim == 1:
+        return delong_placements_1d(y, scores, weight, per_row=per_row)
+    auc, v10, v01 = _delong_placements(y, scores, weight)
+    return Placements(auc, v10, v01, *((None, None) if weight is None else (weight[y], weight[~y])))
+
+
+def _of_rows(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Each row's placement: ``values`` per run indexed by ``rows``, or already per row."""
+    return values if rows is None else values[rows]
+
+
+def _centered(values: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """``values`` minus their mean along the last axis (weighted by frequency ``weight``)."""
+    if weight is None:
+        return values - values.mean(axis=-1, keepdims=True)
+    return values - (values @ weight / weight.sum())[..., None]
+
+
+def _centered_covariance(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Sample covariance (ddof 1) along the last axis of two :func:`_centered` arrays.
 
     With frequency ``weight`` (shape (n,)), that of the rows repeated ``weight`` times:
-    weighted means and ``sum w (a - mean_a)(b - mean_b) / (sum w - 1)``.
+    ``sum w (a - mean_a)(b - mean_b) / (sum w - 1)``.
     """
     if weight is None:
-        a = a - a.mean(axis=-1, keepdims=True)
-        b = b - b.mean(axis=-1, keepdims=True)
-        return np.sum(a * b, axis=-1) / (a.shape[-1] - 1)
-    total = weight.sum()
-    a = a - (a @ weight / total)[..., None]
-    b = b - (b @ weight / total)[..., None]
-    return (a * b) @ weight / (total - 1)
+        return np.vecdot(a, b) / (a.shape[-1] - 1)
+    return (a * b) @ weight / (weight.sum() - 1)
+
+
+def _covariance(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """Sample covariance (ddof 1) along the last axis; see :func:`_centered_covariance`."""
+    return _centered_covariance(_centered(a, weight), _centered(b, weight), weight)
 
 
 def _check_delong_sizes(n_positive: int, n_negative: int) -> None:
@@ -226,8 +255,9 @@ def auc_ci(
     method = check_choice(method, "method", CI_METHODS)
     if method == "delong":
         _check_delong_sizes(n_positive, n_negative)
-        auc, v10, v01 = _delong_placements(y, scores, weight)
-        case_weight, control_weight = (None, None) if weight is None else (weight[y], weight[~y])
+        auc, v10, v01, case_weight, control_weight, _, _ = _placements(
+            y, scores, weight, per_row=False
+        )
         se = np.sqrt(
             _covariance(v10, v10, case_weight) / n_positive
             + _covariance(v01, v01, control_weight) / n_negative
@@ -305,18 +335,28 @@ def delong_test(
         case_weight, control_weight = weight[y], weight[~y]
         n_positive, n_negative = case_weight.sum().item(), control_weight.sum().item()
     _check_delong_sizes(n_positive, n_negative)
-    auc_a, v10_a, v01_a = _delong_placements(y, score_a, weight)
-    auc_b, v10_b, v01_b = _delong_placements(y, score_b, weight)
+    a = _placements(y, score_a, weight, per_row=True)
+    b = _placements(y, score_b, weight, per_row=True)
+
+    def centered_rows(p):
+        # Placements centred per run (cheap), then spread over the rows; the variances
+        # and the covariance share these arrays, so equal scores give equal numbers.
+        return (
+            _of_rows(_centered(p.v10, p.case_weight), p.case_rows),
+            _of_rows(_centered(p.v01, p.control_weight), p.control_rows),
+        )
 
     def auc_covariance(u10, u01, w10, w01):
         return (
-            _covariance(u10, w10, case_weight) / n_positive
-            + _covariance(u01, w01, control_weight) / n_negative
+            _centered_covariance(u10, w10, case_weight) / n_positive
+            + _centered_covariance(u01, w01, control_weight) / n_negative
         )
 
-    var_a = auc_covariance(v10_a, v01_a, v10_a, v01_a)
-    var_b = auc_covariance(v10_b, v01_b, v10_b, v01_b)
-    cov_ab = auc_covariance(v10_a, v01_a, v10_b, v01_b)
+    rows_a, rows_b = centered_rows(a), centered_rows(b)
+    auc_a, auc_b = a.auc, b.auc
+    var_a = auc_covariance(*rows_a, *rows_a)
+    var_b = auc_covariance(*rows_b, *rows_b)
+    cov_ab = auc_covariance(*rows_a, *rows_b)
     difference = auc_a - auc_b
     # Rounding can leave a tiny negative variance when the two rankings nearly agree.
     se = np.sqrt(np.maximum(var_a + var_b - 2 * cov_ab, 0.0))

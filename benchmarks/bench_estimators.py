@@ -38,15 +38,16 @@ def _fits(X, y) -> dict:
     from bayeslogreg import priors
     from bayeslogreg.samplers import IMH
 
+    lean = {"store_log_likelihood": False}  # 4000 draws x 100k rows would be 3 GiB
     calls = {
         "MLE": lambda: blr.fit_mle(X, y),
         "MAP": lambda: blr.fit_map(X, y),
         "Firth": lambda: blr.fit_map(X, y, prior=priors.Jeffreys()),
-        "VI mean-field": lambda: blr.fit_vi(X, y, method="meanfield"),
-        "VI full-rank": lambda: blr.fit_vi(X, y, method="fullrank"),
-        "Pathfinder": lambda: blr.fit_vi(X, y, method="pathfinder"),
-        "IMH": lambda: blr.sample_posterior(X, y, sampler=IMH()),
-        "NUTS": lambda: blr.sample_posterior(X, y),
+        "VI mean-field": lambda: blr.fit_vi(X, y, method="meanfield", **lean),
+        "VI full-rank": lambda: blr.fit_vi(X, y, method="fullrank", **lean),
+        "Pathfinder": lambda: blr.fit_vi(X, y, method="pathfinder", **lean),
+        "IMH": lambda: blr.sample_posterior(X, y, sampler=IMH(), **lean),
+        "NUTS": lambda: blr.sample_posterior(X, y, **lean),
     }
     out = {}
     for name, call in calls.items():

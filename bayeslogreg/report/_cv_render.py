@@ -9,12 +9,12 @@ import html
 import pandas as pd
 
 from bayeslogreg.report.render import (
-    _CSS,
     _fmt,
     _html_table,
     _md_table,
     _slug,
     figure_blocks,
+    html_page,
     md_escape,
 )
 
@@ -197,9 +197,4 @@ def html_report(cv, figures: dict) -> str:
             f'<h2>Provenance</h2><ul class="meta">{provenance}</ul>',
         ]
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(cv.title)}</title><style>{_CSS}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
-    )
+    return html_page(cv.title, body)

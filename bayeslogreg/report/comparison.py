@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from bayeslogreg import _arviz
-from bayeslogreg._io import atomic_folder, write_file
 from bayeslogreg._validation import (
     align_y,
     check_choice,
@@ -599,12 +598,7 @@ class Comparison:
             "marginal_effects.csv": render.csv_text(self.marginal_effects()),
             "fit_statistics.csv": render.csv_text(self.fit_statistics()),
         }
-        files.update((name, text.encode("utf-8")) for name, text in texts.items())
-        with atomic_folder(directory) as folder:
-            (folder / render.FIGURE_FOLDER).mkdir()
-            for name, content in files.items():
-                write_file(folder / name, content)
-        return [Path(directory) / name for name in files]
+        return render.write_report_folder(directory, files, texts)
 
     def __repr__(self) -> str:
         return render.text_report(self)

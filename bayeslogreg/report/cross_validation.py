@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from bayeslogreg import _formula
-from bayeslogreg._io import atomic_folder, write_file
 from bayeslogreg._validation import (
     align_y,
     check_choice,
@@ -403,12 +402,7 @@ class CVComparison:
             "tests.csv": render.csv_text(self.tests, index=False),
             "delong.csv": render.csv_text(self.delong, index=False),
         }
-        files.update((name, text.encode("utf-8")) for name, text in texts.items())
-        with atomic_folder(directory) as folder:
-            (folder / render.FIGURE_FOLDER).mkdir()
-            for name, content in files.items():
-                write_file(folder / name, content)
-        return [Path(directory) / name for name in files]
+        return render.write_report_folder(directory, files, texts)
 
     def __repr__(self) -> str:
         return _cv_render.text_report(self)

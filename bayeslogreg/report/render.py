@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayeslogreg._io import atomic_folder, write_file
+
 __all__ = [
     "FIGURE_FOLDER",
     "REPORT_FILES",
@@ -25,6 +27,7 @@ __all__ = [
     "figure_blocks",
     "figure_files",
     "findings",
+    "html_page",
     "html_report",
     "html_tables",
     "markdown_report",
@@ -32,6 +35,7 @@ __all__ = [
     "plain",
     "records",
     "text_report",
+    "write_report_folder",
 ]
 
 #: The files of a saved report, besides its figures (PNG files in :data:`FIGURE_FOLDER`).
@@ -127,6 +131,21 @@ def figure_files(figures: dict) -> dict[str, bytes]:
     from bayeslogreg.report.figures import figure_to_png
 
     return {f"{FIGURE_FOLDER}/{_slug(key)}.png": figure_to_png(fig) for key, fig in figures.items()}
+
+
+def write_report_folder(directory, files: dict[str, bytes], texts: dict[str, str]) -> list[Path]:
+    """Write a report's ``files`` (bytes, figures first) and ``texts`` (UTF-8) as one folder.
+
+    The folder is written beside ``directory`` and then takes its place in one step
+    (:func:`~bayeslogreg._io.atomic_folder`); call :func:`check_report_folder` first.
+    Returns the paths, figures first.
+    """
+    files = {**files, **{name: text.encode("utf-8") for name, text in texts.items()}}
+    with atomic_folder(directory) as folder:
+        (folder / FIGURE_FOLDER).mkdir()
+        for name, content in files.items():
+            write_file(folder / name, content)
+    return [Path(directory) / name for name in files]
 
 
 def check_report_folder(directory) -> None:
@@ -718,6 +737,19 @@ def figure_blocks(figures: dict, captions: dict) -> list[str]:
     return blocks
 
 
+def html_page(title: str, body: str) -> str:
+    """Wrap an HTML ``body`` into one self-contained page (inline CSS, no scripts).
+
+    ``title`` is escaped here; ``body`` must already be HTML.
+    """
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
 def html_report(comparison, figures: dict) -> str:
     """Render one self-contained HTML page.
 
@@ -738,9 +770,4 @@ def html_report(comparison, figures: dict) -> str:
             f'<h2>Provenance</h2><ul class="meta">{provenance}</ul>',
         ]
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(comparison.title)}</title><style>{_CSS}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
-    )
+    return html_page(comparison.title, body)

@@ -108,7 +108,7 @@ def _die_while_writing(target: Path) -> None:
         if len(written) == 3:
             _die()
 
-    comparison_module.write_file = write_then_die
+    render.write_file = write_then_die  # where a report's files are written
 
 
 def _die_after_the_swap(target: Path) -> None:

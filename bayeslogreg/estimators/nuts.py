@@ -764,20 +764,10 @@ def sample_posterior(
     >>> careful = sample_posterior(data.X, data.y, sampler=sampler)  # doctest: +SKIP
     """
     start = time.perf_counter()
-    X, y, feature_names, formula, rows = resolve(
-        X,
-        y,
-        data=data,
-        feature_names=feature_names,
-        missing=missing,
-        rows=(sample_weight, trials, offset),
+    X, y, names, observations, formula, origin = _posterior_data(
+        X, y, data, feature_names, missing, (sample_weight, trials, offset)
     )
-    origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
-    sample_weight, trials, offset = rows
-    X, y, names, observations = check_fit_data(
-        X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
-    )
     num_chains = check_positive_int(num_chains, "num_chains")
     num_warmup = check_positive_int(num_warmup, "num_warmup")
     num_samples = check_draws_per_chain(num_samples, MIN_DRAWS_PER_CHAIN)
@@ -849,6 +839,24 @@ def sample_posterior(
     )
     _warn_if_unreliable(posterior)
     return posterior
+
+
+def _posterior_data(X, y, data, feature_names, missing: str, rows: tuple):
+    """Check the data of a posterior (sampled or approximated) as every fit checks them.
+
+    ``X, y`` are arrays or a formula with ``data``; ``rows`` is (sample_weight, trials,
+    offset). Returns ``X, y, names, observations, formula, origin`` (the feature names'
+    origin, see :func:`~bayeslogreg._validation.feature_names_origin`).
+    """
+    X, y, feature_names, formula, rows = resolve(
+        X, y, data=data, feature_names=feature_names, missing=missing, rows=rows
+    )
+    origin = feature_names_origin(X, feature_names)
+    sample_weight, trials, offset = rows
+    X, y, names, observations = check_fit_data(
+        X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
+    )
+    return X, y, names, observations, formula, origin
 
 
 def _target(X, y, observations: Observations | None):

@@ -18,7 +18,6 @@ import jax
 import numpy as np
 
 from bayeslogreg import _arviz, _interrupt, _programs, model
-from bayeslogreg._formula import resolve
 from bayeslogreg._jax import entry_point, use_compilation_cache
 from bayeslogreg._validation import (
     check_bool,
@@ -27,10 +26,8 @@ from bayeslogreg._validation import (
     check_positive_float,
     check_positive_int,
     check_seed,
-    feature_names_origin,
 )
 from bayeslogreg.estimators._nuts_program import _log_posterior
-from bayeslogreg.estimators._observations import check_fit_data
 from bayeslogreg.estimators._pathfinder import PathfinderOptions, PathfinderResult, pathfinder
 from bayeslogreg.estimators._prior_choice import PriorChoice
 from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
@@ -41,6 +38,7 @@ from bayeslogreg.estimators.nuts import (
     Posterior,
     _assemble,
     _map_start,
+    _posterior_data,
     _target,
 )
 from bayeslogreg.exceptions import ApproximationWarning
@@ -303,20 +301,10 @@ def fit_vi(
     >>> approx.pareto_k  # doctest: +SKIP
     """
     start = time.perf_counter()
-    X, y, feature_names, formula, rows = resolve(
-        X,
-        y,
-        data=data,
-        feature_names=feature_names,
-        missing=missing,
-        rows=(sample_weight, trials, offset),
+    X, y, names, observations, formula, origin = _posterior_data(
+        X, y, data, feature_names, missing, (sample_weight, trials, offset)
     )
-    origin = feature_names_origin(X, feature_names)
     seed = check_seed(seed)
-    sample_weight, trials, offset = rows
-    X, y, names, observations = check_fit_data(
-        X, y, feature_names, sample_weight=sample_weight, trials=trials, offset=offset
-    )
     method = check_choice(method, "method", tuple(METHODS))
     num_draws = check_int(num_draws, "num_draws", minimum=MIN_DRAWS_PER_CHAIN)
     store_log_likelihood = check_bool(store_log_likelihood, "store_log_likelihood")

@@ -2,7 +2,9 @@
 
 Each step runs in a fresh Python process, so that its peak resident set size (RSS) is its
 own. Compared with plain ``pandas.read_csv`` of the whole file and, up to 1M rows,
-``numpy.loadtxt``. Run under the shared lock, e.g.::
+``numpy.loadtxt``; for a gzipped file, also each stage of the conversion alone (inflating
+with zlib and with ISA-L, parsing text already in memory with polars and with pandas),
+their throughput in MB/s of text, and the floor they set. Run under the shared lock, e.g.::
 
     flock /tmp/bayeslogreg-bench.lock python benchmarks/bench_higgs_io.py --rows 1000000
     flock /tmp/bayeslogreg-bench.lock python benchmarks/bench_higgs_io.py --rows 11000000
@@ -13,6 +15,8 @@ temporary folder, so conversion is always measured from the text.
 """
 
 import argparse
+import gzip
+import io
 import json
 import os
 import subprocess
@@ -38,11 +42,13 @@ def _worker(step: str, path: str, rows: int, dtype: str, cache_dir: str) -> dict
 
     import numpy as np
     import pandas as pd
+    import polars as pl
 
     from bayeslogreg.datasets import load_higgs, write_higgs_like
 
+    schema = {f"column_{k}": pl.Float64 for k in range(29)}
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if step == "write":
         write_higgs_like(path, rows, seed=0)
     elif step in ("convert", "reload"):
@@ -57,15 +63,50 @@ def _worker(step: str, path: str, rows: int, dtype: str, cache_dir: str) -> dict
         )
         # One pass over every value: reading the mapped pages, as a fit's first pass does.
         float(train.X.sum(dtype=np.float64)) + float(test.X.sum(dtype=np.float64))
+    elif step in ("inflate (zlib)", "inflate (ISA-L)"):
+        from isal import igzip
+
+        opener = gzip.open if step == "inflate (zlib)" else igzip.open
+        text_bytes = 0
+        with opener(path, "rb") as stream:
+            while block := stream.read(2**24):
+                text_bytes += len(block)
+    elif step in ("parse (polars)", "parse (pandas)"):
+        # Blocks of text inflated untimed, one at a time; only the parsing is timed.
+        from isal import igzip
+
+        from bayeslogreg.datasets._higgs import _PARSE_BLOCK_BYTES, _line_blocks
+
+        kw = dict(header=None, dtype=np.float64, engine="c")
+        seconds = cpu = 0.0
+        with igzip.open(path, "rb") as stream:
+            for block in _line_blocks(stream, _PARSE_BLOCK_BYTES):
+                start, cpu_start = time.perf_counter(), time.process_time()
+                if step == "parse (polars)":
+                    pl.read_csv(block, has_header=False, schema=schema).to_numpy()
+                else:
+                    pd.read_csv(io.BytesIO(block), **kw).to_numpy()
+                seconds += time.perf_counter() - start
+                cpu += time.process_time() - cpu_start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "peak_rss_mb": peak,
+            "rss_before_mb": before,
+        }
     elif step == "pandas.read_csv":
         pd.read_csv(path, header=None, nrows=rows, dtype=np.float64, engine="c").to_numpy()
     elif step == "numpy.loadtxt":
         np.loadtxt(path, delimiter=",", max_rows=rows, dtype=np.float64)
     else:
         raise ValueError(f"unknown step {step!r}")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": peak, "rss_before_mb": before}
+    result = {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak, "rss_before_mb": before}
+    if step.startswith("inflate"):
+        result["text_mb"] = text_bytes / 1e6
+    return result
 
 
 def _run(step: str, path: Path, rows: int, dtype: str, cache_dir: Path) -> dict:
@@ -88,6 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--path", type=Path, default=None, help="default /tmp/higgs/...")
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     parser.add_argument("--no-references", action="store_true", help="skip pandas and numpy")
+    parser.add_argument("--no-stages", action="store_true", help="skip timing each stage")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -103,23 +145,48 @@ def main(argv=None) -> int:
         steps.append("pandas.read_csv")
         if args.rows <= 1_000_000:
             steps.append("numpy.loadtxt")
+    if path.suffix == ".gz" and not args.no_stages:
+        steps += ["inflate (zlib)", "inflate (ISA-L)", "parse (polars)", "parse (pandas)"]
     if not path.exists():
         steps.insert(0, "write")
-    print(f"# {path} ({args.rows:,} rows, {args.dtype}, 1 thread), python {sys.version.split()[0]}")
-    print(f"{'step':<16} {'seconds':>9} {'rows/s':>11} {'peak RSS MB':>12}  load average")
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"# {path} ({args.rows:,} rows, {args.dtype}; {cores} cores: polars uses all, "
+        f"BLAS 1 thread), python {sys.version.split()[0]}"
+    )
+    print(f"{'step':<16} {'seconds':>9} {'cpu s':>7} {'rows/s':>11} {'peak RSS MB':>12}  load")
+    results = {}
     with tempfile.TemporaryDirectory(prefix="higgs-cache-") as cache_dir:
         for step in steps:
-            result = _run(step, path, args.rows, args.dtype, Path(cache_dir))
+            result = results[step] = _run(step, path, args.rows, args.dtype, Path(cache_dir))
             load = " ".join(f"{x:.2f}" for x in result["loadavg"])
             print(
-                f"{step:<16} {result['seconds']:>9.3f} {args.rows / result['seconds']:>11,.0f} "
-                f"{result['peak_rss_mb']:>12,.0f}  {load}",
+                f"{step:<16} {result['seconds']:>9.3f} {result['cpu_seconds']:>7.2f} "
+                f"{args.rows / result['seconds']:>11,.0f} {result['peak_rss_mb']:>12,.0f}  {load}",
                 flush=True,
             )
         size = path.stat().st_size / 1e6
         cached = sum(p.stat().st_size for p in Path(cache_dir).iterdir()) / 1e6
     before = result["rss_before_mb"]
     print(f"# file {size:,.0f} MB; cache {cached:,.0f} MB; RSS after imports ~{before:.0f} MB")
+    if "pandas.read_csv" in results:
+        ratio = results["convert"]["seconds"] / results["pandas.read_csv"]["seconds"]
+        print(f"# convert / pandas.read_csv: {ratio:.2f}")
+    if "parse (polars)" in results:
+        text = results["inflate (zlib)"]["text_mb"]
+        for step in ("inflate (zlib)", "inflate (ISA-L)", "parse (polars)", "parse (pandas)"):
+            r = results[step]
+            print(
+                f"# {step}: {text / r['seconds']:,.0f} MB/s of text wall, "
+                f"{text / r['cpu_seconds']:,.0f} MB/s per core-second"
+            )
+        inflate, parse = results["inflate (ISA-L)"], results["parse (polars)"]
+        floor = max(inflate["seconds"], (inflate["cpu_seconds"] + parse["cpu_seconds"]) / cores)
+        print(
+            f"# floor of convert on {cores} cores (ISA-L inflating while polars parses, "
+            f"nothing else): {floor:.2f} s = {floor / results['convert']['seconds']:.2f} of "
+            "convert"
+        )
     return 0
 
 

@@ -2,11 +2,13 @@
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayeslogreg import fit_mle
@@ -20,7 +22,7 @@ LABELS = ("0.000000000000000000e+00", "1.000000000000000000e+00")
 def small_chunks(monkeypatch):
     """Chunks of a few rows, so that small files cross chunk boundaries."""
     monkeypatch.setattr(_higgs, "_WRITE_CHUNK_ROWS", 7)
-    monkeypatch.setattr(_higgs, "_PARSE_CHUNK_ROWS", 3)
+    monkeypatch.setattr(_higgs, "_PARSE_BLOCK_BYTES", 1000)
 
 
 def expected_rows(seed, n_rows):
@@ -95,6 +97,61 @@ def test_round_trip_gives_the_same_numbers(tmp_path, small_chunks, name):
         gzip.open(info.path) if name.endswith(".gz") else info.path, delimiter=","
     )
     np.testing.assert_array_equal(np.concatenate([train.X, test.X]), reference[:, 1:])
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 10**6])
+@pytest.mark.parametrize("end", [b"", b"\n", b"tail without newline"])
+def test_line_blocks_are_whole_lines_of_the_stream(block_bytes, end):
+    rng = np.random.default_rng(block_bytes)
+    lines = [b"x" * int(n) + b"\n" for n in rng.integers(0, 150, size=60)]
+    text = b"".join(lines) + end
+    blocks = list(_higgs._line_blocks(io.BytesIO(text), block_bytes))
+    assert b"".join(blocks) == text
+    assert all(blocks) and all(block.endswith(b"\n") for block in blocks[:-1])
+
+
+def hard_decimals_file(path, n_rows, seed):
+    """A HIGGS-format file of random 19-digit decimals; return it and their nearest doubles."""
+    rng = np.random.default_rng(seed)
+    mantissa = rng.integers(10**18, 10**19, size=(n_rows, 28), dtype=np.uint64).astype(str)
+    exponent = rng.integers(-30, 31, size=(n_rows, 28))
+    sign = rng.choice(["", "-"], size=(n_rows, 28))
+    labels = rng.integers(0, 2, size=n_rows)
+    lines, expected = [], np.empty((n_rows, 28))
+    for i in range(n_rows):
+        fields = [
+            f"{sign[i, j]}{mantissa[i, j][0]}.{mantissa[i, j][1:]}e{exponent[i, j]:+03d}"
+            for j in range(28)
+        ]
+        # Python's float() is correctly rounded: the independent reference.
+        expected[i] = [float(field) for field in fields]
+        lines.append(f"{labels[i]}.0," + ",".join(fields) + "\n")
+    text = "".join(lines).encode()
+    path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)
+    return path, labels, expected
+
+
+@pytest.mark.parametrize("name", ["hard.csv", "hard.csv.gz"])
+def test_values_are_the_nearest_doubles_as_pandas_gives(tmp_path, monkeypatch, name):
+    monkeypatch.setattr(_higgs, "_PARSE_BLOCK_BYTES", 50_000)  # many blocks
+    path, labels, expected = hard_decimals_file(tmp_path / name, 2_000, seed=3)
+    train, _ = load_higgs(path, test_rows=0, cache=False, progress=False)
+    assert np.array_equal(train.X.view(np.int64), expected.view(np.int64))
+    assert np.array_equal(train.y, labels)
+    # The same bits as pandas (its correctly rounded converter; the default from 3.1 on).
+    version = tuple(int(part) for part in pd.__version__.split(".")[:2])
+    exact = {"float_precision": "round_trip"} if version < (3, 1) else {}
+    frame = pd.read_csv(path, header=None, dtype=np.float64, **exact)
+    assert np.array_equal(frame.to_numpy()[:, 1:].view(np.int64), expected.view(np.int64))
+    # Lines polars refuses (spaces before commas) go to pandas' reader: the same values.
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_bytes(
+        (gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()).replace(
+            b",", b" ,"
+        )
+    )
+    train, _ = load_higgs(spaced, test_rows=0, cache=False, progress=False)
+    assert np.array_equal(train.X.view(np.int64), expected.view(np.int64))
 
 
 def test_float32_holds_the_same_values(tmp_path):
@@ -215,9 +272,9 @@ def corrupt(tmp_path, line_number, replace):
         (lambda s: s.replace("e-01", "e-0_1", 1), "spaces or underscores"),
     ],
 )
-@pytest.mark.parametrize("chunk_rows", [3, 100])
-def test_malformed_lines_are_named(tmp_path, monkeypatch, replace, message, chunk_rows):
-    monkeypatch.setattr(_higgs, "_PARSE_CHUNK_ROWS", chunk_rows)
+@pytest.mark.parametrize("block_bytes", [100, 3000, 10**6])
+def test_malformed_lines_are_named(tmp_path, monkeypatch, replace, message, block_bytes):
+    monkeypatch.setattr(_higgs, "_PARSE_BLOCK_BYTES", block_bytes)
     path = corrupt(tmp_path, 8, replace)
     with pytest.raises(ValueError, match=r"h\.csv: line 8 ") as error:
         load_higgs(path, progress=False)

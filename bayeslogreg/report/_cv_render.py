@@ -185,15 +185,15 @@ def html_tables(cv, top: str = "h2", sub: str = "h3") -> str:
     return "<div>" + "\n".join(parts) + "</div>"
 
 
-def html_report(cv, figures: dict) -> str:
-    """Render one self-contained HTML page (inline CSS, figures as base64 PNG, no scripts)."""
+def html_report(cv, pngs: dict[str, bytes]) -> str:
+    """Render one self-contained HTML page (inline CSS, the figures' PNGs in base64, no scripts)."""
     e = html.escape
     provenance = "".join(f"<li>{e(line)}</li>" for line in _provenance(cv))
     body = "\n".join(
         [
             html_tables(cv, top="h1", sub="h2"),
             "<h2>Figures</h2>",
-            *figure_blocks(figures, CAPTIONS),
+            *figure_blocks(pngs, CAPTIONS),
             f'<h2>Provenance</h2><ul class="meta">{provenance}</ul>',
         ]
     )

@@ -526,7 +526,7 @@ class Comparison:
 
     def to_html(self) -> str:
         """Render the report as one self-contained HTML page (figures embedded as PNG)."""
-        return render.html_report(self, self.figures())
+        return render.html_report(self, render.figure_pngs(self.figures()))
 
     def to_dict(self) -> dict:
         """Tables and settings as plain Python values (NaN becomes None)."""
@@ -582,11 +582,10 @@ class Comparison:
             Naming ``directory`` and the cause, if the report cannot be written.
         """
         render.check_report_folder(directory)
-        figs = self.figures()
-        # PNGs first, as before: a constrained-layout figure drawn again can move a pixel.
-        files = render.figure_files(figs)
+        pngs = render.figure_pngs(self.figures())
+        files = render.figure_files(pngs)
         texts = {
-            "report.html": render.html_report(self, figs),
+            "report.html": render.html_report(self, pngs),
             "report.md": self.to_markdown(figure_dir=render.FIGURE_FOLDER),
             "comparison.json": self.to_json() + "\n",
             "coefficients.csv": render.csv_text(self.coefficients),

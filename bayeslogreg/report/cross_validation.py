@@ -352,7 +352,7 @@ class CVComparison:
 
     def to_html(self) -> str:
         """Render the report as one self-contained HTML page (figures embedded as PNG)."""
-        return _cv_render.html_report(self, self.figures())
+        return _cv_render.html_report(self, render.figure_pngs(self.figures()))
 
     def to_dict(self) -> dict:
         """Tables and settings as plain Python values (NaN and infinities become None)."""
@@ -391,10 +391,10 @@ class CVComparison:
         does (and refusing a folder that holds anything else).
         """
         render.check_report_folder(directory)
-        figs = self.figures()
-        files = render.figure_files(figs)
+        pngs = render.figure_pngs(self.figures())
+        files = render.figure_files(pngs)
         texts = {
-            "report.html": _cv_render.html_report(self, figs),
+            "report.html": _cv_render.html_report(self, pngs),
             "report.md": self.to_markdown(figure_dir=render.FIGURE_FOLDER),
             "cv_comparison.json": self.to_json() + "\n",
             "folds.csv": render.csv_text(self.folds),

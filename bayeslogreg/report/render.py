@@ -26,6 +26,7 @@ __all__ = [
     "coefficient_table",
     "figure_blocks",
     "figure_files",
+    "figure_pngs",
     "findings",
     "html_page",
     "html_report",
@@ -126,11 +127,16 @@ METRIC_GROUPS = (
 # ----------------------------------------------------------------------------- files
 
 
-def figure_files(figures: dict) -> dict[str, bytes]:
-    """Each figure as PNG bytes, by its path in a saved report (``figures/<key>.png``)."""
+def figure_pngs(figures: dict) -> dict[str, bytes]:
+    """Each figure drawn once, as PNG bytes, by its key: what the files and the HTML show."""
     from bayeslogreg.report.figures import figure_to_png
 
-    return {f"{FIGURE_FOLDER}/{_slug(key)}.png": figure_to_png(fig) for key, fig in figures.items()}
+    return {key: figure_to_png(fig) for key, fig in figures.items()}
+
+
+def figure_files(pngs: dict[str, bytes]) -> dict[str, bytes]:
+    """Key the PNG bytes of :func:`figure_pngs` by their path in a report (figures/KEY.png)."""
+    return {f"{FIGURE_FOLDER}/{_slug(key)}.png": png for key, png in pngs.items()}
 
 
 def write_report_folder(directory, files: dict[str, bytes], texts: dict[str, str]) -> list[Path]:
@@ -718,17 +724,15 @@ def html_tables(comparison, top: str = "h2", sub: str = "h3") -> str:
     return "<div>" + "\n".join(parts) + "</div>"
 
 
-def figure_blocks(figures: dict, captions: dict) -> list[str]:
-    """Each figure as an HTML ``<figure>`` with its PNG inline (base64) and its caption.
+def figure_blocks(pngs: dict[str, bytes], captions: dict) -> list[str]:
+    """Each PNG of :func:`figure_pngs` as an HTML ``<figure>``, inline (base64), with its caption.
 
     A key's caption is that of its first word in ``captions`` (``"trace posterior"``
     takes ``"trace"``'s), else the key itself.
     """
-    from bayeslogreg.report.figures import figure_to_png
-
     e, blocks = html.escape, []
-    for key, fig in figures.items():
-        data = base64.b64encode(figure_to_png(fig)).decode("ascii")
+    for key, png in pngs.items():
+        data = base64.b64encode(png).decode("ascii")
         caption = e(captions.get(key.split(" ")[0], key))
         blocks.append(
             f'<figure><img alt="{e(key)}" src="data:image/png;base64,{data}">'
@@ -750,8 +754,8 @@ def html_page(title: str, body: str) -> str:
     )
 
 
-def html_report(comparison, figures: dict) -> str:
-    """Render one self-contained HTML page.
+def html_report(comparison, pngs: dict[str, bytes]) -> str:
+    """Render one self-contained HTML page, with the figures' PNGs of :func:`figure_pngs`.
 
     Inline CSS, figures embedded as base64 PNG, no scripts, no external resources.
     """
@@ -759,7 +763,7 @@ def html_report(comparison, figures: dict) -> str:
     estimators = "".join(
         f"<li><b>{e(n)}</b>: {e(comparison.descriptions[n])}</li>" for n in comparison.names
     )
-    blocks = figure_blocks(figures, CAPTIONS)
+    blocks = figure_blocks(pngs, CAPTIONS)
     provenance = "".join(f"<li>{line[2:]}</li>" for line in _provenance_lines(comparison, e))
     body = "\n".join(
         [

@@ -39,7 +39,7 @@ from bayeslogreg._validation import (
 )
 from bayeslogreg.metrics._calibration import _bin_ids, _mean
 from bayeslogreg.metrics._classification import _ratio
-from bayeslogreg.metrics._roc import _auc, _descending_counts, _roc_points
+from bayeslogreg.metrics._roc import SORT_EACH_ROW, _auc, _descending_counts, _roc_points
 
 #: Columns of :func:`predictive_metrics`.
 METRIC_COLUMNS = ("auc", "log_loss", "brier", "accuracy", "precision", "recall", "specificity")
@@ -272,6 +272,8 @@ def _allowed_false_positives(grid: np.ndarray, n_negative: int) -> np.ndarray:
 
 def _step_true_positives(is_one, scores, allowed_fp) -> np.ndarray:
     """Max true positives over ROC points with fp <= allowed, shape (n_draws, n_grid)."""
+    if scores.shape[-1] >= SORT_EACH_ROW:
+        return np.stack([_row_step_true_positives(is_one, row, allowed_fp) for row in scores])
     _, tps, fps, ends = _descending_counts(is_one, scores)
     n_negative = len(is_one) - np.count_nonzero(is_one)
     rows, cols = np.nonzero(ends)
@@ -279,6 +281,20 @@ def _step_true_positives(is_one, scores, allowed_fp) -> np.ndarray:
     np.maximum.at(best, rows * (n_negative + 1) + fps[rows, cols], tps[rows, cols])
     best = np.maximum.accumulate(best.reshape(len(scores), n_negative + 1), axis=1)
     return best[:, allowed_fp]
+
+
+def _row_step_true_positives(is_one, scores, allowed_fp) -> np.ndarray:
+    """:func:`_step_true_positives` of one draw's scores (n_rows,), from the classes' sorts.
+
+    A threshold keeps at most k false positives when it lies above the (k + 1)-th largest
+    control score c; the lowest such threshold among the scores counts every case above c.
+    """
+    cases, controls = np.sort(scores[is_one]), np.sort(scores[~is_one])
+    inside = allowed_fp < len(controls)
+    true_positives = np.full(len(allowed_fp), len(cases))
+    above = controls[len(controls) - 1 - allowed_fp[inside]]
+    true_positives[inside] = len(cases) - np.searchsorted(cases, above, side="right")
+    return true_positives
 
 
 def roc_band(

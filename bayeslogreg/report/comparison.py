@@ -6,6 +6,7 @@
 Markdown, HTML and JSON reports.
 """
 
+import dataclasses
 import itertools
 import json
 import warnings
@@ -48,6 +49,11 @@ from bayeslogreg.report.provenance import provenance
 __all__ = ["Comparison", "compare", "paired_delong_tests"]
 
 _DEFAULT_NAMES = {"mle": "MLE", "map": "MAP"}
+#: A posterior's per-draw quantities on the rows (its per-draw metrics, the ROC band, the
+#: marginal effects) cost draws x rows; past this many, each chain is thinned evenly...
+_DRAW_ROWS_BUDGET = 2**26
+#: ... to no fewer draws than this (all of them when there are fewer).
+_MIN_SCORED_DRAWS = 200
 
 
 def _is_firth(estimate) -> bool:
@@ -151,24 +157,42 @@ def _coefficients(named: dict, level: float) -> pd.DataFrame:
     return table
 
 
+def _thinned(posterior: Posterior, n_rows: int) -> Posterior:
+    """``posterior`` with each chain thinned evenly to fit :data:`_DRAW_ROWS_BUDGET`.
+
+    Itself when its draws x ``n_rows`` fit, or it has at most :data:`_MIN_SCORED_DRAWS`.
+    """
+    keep = max(_MIN_SCORED_DRAWS, _DRAW_ROWS_BUDGET // max(n_rows, 1))
+    per_chain = -(-keep // posterior.num_chains)
+    if per_chain >= posterior.num_samples:
+        return posterior
+    index = np.linspace(0, posterior.num_samples - 1, per_chain).round().astype(np.int64)
+    return dataclasses.replace(posterior, draws=posterior.draws[:, index])
+
+
 @dataclass(frozen=True)
 class _Scores:
-    """Predictions of one estimator on the test rows."""
+    """Predictions of one estimator on the test rows.
+
+    ``per_draw`` and ``band`` come from ``scored_draws`` of a posterior's draws (all, or
+    each chain thinned evenly on large test sets; :func:`_thinned`).
+    """
 
     prob: np.ndarray
     per_draw: pd.DataFrame | None = None
     band: object = None
+    scored_draws: int | None = None
 
 
 def _score(estimate, rows: HeldOutRows, threshold: float, level: float, chunk_size) -> _Scores:
     prob = estimate._predict(rows.X, rows.offset)
     if not isinstance(estimate, Posterior):
         return _Scores(prob)
-    draws = estimate.flat_draws
+    draws = _thinned(estimate, len(rows.y)).flat_draws
     given = {"sample_weight": rows.weight, "offset": rows.offset, "chunk_size": chunk_size}
     per_draw = predictive_metrics(draws, rows.X, rows.y, threshold=threshold, **given)
     band = roc_band(draws, rows.X, rows.y, level=level, **given)
-    return _Scores(prob, per_draw, band)
+    return _Scores(prob, per_draw, band, len(draws))
 
 
 def _metrics_row(estimate, scores: _Scores, rows: HeldOutRows, threshold, level, n_bins: int):
@@ -335,6 +359,8 @@ class Comparison:
     _rows: HeldOutRows = field(repr=False)
     _scores: dict = field(repr=False)
     _train: tuple | None = field(repr=False, default=None)
+    # Tables that are costly on many rows, computed once (the report shows them 4 times).
+    _cache: dict = field(repr=False, default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -380,6 +406,8 @@ class Comparison:
         held-out rows count with their ``sample_weight`` and ``offset`` (if given);
         training rows equally, without an offset.
         """
+        if "marginal_effects" in self._cache:
+            return self._cache["marginal_effects"].copy()
         if self._train is None:
             X, offset = self._rows.X, self._rows.offset
             weights = np.ones(X.shape[0]) if self._rows.weight is None else self._rows.weight
@@ -387,10 +415,29 @@ class Comparison:
             X, offset, weights = self._train[0], None, np.ones(self._train[0].shape[0])
         weights = weights / weights.sum()
         tables = {
-            n: e._marginal_effects(X, offset, weights, level=self.level, dummy=True)
+            n: (_thinned(e, X.shape[0]) if isinstance(e, Posterior) else e)._marginal_effects(
+                X, offset, weights, level=self.level, dummy=True
+            )
             for n, e in self.estimates.items()
         }
-        return _side_by_side(tables, ("estimate", "ci_lower", "ci_upper"))
+        table = self._cache["marginal_effects"] = _side_by_side(
+            tables, ("estimate", "ci_lower", "ci_upper")
+        )
+        return table.copy()
+
+    def thinned_draws(self) -> dict[str, tuple[int, int]]:
+        """Posteriors scored on the test rows with some of their draws: name -> (used, all).
+
+        On many rows (draws x rows above 2**26) a posterior's per-draw metrics, ROC band
+        and marginal effects use each chain thinned evenly, to no fewer than 200 draws;
+        its predictions (the mean probability) always use every draw.
+        """
+        thinned = {}
+        for name, estimate in self.estimates.items():
+            used, total = self._scores[name].scored_draws, estimate.flat_draws.shape[0]
+            if used is not None and used < total:
+                thinned[name] = (used, total)
+        return thinned
 
     def fit_statistics(self) -> pd.DataFrame:
         """Likelihood-ratio test, pseudo-R², AIC and BIC of each MLE, on its training data.

@@ -157,6 +157,24 @@ def test_roc_band_equals_brute_force_quantiles(synthetic, ties):
     assert band.level == 0.8
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_row_at_a_time_ranking_equals_the_pooled_one(synthetic, monkeypatch, ties):
+    """Large test sets rank each draw's classes apart: the same AUCs and band, exactly."""
+    draws, X, y = synthetic
+    X = np.round(X) if ties else X
+    pooled = post.predictive_metrics(draws, X, y), post.roc_band(draws, X, y, level=0.8)
+    monkeypatch.setattr(post, "SORT_EACH_ROW", 1)
+    monkeypatch.setattr("bayeslogreg.metrics._roc.SORT_EACH_ROW", 1)
+    table, band = post.predictive_metrics(draws, X, y), post.roc_band(draws, X, y, level=0.8)
+    assert_array_equal(table["auc"], pooled[0]["auc"])
+    expected = [skm.roc_auc_score(y, prob) for prob in probabilities(draws, X)]
+    assert_allclose(table["auc"], expected, rtol=1e-14)
+    for a, b in zip(band[:4], pooled[1][:4], strict=True):
+        assert_array_equal(a, b)
+    curves = np.array([step_roc(y, prob, band.fpr) for prob in probabilities(draws, X)])
+    assert_allclose(band.median, np.quantile(curves, 0.5, axis=0), rtol=0, atol=1e-12)
+
+
 def test_roc_band_is_ordered_and_monotone(synthetic):
     band = post.roc_band(*synthetic)
     assert np.all(band.lower <= band.median) and np.all(band.median <= band.upper)

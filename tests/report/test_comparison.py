@@ -268,3 +268,39 @@ def test_report_renders_in_headless_chromium(comparison, tmp_path):
     pixels = imread(shot)
     assert pixels.shape[0] >= 800 and pixels.shape[1] >= 1100
     assert pixels[..., :3].std() > 0.05, "the screenshot is blank"
+
+
+def test_large_test_sets_score_a_posterior_on_evenly_thinned_draws(fitted, monkeypatch):
+    """Per-draw work (draws x rows) is capped; the predictions still use every draw."""
+    from bayeslogreg.estimators._effects import row_weights
+    from bayeslogreg.report import comparison as module
+
+    X_test, y_test = fitted["test"]
+    posterior = fitted["fits"]["posterior"]
+    whole = blr.compare({"posterior": posterior}, X_test, y_test)
+    assert whole.thinned_draws() == {}
+    monkeypatch.setattr(module, "_DRAW_ROWS_BUDGET", 300 * len(y_test))
+    thinned = blr.compare({"posterior": posterior}, X_test, y_test)
+    assert thinned.thinned_draws() == {"posterior": (300, 2000)}
+    assert "from 300 of its 2,000 draws (each chain thinned evenly)" in thinned.to_markdown()
+    assert len(thinned.posterior_metrics()) == 300
+    pd.testing.assert_frame_equal(thinned.predictions(), whole.predictions())
+    # Draws 0, 6, 13, ..., 499 of each chain: the first and the last kept.
+    index = np.linspace(0, 499, 75).round().astype(int)
+    kept = posterior.draws[:, index].reshape(-1, 2)
+    pd.testing.assert_frame_equal(
+        thinned.posterior_metrics(), blr.diagnostics.predictive_metrics(kept, X_test, y_test)
+    )
+    effects = posterior._marginal_effects(
+        X_test, None, row_weights(None, len(y_test), X_test), level=0.95, dummy=True
+    )
+    assert thinned.marginal_effects().equals(thinned.marginal_effects())  # cached, a copy
+    thinned_effect = thinned.marginal_effects()[("posterior", "estimate")].iloc[0]
+    mean_of_kept = np.mean(
+        blr.estimators._effects.average_marginal_effects(
+            kept, X_test, None, row_weights(None, len(y_test), X_test), np.empty(0, int)
+        )[:, 0]
+    )
+    assert thinned_effect == pytest.approx(mean_of_kept, rel=1e-12)
+    # 300 of 2000 draws: the mean effect moves by Monte Carlo error, far below its sd.
+    assert abs(thinned_effect - effects["estimate"].iloc[0]) < 0.2 * effects["sd"].iloc[0]

@@ -1,9 +1,10 @@
 """Variational approximations of the posterior: ADVI (mean-field, full-rank) and Pathfinder.
 
-Each fits a normal distribution to the posterior of :func:`~bayeslogreg.sample_posterior`
+Each fits normal distributions to the posterior of :func:`~bayeslogreg.sample_posterior`
 (the same priors, weights, counts and offsets, and the same target function) and returns
-draws from it as a :class:`VariationalPosterior`, which has the face of a
-:class:`~bayeslogreg.Posterior`. How far the normal is from the posterior is measured
+draws as a :class:`VariationalPosterior`, which has the face of a
+:class:`~bayeslogreg.Posterior`: ADVI's from its normal, Pathfinder's from its paths'
+normals, importance-resampled. How far the normals are from the posterior is measured
 by the Pareto k-hat of the draws' importance ratios p(theta, y) / q(theta) (Yao,
 Vehtari, Simpson and Gelman 2018), with an :class:`~bayeslogreg.ApproximationWarning`
 above 0.7.
@@ -74,8 +75,9 @@ _DEFAULTS = {
 class VariationalPosterior(Posterior):
     """Result of :func:`fit_vi`: a :class:`~bayeslogreg.Posterior` of the approximation.
 
-    Its draws are one "chain" of independent draws from the fitted normal;
-    ``num_warmup`` and ``num_divergences`` are 0, ``sampler`` None.
+    Its draws are one "chain": independent draws from ADVI's normal, or Pathfinder's
+    resampled draws (some repeat); ``num_warmup`` and ``num_divergences`` are 0,
+    ``sampler`` None.
 
     Attributes
     ----------

@@ -37,6 +37,7 @@ __all__ = [
     "loo",
     "netcdf_bytes",
     "pareto_khat",
+    "psis",
     "plot_rank",
     "plot_trace",
     "posterior_draws",
@@ -500,12 +501,14 @@ def power_scaling_sensitivity(data, var_names: list[str], component: str, delta:
     return np.concatenate([np.ravel(np.asarray(result[name].values)) for name in var_names])
 
 
-def pareto_khat(log_ratios: np.ndarray) -> float:
-    """Pareto k-hat of importance ratios given as logs, shape (n_draws,): PSIS's shape.
+def psis(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
+    """Pareto-smoothed importance weights of ratios given as logs, shape (n_draws,).
 
-    ArviZ 0.23's ``psislw``, 1.x's ``arviz_stats`` ``psislw`` (relative efficiency 1:
-    independent draws). Below 0.5 the ratios have a finite variance; above 0.7 importance
-    sampling, and the proposal as an approximation, are unreliable (Vehtari et al. 2024).
+    Returns the smoothed log weights, normalised (their exps sum to 1), shape (n_draws,),
+    and the Pareto k-hat: ArviZ 0.23's ``psislw``, 1.x's ``arviz_stats`` ``psislw``
+    (relative efficiency 1: independent draws). Below 0.5 the ratios have a finite
+    variance; above 0.7 importance sampling, and the proposal as an approximation, are
+    unreliable (Vehtari et al. 2024).
     """
     log_ratios = np.asarray(log_ratios, dtype=np.float64)
     shifted = log_ratios - log_ratios.max()  # exp of the largest is 1: no overflow
@@ -513,10 +516,18 @@ def pareto_khat(log_ratios: np.ndarray) -> float:
         from arviz_stats.base import array_stats
 
         # 1.x's psislw takes log-likelihoods, whose negatives are LOO's log ratios.
-        _, khat = array_stats.psislw(-shifted, r_eff=1.0)
+        log_weights, khat = array_stats.psislw(-shifted, r_eff=1.0)
     else:
-        _, khat = _quietly(arviz().psislw, shifted)
-    return float(np.asarray(khat))
+        log_weights, khat = _quietly(arviz().psislw, shifted)
+    log_weights = np.asarray(log_weights, dtype=np.float64)
+    top = log_weights.max()
+    log_weights = log_weights - (top + np.log(np.sum(np.exp(log_weights - top))))
+    return log_weights, float(np.asarray(khat))
+
+
+def pareto_khat(log_ratios: np.ndarray) -> float:
+    """Pareto k-hat of importance ratios given as logs, shape (n_draws,): :func:`psis`'s."""
+    return psis(log_ratios)[1]
 
 
 def _quietly(function, *args, **kwargs):

@@ -1,11 +1,13 @@
-"""Single-path Pathfinder (Zhang, Carpenter, Gelman and Vehtari 2022), pure JAX.
+"""Multi-path Pathfinder (Zhang, Carpenter, Gelman and Vehtari 2022), pure JAX.
 
 L-BFGS (optax's, with its zoom line search) climbs the log density from a start. At each
 iterate ``theta_l`` the L-BFGS inverse Hessian ``H_l`` (the last ``history_size`` pairs
 that meet the curvature condition, over the paper's diagonal estimate, its Algorithm 3)
 gives a local normal ``N(theta_l + H_l grad log p(theta_l), H_l)``; its ELBO is estimated
 from ``num_elbo_draws`` draws (the same standard normals at every iterate), and the normal with
-the highest ELBO gives the draws.
+the highest ELBO gives the path's draws. :func:`multipath` runs ``num_paths`` such paths
+from dispersed starts and pools their draws, each with the log density of the mixture
+of the paths' normals, for importance resampling (``vi.py``, on the host).
 
 ``H_l`` is formed dense, by the BFGS recursion over the pairs ((p+1)^2 numbers per
 iterate, one at a time): the same matrix as the paper's low-rank factors, simpler to
@@ -19,7 +21,15 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-__all__ = ["PathfinderOptions", "PathfinderResult", "map_points", "normal_draws", "pathfinder"]
+__all__ = [
+    "MultiPathResult",
+    "PathfinderOptions",
+    "PathfinderResult",
+    "map_points",
+    "multipath",
+    "normal_draws",
+    "pathfinder",
+]
 
 # A pair (s, y) enters the inverse Hessian only if s.y > _CURVATURE * |y|^2 (blackjax's).
 _CURVATURE = 1e-12
@@ -30,6 +40,9 @@ _GRAD_TOL = 1e-8
 # Log densities of many points are evaluated this many point-rows at a time (lax.map's
 # batches), so that large data never hold a (points, rows) array at once.
 _BATCH_ELEMENTS = 2**22
+# Multi-path starts are uniform on (-_INIT_RADIUS, _INIT_RADIUS) in every coordinate
+# (the paper's and Stan's dispersed initialisation).
+_INIT_RADIUS = 2.0
 
 
 class PathfinderOptions(NamedTuple):
@@ -39,6 +52,7 @@ class PathfinderOptions(NamedTuple):
     history_size: int
     num_elbo_draws: int
     num_draws: int
+    num_paths: int = 1
 
 
 class PathfinderResult(NamedTuple):
@@ -47,8 +61,29 @@ class PathfinderResult(NamedTuple):
     ``path`` (L + 1, d) holds the start and the L-BFGS iterates, ``num_iterations``
     how many are real (later rows repeat the last); ``elbo`` (L + 1,) the ELBO of each
     iterate's normal (-inf for the start and beyond ``num_iterations``), ``best`` the
-    chosen iterate. ``draws`` (num_draws, d) come from its normal, with their log
-    density ``log_p`` and the normal's ``log_q`` (both (num_draws,), nats).
+    chosen iterate, whose normal has mean ``mean`` (d,) and Cholesky factor ``chol``
+    (d, d). ``draws`` (num_draws, d) come from that normal, with their log density
+    ``log_p`` and the normal's ``log_q`` (both (num_draws,), nats).
+    """
+
+    draws: jax.Array
+    log_p: jax.Array
+    log_q: jax.Array
+    path: jax.Array
+    elbo: jax.Array
+    best: jax.Array
+    num_iterations: jax.Array
+    mean: jax.Array
+    chol: jax.Array
+
+
+class MultiPathResult(NamedTuple):
+    """Outputs of :func:`multipath`; ``K`` = num_paths, ``M`` = num_draws per path.
+
+    ``draws`` (K M, d): every path's draws, path by path; ``log_p`` (K M,) their log
+    density and ``log_q`` (K M,) that of the equal mixture of the K paths' normals,
+    nats. ``path`` (K, L + 1, d), ``elbo`` (K, L + 1), ``best`` (K,) and
+    ``num_iterations`` (K,) are each path's, as in :class:`PathfinderResult`.
     """
 
     draws: jax.Array
@@ -204,4 +239,49 @@ def pathfinder(
     history = jax.tree.map(lambda h: h[jnp.maximum(best, 1) - 1], histories)
     mean, chol = _normal(path[best], grads[best], history)
     draws, log_p, log_q = normal_draws(draw_key, mean, chol, options.num_draws, log_density, n_rows)
-    return PathfinderResult(draws, log_p, log_q, path, elbos, best, count)
+    return PathfinderResult(draws, log_p, log_q, path, elbos, best, count, mean, chol)
+
+
+def _mixture_log_density(points, means, chols):
+    """Log density (m,) at ``points`` (m, d) of the equal mixture of K normals.
+
+    ``means`` (K, d), ``chols`` (K, d, d) their Cholesky factors.
+    """
+
+    def one(mean, chol):
+        u = jax.scipy.linalg.solve_triangular(chol, (points - mean).T, lower=True)
+        return (
+            -0.5 * jnp.sum(u**2, axis=0)
+            - jnp.sum(jnp.log(jnp.diag(chol)))
+            - 0.5 * mean.shape[0] * jnp.log(2 * jnp.pi)
+        )
+
+    log_q = jax.vmap(one)(means, chols)  # (K, m)
+    return jax.scipy.special.logsumexp(log_q, axis=0) - jnp.log(means.shape[0])
+
+
+def multipath(key, log_density, dimension: int, options: PathfinderOptions, n_rows: int = 1):
+    """``options.num_paths`` Pathfinder paths from starts uniform on (-2, 2)^d, pooled.
+
+    Jit it whole; ``options`` must be static. The paths run one after another
+    (``lax.map``): under ``vmap`` each would run every other's iterations.
+    """
+    start_key, paths_key = jax.random.split(key)
+    starts = jax.random.uniform(
+        start_key, (options.num_paths, dimension), minval=-_INIT_RADIUS, maxval=_INIT_RADIUS
+    )
+    keys = jax.random.split(paths_key, options.num_paths)
+    paths = lax.map(
+        lambda pair: pathfinder(pair[0], log_density, pair[1], options, n_rows), (keys, starts)
+    )
+    draws = paths.draws.reshape(-1, dimension)
+    log_q = _mixture_log_density(draws, paths.mean, paths.chol)
+    return MultiPathResult(
+        draws,
+        paths.log_p.reshape(-1),
+        log_q,
+        paths.path,
+        paths.elbo,
+        paths.best,
+        paths.num_iterations,
+    )

@@ -2,9 +2,13 @@
 
 The model is one latent vector ``z`` = (intercept, coef...) with a flat base measure and
 the MAP objective as a factor (``_nuts_program._log_posterior``): the same target as
-MAP and NUTS, not a second copy of the model. Adam, with its step size decayed linearly
-to zero over the last half of the steps (the iterates then settle instead of jittering
-with the gradient noise), maximises the ELBO from the MAP.
+MAP and NUTS, not a second copy of the model. It is fitted in whitened coordinates
+``u``, ``z = start + scale u`` (``start`` the MAP, ``scale`` a Cholesky factor of the
+Laplace covariance, or its diagonal for mean-field), where the posterior is close to
+N(0, I): the guide starts there as N(0, I), and Adam's steps, the same size in every
+coordinate, are the same fraction of a posterior sd in every direction. Adam, with its
+step size decayed linearly to zero over the last half of the steps (the iterates then
+settle instead of jittering with the gradient noise), maximises the ELBO.
 """
 
 from typing import NamedTuple
@@ -62,20 +66,30 @@ def _schedule(step_size, num_steps: int):
     )
 
 
-def svi(key, log_density, start, step_size, options: SVIOptions, n_rows: int = 1) -> SVIResult:
-    """Fit the guide to ``log_density`` (a JAX function of a (d,) vector) from ``start``.
+def svi(
+    key, log_density, start, scale, step_size, options: SVIOptions, n_rows: int = 1
+) -> SVIResult:
+    """Fit the guide to ``log_density`` (a JAX function of a (d,) vector) near ``start``.
 
-    Jit it whole; ``options`` must be static, ``step_size`` (Adam's) may be traced.
-    ``n_rows``: rows of data behind ``log_density`` (bounds the draws evaluated at once).
+    ``scale`` (d, d), lower triangular (diagonal for mean-field), whitens the
+    coordinates: the guide N(m, C C^T) of ``u`` is N(start + scale m, (scale C)(scale
+    C)^T) of ``z``. Jit it whole; ``options`` must be static, ``step_size`` (Adam's)
+    may be traced. ``n_rows``: rows of data behind ``log_density`` (bounds the draws
+    evaluated at once).
     """
     d = start.shape[0]
+    # The density of u: the ELBO is then that of z, in the same nats.
+    log_jacobian = jnp.sum(jnp.log(jnp.abs(jnp.diag(scale))))
 
     def model():
         flat = dist.ImproperUniform(dist.constraints.real_vector, (), event_shape=(d,))
-        numpyro.factor("log_density", log_density(numpyro.sample("z", flat)))
+        u = numpyro.sample("u", flat)
+        numpyro.factor("log_density", log_density(start + scale @ u) + log_jacobian)
 
     guide_class = AutoMultivariateNormal if options.fullrank else AutoNormal
-    guide = guide_class(model, init_loc_fn=init_to_value(values={"z": start}))
+    guide = guide_class(
+        model, init_loc_fn=init_to_value(values={"u": jnp.zeros(d)}), init_scale=1.0
+    )
     optimizer = optax_to_numpyro(optax.adam(_schedule(step_size, options.num_steps)))
     engine = SVI(model, guide, optimizer, Trace_ELBO(num_particles=options.num_elbo_draws))
     fit_key, draw_key = jax.random.split(key)
@@ -85,6 +99,7 @@ def svi(key, log_density, start, step_size, options: SVIOptions, n_rows: int = 1
     if options.fullrank:
         mean, chol = params["auto_loc"], params["auto_scale_tril"]
     else:
-        mean, chol = params["z_auto_loc"], jnp.diag(params["z_auto_scale"])
+        mean, chol = params["u_auto_loc"], jnp.diag(params["u_auto_scale"])
+    mean, chol = start + scale @ mean, scale @ chol
     draws, log_p, log_q = normal_draws(draw_key, mean, chol, options.num_draws, log_density, n_rows)
     return SVIResult(draws, log_p, log_q, -losses, mean, chol)

@@ -426,12 +426,20 @@ def _chain_randomness(seed, num_chains: int, n_params: int):
     return normals, jax.random.key_data(jax.random.split(chains_key, num_chains))
 
 
-def _initial_points(normals: np.ndarray, map_fit: PointEstimate) -> np.ndarray:
-    """One start per chain (a row of ``normals`` each) from the Laplace approximation."""
+def _laplace_cholesky(map_fit: PointEstimate) -> np.ndarray:
+    """Lower Cholesky factor (p + 1, p + 1) of the MAP's Laplace covariance.
+
+    0.1 times the identity where the covariance is not finite (an unidentified direction).
+    """
     cov = map_fit.cov
     if not np.isfinite(cov).all():
         cov = np.diag(np.full(len(map_fit.params), 1e-2))
-    return map_fit.params + normals @ np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov))).T
+    return np.linalg.cholesky(cov + 1e-12 * np.eye(len(cov)))
+
+
+def _initial_points(normals: np.ndarray, map_fit: PointEstimate) -> np.ndarray:
+    """One start per chain (a row of ``normals`` each) from the Laplace approximation."""
+    return map_fit.params + normals @ _laplace_cholesky(map_fit).T
 
 
 def _pointwise_log_likelihood(draws: np.ndarray, X, y) -> np.ndarray:

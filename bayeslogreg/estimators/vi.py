@@ -1,9 +1,10 @@
 """Variational approximations of the posterior: ADVI (mean-field, full-rank) and Pathfinder.
 
-Each fits a normal distribution to the posterior of :func:`~bayeslogreg.sample_posterior`
+Each fits normal distributions to the posterior of :func:`~bayeslogreg.sample_posterior`
 (the same priors, weights, counts and offsets, and the same target function) and returns
-draws from it as a :class:`VariationalPosterior`, which has the face of a
-:class:`~bayeslogreg.Posterior`. How far the normal is from the posterior is measured
+draws as a :class:`VariationalPosterior`, which has the face of a
+:class:`~bayeslogreg.Posterior`: ADVI's from its normal, Pathfinder's from its paths'
+normals, importance-resampled. How far the normals are from the posterior is measured
 by the Pareto k-hat of the draws' importance ratios p(theta, y) / q(theta) (Yao,
 Vehtari, Simpson and Gelman 2018), with an :class:`~bayeslogreg.ApproximationWarning`
 above 0.7.
@@ -28,7 +29,7 @@ from bayeslogreg._validation import (
     check_seed,
 )
 from bayeslogreg.estimators._nuts_program import _log_posterior
-from bayeslogreg.estimators._pathfinder import PathfinderOptions, PathfinderResult, pathfinder
+from bayeslogreg.estimators._pathfinder import MultiPathResult, PathfinderOptions, multipath
 from bayeslogreg.estimators._prior_choice import PriorChoice
 from bayeslogreg.estimators._prior_choice import resolve as resolve_priors
 from bayeslogreg.estimators._svi import SVIOptions, SVIResult, svi
@@ -37,6 +38,7 @@ from bayeslogreg.estimators.nuts import (
     MIN_DRAWS_PER_CHAIN,
     Posterior,
     _assemble,
+    _laplace_cholesky,
     _map_start,
     _posterior_data,
     _target,
@@ -55,11 +57,17 @@ METHODS = {
 #: Warn when the Pareto k-hat of the importance ratios exceeds this (Yao et al. 2018).
 KHAT_THRESHOLD = 0.7
 # Defaults, measured on German credit (docs/estimators.md): the options each method uses.
-# ADVI: 4 draws per step left the means up to 0.15 sd off by the gradients' noise alone.
+# ADVI, in coordinates whitened by the Laplace approximation (_svi.py): 400 steps of 0.01
+# with 16 draws each left the full-rank means within 0.07 sd over seeds 0-3 (2000 steps
+# of 0.02 within 0.07 sd, 200 steps within 0.10 sd; 4 draws per step left the means up
+# to 0.15 sd off by the gradients' noise alone).
+# Pathfinder: 4 paths (the paper's and Stan's). 6 L-BFGS pairs (the paper's) gave normals
+# too narrow for importance resampling on German credit (ESS 450-880 of 16,000 draws,
+# means up to 0.15 sd off); 25 pairs ESS 1,700-4,400 and means within 0.065 sd.
 _DEFAULTS = {
-    "meanfield": {"num_steps": 2000, "step_size": 0.02, "num_elbo_draws": 16},
-    "fullrank": {"num_steps": 2000, "step_size": 0.02, "num_elbo_draws": 16},
-    "pathfinder": {"max_iterations": 1000, "history_size": 6, "num_elbo_draws": 5},
+    "meanfield": {"num_steps": 400, "step_size": 0.01, "num_elbo_draws": 16},
+    "fullrank": {"num_steps": 400, "step_size": 0.01, "num_elbo_draws": 16},
+    "pathfinder": {"max_iterations": 1000, "history_size": 25, "num_elbo_draws": 5, "num_paths": 4},
 }
 
 
@@ -67,8 +75,9 @@ _DEFAULTS = {
 class VariationalPosterior(Posterior):
     """Result of :func:`fit_vi`: a :class:`~bayeslogreg.Posterior` of the approximation.
 
-    Its draws are one "chain" of independent draws from the fitted normal;
-    ``num_warmup`` and ``num_divergences`` are 0, ``sampler`` None.
+    Its draws are one "chain": independent draws from ADVI's normal, or Pathfinder's
+    resampled draws (some repeat); ``num_warmup`` and ``num_divergences`` are 0,
+    ``sampler`` None.
 
     Attributes
     ----------
@@ -79,14 +88,18 @@ class VariationalPosterior(Posterior):
         or ``max_iterations``, ``history_size``, ``num_elbo_draws``).
     elbo : ndarray
         The ELBO (nats): per optimisation step for ADVI, shape (num_steps,), each a
-        noisy estimate from ``num_elbo_draws`` draws; per iterate of Pathfinder's path,
-        shape (n_iterations + 1,), -inf for the start.
+        noisy estimate from ``num_elbo_draws`` draws; per path and iterate of
+        Pathfinder, shape (num_paths, n_iterations + 1), -inf for the starts and past
+        each path's end (``n_iterations`` is the longest path's).
     path : ndarray or None
-        Pathfinder's L-BFGS iterates, shape (n_iterations + 1, p + 1), intercept first,
-        the start first; None for ADVI.
+        Pathfinder's L-BFGS iterates, shape (num_paths, n_iterations + 1, p + 1),
+        intercept first, the start first; rows past a path's end repeat its last
+        iterate. None for ADVI.
     pareto_k : float
-        Pareto k-hat of the draws' importance ratios p(theta, y) / q(theta): below 0.5
-        the normal is close to the posterior, above 0.7 it is not to be trusted.
+        Pareto k-hat of the importance ratios p(theta, y) / q(theta) of the normal's
+        draws (for Pathfinder: of all paths' draws, q the mixture of their normals,
+        before resampling): below 0.5 the normal is close to the posterior, above 0.7
+        it is not to be trusted.
     """
 
     method: str = "fullrank"
@@ -124,7 +137,7 @@ def _method_options(method: str, given: dict) -> dict:
     options = {
         name: given[name] if given[name] is not None else value for name, value in defaults.items()
     }
-    for name in ("num_steps", "num_elbo_draws", "max_iterations", "history_size"):
+    for name in ("num_steps", "num_elbo_draws", "max_iterations", "history_size", "num_paths"):
         if name in options:
             options[name] = check_positive_int(options[name], name)
     if "step_size" in options:
@@ -133,23 +146,23 @@ def _method_options(method: str, given: dict) -> dict:
 
 
 def _program(method: str, options: dict, num_draws: int, treedef):
-    """Return the function of (key, start, step size, X_t, signs, priors) and its settings."""
+    """Return the function of (key, start, scale, step size, X_t, signs, priors), its settings."""
     if method == "pathfinder":
         settings = PathfinderOptions(num_draws=num_draws, **options)
     else:
         baked = {name: value for name, value in options.items() if name != "step_size"}
         settings = SVIOptions(fullrank=method == "fullrank", num_draws=num_draws, **baked)
 
-    def run(key_data, start, step_size, X_t, signs, prior_leaves):
+    def run(key_data, start, scale, step_size, X_t, signs, prior_leaves):
         intercept_prior, prior = jax.tree.unflatten(treedef, prior_leaves)
 
         def log_density(z):
             return _log_posterior(z, X_t, signs, intercept_prior, prior)
 
         key, n_rows = jax.random.wrap_key_data(key_data), X_t.shape[1]
-        if method == "pathfinder":
-            return pathfinder(key, log_density, start, settings, n_rows)._asdict()
-        return svi(key, log_density, start, step_size, settings, n_rows)._asdict()
+        if method == "pathfinder":  # only start's size: the paths start dispersed
+            return multipath(key, log_density, start.shape[0], settings, n_rows)._asdict()
+        return svi(key, log_density, start, scale, step_size, settings, n_rows)._asdict()
 
     return run, settings
 
@@ -164,6 +177,7 @@ def _approximate(X, target, start, map_fit, method: str, options: dict, num_draw
         (
             np.asarray(jax.random.key_data(jax.random.key(seed))),
             np.asarray(start, dtype=np.float64),
+            _whitening(map_fit, diagonal=method == "meanfield"),
             np.float64(options.get("step_size", np.nan)),  # Pathfinder has none
             np.ascontiguousarray(np.asarray(X, dtype=np.float64).T),
             (
@@ -179,8 +193,21 @@ def _approximate(X, target, start, map_fit, method: str, options: dict, num_draw
     )
     outputs = _interrupt.call(program, *args)
     # The program returns the leaves of a dict: its values in the order of sorted keys.
-    fields = PathfinderResult._fields if method == "pathfinder" else SVIResult._fields
+    fields = MultiPathResult._fields if method == "pathfinder" else SVIResult._fields
     return dict(zip(sorted(fields), (np.asarray(x) for x in outputs), strict=True))
+
+
+def _whitening(map_fit, *, diagonal: bool) -> np.ndarray:
+    """ADVI's whitening (p + 1, p + 1): a Cholesky factor of the Laplace covariance.
+
+    For mean-field its diagonal: the Laplace approximation's conditional sds, 1 /
+    sqrt(diag(precision)), which a mean-field normal fits. Pathfinder ignores it.
+    """
+    chol = _laplace_cholesky(map_fit)
+    if not diagonal:
+        return chol
+    precision = np.linalg.inv(chol @ chol.T)
+    return np.diag(1.0 / np.sqrt(np.diag(precision)))
 
 
 def _check_finite_elbo(method: str, outputs: dict, options: dict) -> None:
@@ -189,7 +216,7 @@ def _check_finite_elbo(method: str, outputs: dict, options: dict) -> None:
         if not np.isfinite(outputs["elbo"]).any() or not np.isfinite(outputs["draws"]).all():
             raise ValueError(
                 "Pathfinder found no normal approximation with a finite ELBO along its "
-                f"L-BFGS path ({int(outputs['num_iterations'])} iterations): the log "
+                f"L-BFGS paths ({outputs['num_iterations'].tolist()} iterations): the log "
                 "posterior is not finite or not concave enough near the path. Check the "
                 "data's scale (standardise the features), or use method='fullrank' or "
                 "sample_posterior."
@@ -206,6 +233,20 @@ def _check_finite_elbo(method: str, outputs: dict, options: dict) -> None:
         f"(step_size={step_size!r}). Pass a smaller step_size, e.g. "
         f"step_size={step_size / 10!r}, or standardise the features."
     )
+
+
+def _importance_resample(log_ratios: np.ndarray, num_draws: int, seed: int):
+    """Return ``num_draws`` indices into the draws of ``log_ratios`` (m,), and PSIS's k-hat.
+
+    Systematic resampling on the Pareto-smoothed weights (one uniform, ``num_draws``
+    evenly spaced points through their cumulative sum: less noise than independent
+    picks), in a random order, so that a draw's position says nothing of its path.
+    """
+    log_weights, khat = _arviz.psis(log_ratios)
+    rng = np.random.default_rng(seed)
+    points = (rng.random() + np.arange(num_draws)) / num_draws
+    index = np.searchsorted(np.cumsum(np.exp(log_weights)), points)
+    return rng.permutation(np.minimum(index, len(log_ratios) - 1)), khat
 
 
 def _warn_if_far(posterior: VariationalPosterior) -> None:
@@ -241,6 +282,7 @@ def fit_vi(
     num_elbo_draws: int | None = None,
     max_iterations: int | None = None,
     history_size: int | None = None,
+    num_paths: int | None = None,
     feature_names=None,
     store_log_likelihood: bool = True,
     sample_weight=None,
@@ -260,21 +302,29 @@ def fit_vi(
         ``"meanfield"``: ADVI with independent normals (NumPyro's ``AutoNormal``; its sds
         are too small where parameters are correlated). ``"fullrank"``: ADVI with a
         correlated normal (``AutoMultivariateNormal``). Both maximise the ELBO with
-        Adam from the MAP. ``"pathfinder"``: single-path Pathfinder (Zhang et al.
-        2022): L-BFGS from the origin, the normal of the iterate with the best ELBO.
+        Adam, in coordinates whitened by the Laplace approximation at the MAP (its
+        Cholesky factor; for mean-field its conditional sds), starting from it.
+        ``"pathfinder"``: multi-path Pathfinder (Zhang et al. 2022): ``num_paths``
+        L-BFGS paths from starts uniform on (-2, 2) in every coordinate, on each the
+        normal of the iterate with the best ELBO; their ``num_draws`` draws each are
+        pooled and importance-resampled to ``num_draws`` (Pareto-smoothed weights
+        p / q, q the mixture of the paths' normals; systematic resampling).
     seed : int
         The same seed gives the same draws.
     num_draws : int
-        Draws from the fitted normal (one "chain"; at least 4, ArviZ's minimum).
+        Draws from the fitted normal (one "chain"; at least 4, ArviZ's minimum); for
+        Pathfinder, draws per path and, after resampling, in the result (there some
+        repeat: as many distinct ones as the importance weights allow).
     num_steps, step_size : int, float, optional
-        ADVI only: Adam's steps (default 2000) and step size (default 0.02, decayed
-        linearly to 0 over the second half of the steps).
+        ADVI only: Adam's steps (default 400) and step size (default 0.01, in
+        whitened coordinates: about a hundredth of a posterior sd; decayed linearly to
+        0 over the second half of the steps).
     num_elbo_draws : int, optional
         Draws per ELBO estimate: per ADVI step (default 16), per Pathfinder iterate
         (default 5).
-    max_iterations, history_size : int, optional
-        Pathfinder only: L-BFGS iterations at most (default 1000) and the pairs its
-        inverse Hessian keeps (default 6).
+    max_iterations, history_size, num_paths : int, optional
+        Pathfinder only: L-BFGS iterations at most (default 1000), the pairs its
+        inverse Hessian keeps (default 25) and the paths (default 4).
     store_log_likelihood : bool
         Store per-row log-likelihoods of the draws, for LOO/WAIC.
 
@@ -319,6 +369,7 @@ def fit_vi(
         "num_elbo_draws": num_elbo_draws,
         "max_iterations": max_iterations,
         "history_size": history_size,
+        "num_paths": num_paths,
     }
     options = _method_options(method, given)
     row_weights = None if observations is None else observations.weighted_rows()
@@ -332,16 +383,16 @@ def fit_vi(
     map_fit = dataclasses.replace(
         map_fit, feature_names_origin=origin, formula=formula, prior_choice=record
     )
-    # ADVI starts at the MAP; Pathfinder needs a path, from the origin (every
-    # probability 1/2), to estimate the curvature on.
-    origin_point = np.zeros_like(map_fit.params)
-    start_point = origin_point if method == "pathfinder" else map_fit.params
     target = _target(X, y, observations)
-    outputs = _approximate(X, target, start_point, map_fit, method, options, num_draws, seed)
+    outputs = _approximate(X, target, map_fit.params, map_fit, method, options, num_draws, seed)
     _check_finite_elbo(method, outputs, options)
+    if method == "pathfinder":
+        kept, pareto_k = _importance_resample(outputs["log_p"] - outputs["log_q"], num_draws, seed)
+    else:
+        kept, pareto_k = slice(None), _arviz.pareto_khat(outputs["log_p"] - outputs["log_q"])
     posterior = _assemble(
-        outputs["draws"][None],
-        {"lp": outputs["log_p"][None], "log_q": outputs["log_q"][None]},
+        outputs["draws"][kept][None],
+        {"lp": outputs["log_p"][kept][None], "log_q": outputs["log_q"][kept][None]},
         X,
         y,
         names,
@@ -355,8 +406,8 @@ def fit_vi(
         observations=observations,
     )
     if method == "pathfinder":
-        count = int(outputs["num_iterations"])
-        elbo, path = outputs["elbo"][: count + 1], outputs["path"][: count + 1]
+        count = int(outputs["num_iterations"].max())
+        elbo, path = outputs["elbo"][:, : count + 1], outputs["path"][:, : count + 1]
     else:
         elbo, path = outputs["elbo"], None
     fields = {f.name: getattr(posterior, f.name) for f in dataclasses.fields(Posterior)}
@@ -366,7 +417,7 @@ def fit_vi(
         options=options,
         elbo=elbo,
         path=path,
-        pareto_k=_arviz.pareto_khat(outputs["log_p"] - outputs["log_q"]),
+        pareto_k=pareto_k,
     )
     _warn_if_far(result)
     return result

@@ -2,7 +2,6 @@
 German credit, Pathfinder's pieces on normal targets, the k-hat warning, errors, files."""
 
 import json
-import warnings
 from pathlib import Path
 
 import jax
@@ -16,7 +15,7 @@ import bayeslogreg as blr
 from bayeslogreg import _arviz
 from bayeslogreg._jax import float64
 from bayeslogreg.datasets import simulate
-from bayeslogreg.estimators import _pathfinder, vi
+from bayeslogreg.estimators import _pathfinder, _svi, vi
 from bayeslogreg.priors import Normal
 
 REFERENCE = Path(__file__).parents[1] / "reference" / "german_credit_reference.json"
@@ -65,8 +64,8 @@ def german_fits(german_credit):
 def test_german_credit_posterior_mean_is_far_from_its_mode_in_the_intercept(
     german_credit, reference
 ):
-    # Why the mean tolerances below are what they are: every normal approximation sits
-    # near the mode, and here the mode is 0.42 posterior sd from the mean (intercept).
+    # Why Pathfinder importance-resamples: its normals sit near the mode, and here the
+    # mode is 0.42 posterior sd from the mean (intercept).
     mean, sd = reference
     map_fit = blr.fit_map(*german_credit, **UNIT)
     shift = np.abs(map_fit.params - mean) / sd
@@ -78,40 +77,46 @@ def test_german_credit_posterior_mean_is_far_from_its_mode_in_the_intercept(
 def test_full_rank_advi_matches_the_long_reference(german_fits, reference):
     mean, sd = reference
     fit = german_fits["fullrank"]
-    # Measured 0.063 sd (0.06-0.10 over seeds 0-3; MCSE of 4000 draws 0.016 sd).
+    # The issue's tolerances. Measured 0.051 sd (0.05-0.07 over seeds 0-3; MCSE of
+    # 4000 draws 0.016 sd per mean).
     assert np.max(np.abs(fit.params - mean) / sd) < 0.1
-    # Measured 0.957-1.056; the sd of 4000 draws is itself uncertain by 1.1%.
+    # Measured 0.96-1.05; the sd of 4000 draws is itself uncertain by 1.1%.
     np.testing.assert_allclose(fit.stderr / sd, 1.0, atol=0.1)
     assert fit.pareto_k < 0.7
+    assert fit.elbo.shape == (400,) and np.isfinite(fit.elbo).all()
 
 
 @pytest.mark.slow
 def test_mean_field_advi_has_the_means_but_too_small_sds(german_fits, reference):
     mean, sd = reference
     fit = german_fits["meanfield"]
-    assert np.max(np.abs(fit.params - mean) / sd) < 0.15  # measured 0.065
+    assert np.max(np.abs(fit.params - mean) / sd) < 0.15  # the issue's; measured 0.044
     ratio = fit.stderr / sd
     # Known: independent normals fit the conditional, not the marginal, spread of
-    # correlated parameters, so the sds are too small (measured 0.55-0.99).
+    # correlated parameters, so the sds are too small (measured 0.55-0.98).
     assert ratio.max() < 1.1
     assert ratio.min() < 0.7
 
 
 @pytest.mark.slow
-def test_pathfinder_is_a_rough_approximation_near_the_mode(german_fits, reference):
+def test_multi_path_pathfinder_matches_the_long_reference(german_fits, reference):
     mean, sd = reference
     fit = german_fits["pathfinder"]
-    # Pathfinder's normal is centred near the mode (0.42 sd from the mean, above), and
-    # its covariance is the L-BFGS inverse Hessian of 6 pairs in 25 dimensions: measured
-    # mean shifts up to 0.43 sd (the intercept) and sd ratios 0.76-1.10 (0.64-1.10 over
-    # seeds 0-3; blackjax's Pathfinder, tried once on this target: 0.41-1.25).
-    assert np.max(np.abs(fit.params - mean) / sd) < 0.5
-    np.testing.assert_allclose(fit.stderr / sd, 1.0, atol=0.35)
-    # The path climbs from the origin to the mode; the normal with the best ELBO is used.
-    assert len(fit.path) == len(fit.elbo) > 10
-    np.testing.assert_array_equal(fit.path[0], 0.0)
-    assert fit.elbo[0] == -np.inf and np.isfinite(fit.elbo[1:]).all()
-    np.testing.assert_allclose(fit.path[-1], fit.map_estimate.params, atol=1e-4)
+    # Each path's normal sits near the mode (0.41-0.44 sd from the mean); importance
+    # resampling over the mixture of the 4 paths' normals moves the draws to the mean.
+    # The issue's tolerances. Measured 0.043 sd and sd ratios 0.97-1.02 (0.04-0.07
+    # and 0.95-1.07 over seeds 0-3), k-hat 0.33 (0.33-0.61).
+    assert np.max(np.abs(fit.params - mean) / sd) < 0.1
+    np.testing.assert_allclose(fit.stderr / sd, 1.0, atol=0.1)
+    assert fit.pareto_k < 0.7
+    # Four paths from dispersed starts climb to the mode; each normal's ELBO is kept.
+    assert fit.path.shape[:2] == fit.elbo.shape and fit.path.shape[0] == 4
+    assert fit.path.shape[1] > 10
+    assert np.all(np.abs(fit.path[:, 0]) < 2) and np.ptp(fit.path[:, 0], axis=0).min() > 0
+    assert np.all(fit.elbo[:, 0] == -np.inf) and np.isfinite(fit.elbo[:, 1]).all()
+    assert np.abs(fit.path[:, -1] - fit.map_estimate.params).max() < 1e-4
+    # Resampled with repeats: fewer distinct draws than draws (measured 3548 of 4000).
+    assert 2000 < len(np.unique(fit.flat_draws[:, 0])) < 4000
 
 
 @pytest.mark.slow
@@ -128,7 +133,22 @@ def test_draws_log_density_is_the_posterior_written_independently(
     lp = np.asarray(fit.idata.sample_stats["lp"]).ravel()
     np.testing.assert_allclose(lp, log_p, rtol=1e-10)
     log_q = np.asarray(fit.idata.sample_stats["log_q"]).ravel()
-    assert fit.pareto_k == _arviz.pareto_khat(lp - log_q)
+    if method == "pathfinder":  # k-hat of the draws before resampling
+        assert 0 < fit.pareto_k < 0.7
+    else:
+        assert fit.pareto_k == _arviz.pareto_khat(lp - log_q)
+
+
+def test_systematic_resampling_keeps_each_draw_its_share_of_the_weights():
+    log_ratios = np.random.default_rng(0).standard_normal(500)
+    index, khat = vi._importance_resample(log_ratios, 2000, seed=1)
+    log_weights, expected_khat = _arviz.psis(log_ratios)
+    # Each draw is kept floor or ceil of 2000 w times: no more than one off its share.
+    counts = np.bincount(index, minlength=500)
+    assert np.abs(counts - 2000 * np.exp(log_weights)).max() < 1
+    np.testing.assert_allclose(np.exp(log_weights).sum(), 1.0)
+    assert khat == expected_khat
+    assert np.any(np.diff(index) < 0)  # shuffled, not in the draws' order
 
 
 def test_pathfinder_is_exact_for_a_one_dimensional_normal():
@@ -147,6 +167,55 @@ def test_pathfinder_is_exact_for_a_one_dimensional_normal():
     # log q of the chosen normal is the target's density, normalised: log p - log q = log Z.
     log_z = np.log(0.3 * np.sqrt(2 * np.pi))
     np.testing.assert_allclose(np.asarray(result.log_p - result.log_q), log_z, atol=1e-9)
+
+
+def test_advi_in_whitened_coordinates_gives_back_a_correlated_normal():
+    # The guide lives in u, z = start + scale u; a scale far from the target's (sds 0.5
+    # and 3 against 1 and 1.4, no correlation against 0.57) must still give the target.
+    mean, cov = np.array([1.0, -2.0]), np.array([[1.0, 0.8], [0.8, 2.0]])
+    precision = np.linalg.inv(cov)
+
+    def log_density(z):
+        return -0.5 * (z - mean) @ precision @ (z - mean)
+
+    options = _svi.SVIOptions(fullrank=True, num_steps=1000, num_elbo_draws=16, num_draws=100)
+    scale = np.diag([0.5, 3.0])
+    run = jax.jit(lambda key: _svi.svi(key, log_density, jnp.zeros(2), scale, 0.05, options))
+    with float64():
+        result = run(jax.random.key(0))
+    chol = np.asarray(result.chol)
+    sd = np.sqrt(np.diag(cov))
+    assert np.max(np.abs(np.asarray(result.mean) - mean) / sd) < 0.1  # measured 0.05
+    np.testing.assert_allclose(chol @ chol.T, cov, rtol=0.1, atol=0.05)
+    # The ELBO is in z's nats (scale's log determinant, log 1.5, included): near the
+    # target it is log Z, the most it can be.
+    log_z = np.log(2 * np.pi * np.sqrt(np.linalg.det(cov)))
+    np.testing.assert_allclose(np.mean(np.asarray(result.log_p - result.log_q)), log_z, atol=0.05)
+    np.testing.assert_allclose(np.mean(np.asarray(result.elbo)[-100:]), log_z, atol=0.05)
+
+
+def test_multi_path_resampling_moves_the_draws_from_the_mode_to_the_mean():
+    # The log of a Gamma(3) variable: skewed, its mode log 3 = 1.10 is 0.28 sd above its
+    # mean digamma(3) = 0.92 (sd sqrt(trigamma(3)) = 0.63). Pathfinder's normals sit
+    # at the mode; the resampled draws must have the mean and sd.
+    def log_density(z):
+        return 3.0 * z[0] - jnp.exp(z[0])
+
+    options = _pathfinder.PathfinderOptions(50, 6, 5, 4000, num_paths=4)
+    run = jax.jit(lambda key: _pathfinder.multipath(key, log_density, 1, options))
+    with float64():
+        result = run(jax.random.key(0))
+    draws = np.asarray(result.draws)[:, 0]
+    assert draws.shape == (16_000,) and result.path.shape == (4, 51, 1)
+    mean, sd = special.digamma(3.0), np.sqrt(special.polygamma(1, 3.0))
+    assert abs(draws.mean() - np.log(3.0)) < 0.05  # the normals' centre: the mode
+    index, khat = vi._importance_resample(np.asarray(result.log_p - result.log_q), 4000, 0)
+    kept = draws[index]
+    # Measured over seeds 0-3: k-hat 0.37-0.60, means 0.004-0.021 above (the bound is
+    # 0.040), sd ratios 0.97-1.02; the pooled draws' means 1.06-1.13.
+    assert khat < 0.7
+    assert abs(kept.mean() - mean) < 4 * sd / np.sqrt(4000)
+    assert abs(kept.std() / sd - 1) < 0.05
 
 
 def test_the_inverse_hessian_meets_the_secant_equation_and_is_positive_definite():
@@ -215,11 +284,16 @@ def test_the_k_hat_warning_fires_for_mean_field_on_correlated_features():
     y = (rng.random(300) < special.expit(0.5 + X @ [1.0, 1.0])).astype(int)
     with pytest.warns(blr.ApproximationWarning, match=r"Pareto k-hat .* > 0.7"):
         bad = blr.fit_vi(X, y, method="meanfield", num_draws=DRAWS)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", blr.ApproximationWarning)
-        good = blr.fit_vi(X, y, method="fullrank", num_draws=DRAWS)
-    # Measured 0.87-0.98 and 0.19-0.37 over seeds 0-3.
-    assert bad.pareto_k > 0.8 and good.pareto_k < 0.5
+    assert bad.pareto_k > 0.8  # measured 0.86-0.92 over seeds 0-3
+    # Mean-field's sds of the two coefficients are their conditional spread, a sixth of
+    # the marginal one; full-rank's are the Laplace approximation's, which is close to
+    # this posterior (NUTS's covariance, whitened by it, has eigenvalues 1.00-1.04).
+    # Full-rank's k-hat is not asserted: it was 0.32-0.98 over seeds 0-3 (the Laplace
+    # normal's own 0.29-0.63), a tail 4% off in variance moving it that far.
+    good = blr.fit_vi(X, y, method="fullrank", num_draws=DRAWS)
+    laplace = bad.map_estimate.stderr
+    np.testing.assert_allclose(good.stderr / laplace, 1.0, atol=0.1)
+    assert np.all(bad.stderr[1:] / laplace[1:] < 0.25)
 
 
 def test_a_diverging_optimisation_says_so_and_suggests_a_smaller_step(small):
@@ -228,8 +302,12 @@ def test_a_diverging_optimisation_says_so_and_suggests_a_smaller_step(small):
 
 
 def test_pathfinder_without_a_finite_elbo_is_refused():
-    outputs = {"elbo": np.full(3, -np.inf), "draws": np.zeros((2, 2)), "num_iterations": 2}
-    with pytest.raises(ValueError, match="Pathfinder found no normal approximation"):
+    outputs = {
+        "elbo": np.full((4, 3), -np.inf),
+        "draws": np.zeros((2, 2)),
+        "num_iterations": np.array([2, 2, 1, 2]),
+    }
+    with pytest.raises(ValueError, match=r"no normal approximation .* \(\[2, 2, 1, 2\] iter"):
         vi._check_finite_elbo("pathfinder", outputs, {})
 
 

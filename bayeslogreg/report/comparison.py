@@ -434,9 +434,9 @@ class Comparison:
         """
         thinned = {}
         for name, estimate in self.estimates.items():
-            used, total = self._scores[name].scored_draws, estimate.flat_draws.shape[0]
-            if used is not None and used < total:
-                thinned[name] = (used, total)
+            used = self._scores[name].scored_draws
+            if used is not None and used < estimate.flat_draws.shape[0]:
+                thinned[name] = (used, estimate.flat_draws.shape[0])
         return thinned
 
     def fit_statistics(self) -> pd.DataFrame:

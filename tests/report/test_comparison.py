@@ -280,11 +280,11 @@ def test_large_test_sets_score_a_posterior_on_evenly_thinned_draws(fitted, monke
     whole = blr.compare({"posterior": posterior}, X_test, y_test)
     assert whole.thinned_draws() == {}
     monkeypatch.setattr(module, "_DRAW_ROWS_BUDGET", 300 * len(y_test))
-    thinned = blr.compare({"posterior": posterior}, X_test, y_test)
+    thinned = blr.compare({"MLE": fitted["fits"]["MLE"], "posterior": posterior}, X_test, y_test)
     assert thinned.thinned_draws() == {"posterior": (300, 2000)}
     assert "from 300 of its 2,000 draws (each chain thinned evenly)" in thinned.to_markdown()
     assert len(thinned.posterior_metrics()) == 300
-    pd.testing.assert_frame_equal(thinned.predictions(), whole.predictions())
+    pd.testing.assert_frame_equal(thinned.predictions()[["posterior"]], whole.predictions())
     # Draws 0, 6, 13, ..., 499 of each chain: the first and the last kept.
     index = np.linspace(0, 499, 75).round().astype(int)
     kept = posterior.draws[:, index].reshape(-1, 2)

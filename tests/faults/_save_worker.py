@@ -154,6 +154,7 @@ def draw_from(drawn: dict, patch=setattr) -> None:
     attributes (``monkeypatch.setattr`` in the test's own process).
     """
     patch(comparison_module.Comparison, "figures", lambda self: self.title)
+    patch(render, "figure_pngs", lambda title: title)
     patch(
         render,
         "figure_files",

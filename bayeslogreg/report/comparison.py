@@ -174,14 +174,13 @@ def _thinned(posterior: Posterior, n_rows: int) -> Posterior:
 class _Scores:
     """Predictions of one estimator on the test rows.
 
-    ``per_draw`` and ``band`` come from ``scored_draws`` of a posterior's draws (all, or
-    each chain thinned evenly on large test sets; :func:`_thinned`).
+    ``per_draw`` and ``band`` come from a posterior's draws, each chain thinned evenly on
+    large test sets (:func:`_thinned`).
     """
 
     prob: np.ndarray
     per_draw: pd.DataFrame | None = None
     band: object = None
-    scored_draws: int | None = None
 
 
 def _score(estimate, rows: HeldOutRows, threshold: float, level: float, chunk_size) -> _Scores:
@@ -192,7 +191,7 @@ def _score(estimate, rows: HeldOutRows, threshold: float, level: float, chunk_si
     given = {"sample_weight": rows.weight, "offset": rows.offset, "chunk_size": chunk_size}
     per_draw = predictive_metrics(draws, rows.X, rows.y, threshold=threshold, **given)
     band = roc_band(draws, rows.X, rows.y, level=level, **given)
-    return _Scores(prob, per_draw, band, len(draws))
+    return _Scores(prob, per_draw, band)
 
 
 def _metrics_row(estimate, scores: _Scores, rows: HeldOutRows, threshold, level, n_bins: int):
@@ -428,15 +427,17 @@ class Comparison:
     def thinned_draws(self) -> dict[str, tuple[int, int]]:
         """Posteriors scored on the test rows with some of their draws: name -> (used, all).
 
-        On many rows (draws x rows above 2**26) a posterior's per-draw metrics, ROC band
-        and marginal effects use each chain thinned evenly, to no fewer than 200 draws;
-        its predictions (the mean probability) always use every draw.
+        On many rows (draws x rows above 2**26) a posterior's per-draw metrics and ROC
+        band (and marginal effects, when they average the test rows) use each chain
+        thinned evenly, to no fewer than 200 draws; its predictions (the mean
+        probability) always use every draw.
         """
         thinned = {}
         for name, estimate in self.estimates.items():
-            used = self._scores[name].scored_draws
-            if used is not None and used < estimate.flat_draws.shape[0]:
-                thinned[name] = (used, estimate.flat_draws.shape[0])
+            if isinstance(estimate, Posterior):
+                used = len(_thinned(estimate, self.n_test).flat_draws)
+                if used < len(estimate.flat_draws):
+                    thinned[name] = (used, len(estimate.flat_draws))
         return thinned
 
     def fit_statistics(self) -> pd.DataFrame:

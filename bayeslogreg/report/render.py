@@ -541,9 +541,10 @@ def _data_line(comparison) -> str:
         )
     if comparison.has_offset:
         line += "; offset added to the log-odds"
+    effects = " and marginal effects" if comparison.marginal_effects_rows == "test" else ""
     for name, (used, total) in comparison.thinned_draws().items():
         line += (
-            f"; {name}'s per-draw metrics, ROC band and marginal effects from {used:,} of its "
+            f"; {name}'s per-draw metrics, ROC band{effects} from {used:,} of its "
             f"{total:,} draws (each chain thinned evenly)"
         )
     return f"{line}; threshold {comparison.threshold:g}; intervals at {100 * comparison.level:g}%"
